@@ -1,0 +1,321 @@
+/**
+ * The dev and ha stacks on both clouds: resources, placement, rules, outputs
+ * and the decoded user data of every machine.
+ */
+import { Cidr } from "../constructs/core/net";
+import {
+  Cloud,
+  enabledUnits,
+  envOf,
+  execStartOf,
+  fileOf,
+  imageOf,
+  machineDocs,
+  parseCloudConfig,
+  poolDoc,
+  resolveRef,
+  resourceCounts,
+  resourcesOf,
+  ruleTable,
+  synthCluster,
+  TfJson,
+} from "./helpers/synth";
+
+const AZURE_COMMON = {
+  azurerm_application_security_group: 2,
+  azurerm_linux_virtual_machine_scale_set: 1,
+  azurerm_nat_gateway: 1,
+  azurerm_nat_gateway_public_ip_association: 1,
+  azurerm_network_security_group: 1,
+  azurerm_resource_group: 1,
+  azurerm_subnet: 2,
+  azurerm_subnet_nat_gateway_association: 2,
+  azurerm_subnet_network_security_group_association: 2,
+  azurerm_virtual_network: 1,
+};
+const AWS_COMMON = {
+  aws_autoscaling_group: 1,
+  aws_eip: 1,
+  aws_internet_gateway: 1,
+  aws_key_pair: 1,
+  aws_launch_template: 1,
+  aws_nat_gateway: 1,
+  aws_route: 2,
+  aws_route_table: 2,
+  aws_route_table_association: 6,
+  aws_security_group: 2,
+  aws_subnet: 6,
+  aws_vpc: 1,
+  aws_vpc_security_group_egress_rule: 2,
+};
+
+function expectedCounts(cloud: Cloud, masters: number): Record<string, number> {
+  if (cloud === "azure") {
+    return {
+      ...AZURE_COMMON,
+      azurerm_linux_virtual_machine: masters,
+      azurerm_managed_disk: masters,
+      azurerm_virtual_machine_data_disk_attachment: masters,
+      azurerm_network_interface: masters,
+      azurerm_network_interface_application_security_group_association: masters,
+      azurerm_public_ip: masters + 1, // each master + the NAT gateway
+      // 12 allows (+2 quorum ports with an ensemble) and the deny-VNet rule
+      azurerm_network_security_rule: (masters > 1 ? 14 : 12) + 1,
+    };
+  }
+  return {
+    ...AWS_COMMON,
+    aws_instance: masters,
+    aws_ebs_volume: masters,
+    aws_volume_attachment: masters,
+    aws_vpc_security_group_ingress_rule: masters > 1 ? 14 : 12,
+  };
+}
+
+const BASE_RULES = [
+  "agents <- agents : 31000-32000",
+  "agents <- masters : 22",
+  "agents <- masters : 2375",
+  "agents <- masters : 31000-32000",
+  "agents <- masters : 5051",
+  "masters <- agents : 2181",
+  "masters <- agents : 5050",
+  "masters <- masters : 15101",
+  "masters <- masters : 2181",
+  "masters <- masters : 3375",
+  "masters <- masters : 5050",
+  "masters <- masters : 8080",
+];
+const QUORUM_RULES = ["masters <- masters : 2888", "masters <- masters : 3888"];
+
+const COMBOS: [Cloud, "dev" | "ha", number, number][] = [
+  ["azure", "dev", 1, 2],
+  ["azure", "ha", 3, 3],
+  ["aws", "dev", 1, 2],
+  ["aws", "ha", 3, 3],
+];
+
+describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) => {
+  const clusterName = `mesos-${profile}`;
+  let json: TfJson;
+  beforeAll(() => {
+    json = synthCluster({ cloud, profile }).json;
+  });
+
+  test("has exactly the expected resources", () => {
+    expect(resourceCounts(json)).toEqual(expectedCounts(cloud, masterCount));
+  });
+
+  test("places one master per zone with a static IP inside its subnet", () => {
+    const docs = machineDocs(json, cloud);
+    expect(docs).toHaveLength(masterCount);
+    const zones = docs.map((d) => d.zone);
+    expect(new Set(zones).size).toBe(masterCount);
+    expect(zones).toEqual(cloud === "azure" ? ["1", "2", "3"].slice(0, masterCount) : ["eu-west-1a", "eu-west-1b", "eu-west-1c"].slice(0, masterCount));
+    for (const d of docs) {
+      if (cloud === "azure") {
+        const nic = resolveRef(json, (d.resource.network_interface_ids as string[])[0]);
+        const ipc = (nic.ip_configuration as Record<string, unknown>[])[0];
+        expect(ipc.private_ip_address_allocation).toBe("Static");
+        const subnet = resolveRef(json, ipc.subnet_id);
+        expect(subnet.name).toBe("masters");
+        expect(Cidr.parse((subnet.address_prefixes as string[])[0]).contains(d.privateIp)).toBe(true);
+      } else {
+        const subnet = resolveRef(json, d.resource.subnet_id);
+        expect(subnet.availability_zone).toBe(d.zone);
+        expect(Cidr.parse(String(subnet.cidr_block)).contains(d.privateIp)).toBe(true);
+      }
+    }
+    expect(docs.map((d) => d.privateIp)).toEqual(
+      cloud === "azure" ? ["10.20.0.10", "10.20.0.11", "10.20.0.12"].slice(0, masterCount) : ["10.20.0.10", "10.20.1.10", "10.20.2.10"].slice(0, masterCount),
+    );
+  });
+
+  test("spreads the agent pool over every zone with the default count", () => {
+    if (cloud === "azure") {
+      const [vmss] = Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"));
+      expect(vmss.instances).toBe(agentCount);
+      expect(vmss.zones).toEqual(["1", "2", "3"]);
+      expect(vmss.zone_balance).toBe(true);
+      expect(vmss.overprovision).toBe(false);
+      const ipc = ((vmss.network_interface as Record<string, unknown>[])[0].ip_configuration as Record<string, unknown>[])[0];
+      expect(resolveRef(json, ipc.subnet_id).name).toBe("agents");
+      expect(ipc.public_ip_address).toBeUndefined();
+    } else {
+      const [asg] = Object.values(resourcesOf(json, "aws_autoscaling_group"));
+      expect([asg.min_size, asg.max_size, asg.desired_capacity]).toEqual([agentCount, agentCount, agentCount]);
+      const zones = (asg.vpc_zone_identifier as string[]).map((id) => resolveRef(json, id).availability_zone);
+      expect(zones).toEqual(["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+    }
+  });
+
+  test("opens exactly the ports the roles need, between the cluster's own groups", () => {
+    expect(ruleTable(json, cloud, clusterName)).toEqual([...BASE_RULES, ...(masterCount > 1 ? QUORUM_RULES : [])].sort());
+    if (cloud === "azure") {
+      const deny = Object.values(resourcesOf(json, "azurerm_network_security_rule")).filter((r) => r.access === "Deny");
+      expect(deny).toHaveLength(1);
+      expect(deny[0]).toMatchObject({ source_address_prefix: "VirtualNetwork", destination_port_range: "*", priority: 4000 });
+    }
+  });
+
+  test("admin CIDRs open SSH, the UIs and the Swarm API on the masters only", () => {
+    const { json: withAdmins } = synthCluster({ cloud, profile, adminCidrs: ["203.0.113.0/24"] });
+    const extra = ruleTable(withAdmins, cloud, clusterName).filter((r) => !ruleTable(json, cloud, clusterName).includes(r));
+    expect(extra).toEqual(["masters <- 203.0.113.0/24 : 22", "masters <- 203.0.113.0/24 : 2375", "masters <- 203.0.113.0/24 : 5050", "masters <- 203.0.113.0/24 : 8080"]);
+  });
+
+  test("outputs the cluster's addresses", () => {
+    const ips = machineDocs(json, cloud).map((d) => d.privateIp);
+    const out = (name: string) => json.output[name]?.value;
+    expect(out("master_private_ips")).toEqual(ips);
+    expect(out("zookeeper_connect_string")).toBe(ips.map((ip) => `${ip}:2181`).join(","));
+    expect(out("mesos_zk_url")).toBe(`zk://${ips.map((ip) => `${ip}:2181`).join(",")}/mesos`);
+    expect(out("mesos_url")).toBe(`http://${ips[0]}:5050`);
+    expect(out("mesos_urls")).toEqual(ips.map((ip) => `http://${ip}:5050`));
+    expect(out("marathon_url")).toBe(`http://${ips[0]}:8080`);
+    expect(out("marathon_urls")).toEqual(ips.map((ip) => `http://${ip}:8080`));
+    expect(out("docker_host")).toBe(`tcp://${ips[0]}:2375`);
+    expect(out("ssh_user")).toBe(cloud === "azure" ? "azureuser" : "ubuntu");
+    expect((out("master_public_ips") as string[]).length).toBe(masterCount);
+  });
+
+  test("every master runs a ZooKeeper member with its myid and the shared server list", () => {
+    const docs = machineDocs(json, cloud);
+    const ips = docs.map((d) => d.privateIp);
+    const serverLines = ips.map((ip, i) => `server.${i + 1}=${ip}:2888:3888;2181`);
+    docs.forEach((d, i) => {
+      const doc = parseCloudConfig(d.text);
+      const zooCfg = fileOf(doc, "/etc/mesos-cluster/zookeeper/zoo.cfg");
+      expect(zooCfg.split("\n").filter((l) => l.startsWith("server."))).toEqual(serverLines);
+      expect(zooCfg).toContain("admin.enableServer=false");
+      expect(zooCfg).not.toMatch(/^clientPort=/m);
+      expect(envOf(doc, "zookeeper").ZOO_MY_ID).toBe(String(i + 1));
+      expect(fileOf(doc, "/usr/local/sbin/zookeeper-prepare")).toContain(`echo ${i + 1} > "$myid_file"`);
+      const run = execStartOf(doc, "zookeeper");
+      expect(run).toContain("--net=host");
+      expect(run).toContain("/etc/mesos-cluster/zookeeper/zoo.cfg:/conf/zoo.cfg:ro");
+      expect(run).toContain("/var/lib/mesos-cluster/zookeeper/data:/data");
+      expect(run[run.length - 1]).toBe("zookeeper:3.8.4");
+    });
+  });
+
+  test("every master runs a Mesos master with the quorum and a zk URL naming exactly the masters", () => {
+    const docs = machineDocs(json, cloud);
+    const ips = docs.map((d) => d.privateIp);
+    const zk = `zk://${ips.map((ip) => `${ip}:2181`).join(",")}/mesos`;
+    for (const d of docs) {
+      const env = envOf(parseCloudConfig(d.text), "mesos-master");
+      expect(env).toEqual({
+        MESOS_ZK: zk,
+        MESOS_QUORUM: String(Math.floor(masterCount / 2) + 1),
+        MESOS_WORK_DIR: "/var/lib/mesos",
+        MESOS_LOG_DIR: "/var/log/mesos",
+        MESOS_CLUSTER: clusterName,
+        MESOS_HOSTNAME: d.privateIp,
+        MESOS_IP: d.privateIp,
+        MESOS_PORT: "5050",
+        MESOS_REGISTRY: "replicated_log",
+      });
+      const run = execStartOf(parseCloudConfig(d.text), "mesos-master");
+      expect(run).toContain("/var/lib/mesos-cluster/mesos:/var/lib/mesos");
+      expect(run[run.length - 1]).toBe("mesosphere/mesos-master:1.7.1");
+    }
+  });
+
+  test("every master runs Marathon with --master and --zk through ZooKeeper", () => {
+    const docs = machineDocs(json, cloud);
+    const hosts = docs.map((d) => `${d.privateIp}:2181`).join(",");
+    for (const d of docs) {
+      const doc = parseCloudConfig(d.text);
+      const run = execStartOf(doc, "marathon");
+      const image = run.indexOf("mesosphere/marathon:v1.11.24");
+      expect(image).toBeGreaterThan(0);
+      expect(run.slice(image + 1)).toEqual(["--master", `zk://${hosts}/mesos`, "--zk", `zk://${hosts}/marathon`, "--hostname", d.privateIp, "--http_port", "8080"]);
+      expect(envOf(doc, "marathon")).toEqual({ LIBPROCESS_IP: d.privateIp, LIBPROCESS_PORT: "15101" });
+    }
+  });
+
+  test("the first master runs the Swarm manager on Mesos; the others hold a disabled standby", () => {
+    const docs = machineDocs(json, cloud);
+    const hosts = docs.map((d) => `${d.privateIp}:2181`).join(",");
+    docs.forEach((d, i) => {
+      const doc = parseCloudConfig(d.text);
+      const run = execStartOf(doc, "swarm-manager");
+      const image = run.indexOf("swarm:1.2.8");
+      expect(run.slice(image + 1)).toEqual([
+        "manage", "-H", "tcp://0.0.0.0:2375", "-c", "mesos-experimental",
+        "--cluster-opt", `mesos.address=${d.privateIp}`, "--cluster-opt", "mesos.port=3375", `zk://${hosts}/mesos`,
+      ]);
+      expect(envOf(doc, "swarm-manager")).toEqual({ SWARM_MESOS_USER: "root" });
+      const units = enabledUnits(doc);
+      expect(units).toEqual(expect.arrayContaining(["mesos-data-disk.service", "zookeeper.service", "mesos-master.service", "marathon.service"]));
+      expect(units.includes("swarm-manager.service")).toBe(i === 0);
+    });
+  });
+
+  test("agents boot into cgroup v1 and run the docker containerizer against the masters", () => {
+    const ips = machineDocs(json, cloud).map((d) => d.privateIp);
+    const doc = parseCloudConfig(poolDoc(json, cloud));
+    expect(fileOf(doc, "/etc/default/grub.d/99-mesos-cgroup-v1.cfg")).toContain('GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX systemd.unified_cgroup_hierarchy=0"');
+    expect(doc.runcmd).toContainEqual(["update-grub"]);
+    expect(doc.raw.power_state).toMatchObject({ mode: "reboot" });
+    expect(JSON.stringify((doc.raw.power_state as { condition: unknown }).condition)).toContain("cgroup2fs");
+    const env = envOf(doc, "mesos-agent");
+    expect(env.MESOS_MASTER).toBe(`zk://${ips.map((ip) => `${ip}:2181`).join(",")}/mesos`);
+    expect(env.MESOS_CONTAINERIZERS).toBe("docker,mesos");
+    expect(env.MESOS_WORK_DIR).toBe("/var/lib/mesos");
+    expect(env.MESOS_RESOURCES).toBe("ports:[31000-32000]");
+    expect(env.MESOS_SYSTEMD_ENABLE_SUPPORT).toBe("false");
+    expect(env.MESOS_EXECUTOR_REGISTRATION_TIMEOUT).toBe("10mins");
+    const run = execStartOf(doc, "mesos-agent");
+    expect(run).toEqual(expect.arrayContaining(["--net=host", "--pid=host", "--privileged", "/var/run/docker.sock:/var/run/docker.sock", "/usr/bin/docker:/usr/bin/docker:ro", "/sys/fs/cgroup:/sys/fs/cgroup", "/var/lib/mesos:/var/lib/mesos", "/run/mesos-cluster/mesos-agent.env"]));
+    expect(run[run.length - 1]).toBe("mesosphere/mesos-slave:1.7.1");
+    // The IP is learned at boot: the pre-start script writes it for the agent.
+    expect(fileOf(doc, "/usr/local/sbin/mesos-agent-prestart")).toContain("MESOS_IP=%s");
+    expect(fileOf(doc, "/usr/local/sbin/cluster-host-ip")).toContain("ip -4 -o route get 10.20.0.1");
+    const dropIn = fileOf(doc, "/etc/systemd/system/docker.service.d/10-swarm-tcp.conf");
+    expect(dropIn).toContain("Environment=DOCKER_MIN_API_VERSION=1.12");
+    expect(dropIn).toContain("ExecStart=/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2375");
+  });
+
+  test("every machine installs the pinned Docker engine and refuses SSH passwords", () => {
+    for (const text of [...machineDocs(json, cloud).map((d) => d.text), poolDoc(json, cloud)]) {
+      const doc = parseCloudConfig(text);
+      expect(doc.raw.packages).toEqual([
+        ["docker-ce", "5:27.5.1-1~ubuntu.22.04~jammy"],
+        ["docker-ce-cli", "5:27.5.1-1~ubuntu.22.04~jammy"],
+        "containerd.io",
+      ]);
+      expect(doc.raw.ssh_pwauth).toBe(false);
+    }
+  });
+
+  test("user data is a literal in the JSON, readable without Terraform", () => {
+    if (cloud === "azure") {
+      for (const vm of Object.values(resourcesOf(json, "azurerm_linux_virtual_machine"))) {
+        expect(vm.custom_data).toMatch(/^[A-Za-z0-9+/]+=*$/);
+        expect(vm.disable_password_authentication).toBe(true);
+      }
+    } else {
+      for (const inst of Object.values(resourcesOf(json, "aws_instance"))) {
+        const value = String(inst.user_data ?? inst.user_data_base64);
+        expect(value).not.toContain("${");
+        expect(inst.user_data_replace_on_change).toBe(true);
+        expect(inst.metadata_options).toEqual({ http_endpoint: "enabled", http_put_response_hop_limit: 1, http_tokens: "required" });
+        expect(inst.root_block_device).toMatchObject({ encrypted: true });
+      }
+    }
+  });
+});
+
+test("images and the engine are pinned to the documented defaults", () => {
+  const { json } = synthCluster({ cloud: "azure", profile: "dev" });
+  const doc = parseCloudConfig(machineDocs(json, "azure")[0].text);
+  expect(["zookeeper", "mesos-master", "marathon", "swarm-manager"].map((s) => imageOf(doc, s))).toEqual([
+    "zookeeper:3.8.4",
+    "mesosphere/mesos-master:1.7.1",
+    "mesosphere/marathon:v1.11.24",
+    "swarm:1.2.8",
+  ]);
+  expect(imageOf(parseCloudConfig(poolDoc(json, "azure")), "mesos-agent")).toBe("mesosphere/mesos-slave:1.7.1");
+});

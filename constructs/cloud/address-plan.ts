@@ -1,0 +1,80 @@
+import { IConstruct } from "constructs";
+import { Cidr } from "../core/net";
+import { fail } from "../core/validation";
+
+/** Inputs of the address plan of a network the target creates. */
+export interface AddressPlanInput {
+  /** The VNet/VPC block, e.g. `10.20.0.0/16`. */
+  readonly addressSpace: string;
+  /** Zones machines are spread over. */
+  readonly zones: string[];
+  /** One subnet per zone (AWS) or one regional subnet per tier (Azure). */
+  readonly zonal: boolean;
+  /** Explicit master subnets (one per zone when zonal, else one). */
+  readonly masterSubnetCidrs?: string[];
+  /** Explicit agent subnets (one per zone when zonal, else one). */
+  readonly agentSubnetCidrs?: string[];
+}
+
+export interface PlannedSubnet {
+  readonly cidr: string;
+  /** Zone of a zonal subnet. */
+  readonly zone?: string;
+}
+
+export interface AddressPlan {
+  readonly addressSpace: string;
+  readonly masters: PlannedSubnet[];
+  readonly agents: PlannedSubnet[];
+}
+
+/**
+ * Carves master and agent subnets out of the address space, or checks the
+ * ones given. Default carving of a /N (N from 8 to 20): the address space is
+ * cut into sixteen /(N+4) blocks; block 0 holds the master subnets, /(N+8)
+ * each, and blocks 1, 2, 3 ... hold one agent subnet each. For 10.20.0.0/16:
+ * masters 10.20.0.0/24 (10.20.1.0/24, ...), agents 10.20.16.0/20 (10.20.32.0/20, ...).
+ */
+export function planAddresses(scope: IConstruct, input: AddressPlanInput): AddressPlan {
+  const space = Cidr.tryParse(input.addressSpace);
+  if (!space) fail(scope, "addressSpace", input.addressSpace, "an IPv4 CIDR block such as 10.20.0.0/16 (no host bits set)");
+  if (!isPrivate(space)) fail(scope, "addressSpace", input.addressSpace, "a private range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
+  const tiers = input.zonal ? input.zones.length : 1;
+  const explicit = input.masterSubnetCidrs !== undefined || input.agentSubnetCidrs !== undefined;
+  if (!explicit && (space.prefixLength < 8 || space.prefixLength > 20)) {
+    fail(scope, "addressSpace", input.addressSpace, "a /8 to /20 block when subnets are carved automatically (give masterSubnetCidrs and agentSubnetCidrs for smaller ones)");
+  }
+  if (space.prefixLength > 26) fail(scope, "addressSpace", input.addressSpace, "a block of /26 or larger");
+
+  const carve = (offsetBlock: number, prefix: number, count: number): string[] =>
+    Array.from({ length: count }, (_, i) =>
+      offsetBlock === 0 ? space.subnet(space.prefixLength + 4, 0).subnet(prefix, i).toString() : space.subnet(prefix, offsetBlock + i).toString(),
+    );
+  const masters = input.masterSubnetCidrs ?? carve(0, space.prefixLength + 8, tiers);
+  const agents = input.agentSubnetCidrs ?? carve(1, space.prefixLength + 4, tiers);
+
+  const checked: { prop: string; cidr: Cidr; text: string }[] = [];
+  for (const [prop, list] of [["masterSubnetCidrs", masters], ["agentSubnetCidrs", agents]] as const) {
+    if (list.length !== tiers) {
+      fail(scope, prop, list, input.zonal ? `one subnet per zone (${input.zones.length}: ${input.zones.join(", ")})` : "exactly one subnet");
+    }
+    list.forEach((text, i) => {
+      const cidr = Cidr.tryParse(text);
+      if (!cidr) fail(scope, `${prop}[${i}]`, text, "an IPv4 CIDR block such as 10.20.0.0/24 (no host bits set)");
+      if (cidr.prefixLength > 28) fail(scope, `${prop}[${i}]`, text, "a /28 or larger subnet (the clouds keep 5 addresses of each)");
+      if (!space.containsCidr(cidr)) fail(scope, `${prop}[${i}]`, text, `a subnet inside the address space ${space.toString()}`);
+      const clash = checked.find((c) => c.cidr.overlaps(cidr));
+      if (clash) fail(scope, `${prop}[${i}]`, text, `a subnet that does not overlap ${clash.prop} ${clash.text}`);
+      checked.push({ prop, cidr, text });
+    });
+  }
+  const withZones = (list: string[]): PlannedSubnet[] =>
+    list.map((cidr, i) => (input.zonal ? { cidr, zone: input.zones[i] } : { cidr }));
+  return { addressSpace: space.toString(), masters: withZones(masters), agents: withZones(agents) };
+}
+
+const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c) => Cidr.parse(c));
+
+function isPrivate(cidr: Cidr): boolean {
+  return PRIVATE_RANGES.some((range) => range.containsCidr(cidr));
+}

@@ -1,0 +1,345 @@
+/**
+ * The AWS cloud target: the only file (with ssh-key.ts for the tls provider)
+ * that knows aws resources.
+ */
+import { Lazy, TerraformResource, TerraformStack, Token } from "cdktf";
+import { Construct, IConstruct } from "constructs";
+import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
+import { Eip } from "@cdktf/provider-aws/lib/eip";
+import { Instance } from "@cdktf/provider-aws/lib/instance";
+import { InternetGateway } from "@cdktf/provider-aws/lib/internet-gateway";
+import { KeyPair } from "@cdktf/provider-aws/lib/key-pair";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Route } from "@cdktf/provider-aws/lib/route";
+import { RouteTable } from "@cdktf/provider-aws/lib/route-table";
+import { RouteTableAssociation } from "@cdktf/provider-aws/lib/route-table-association";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
+import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
+import { checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
+import { planAddresses } from "./address-plan";
+import { hasProvider, resolveSshKey, SshKey } from "./ssh-key";
+import {
+  CloudTarget,
+  ClusterNetwork,
+  MachineGroupResources,
+  MachineGroupSpec,
+  PoolResources,
+  PoolSpec,
+  SubnetRef,
+  UserDataPolicy,
+} from "./target";
+
+/** A VPC the user already has (bring your own network). */
+export interface AwsExistingNetwork {
+  readonly vpcId: string;
+  /** CIDR blocks of the VPC. */
+  readonly addressSpace: string[];
+  /** Subnets for masters, one per zone, each with its literal CIDR and zone. */
+  readonly masterSubnets: SubnetRef[];
+  /** Subnets for agents (with a route to the internet for image pulls). */
+  readonly agentSubnets: SubnetRef[];
+}
+
+/** Properties of an {@link AwsTarget}. */
+export interface AwsTargetProps {
+  /** Cluster name: prefix of every resource name. */
+  readonly clusterName: string;
+  /** AWS region. @default "eu-west-1" */
+  readonly region?: string;
+  /** Availability zones to spread over. @default the region's a, b and c */
+  readonly zones?: string[];
+  /** VPC CIDR (ignored with `existingNetwork`). @default "10.20.0.0/16" */
+  readonly addressSpace?: string;
+  /** Master (public) subnets, one per zone. @default carved from addressSpace (10.20.0.0/24, 10.20.1.0/24, ...) */
+  readonly masterSubnetCidrs?: string[];
+  /** Agent (private) subnets, one per zone. @default carved from addressSpace (10.20.16.0/20, 10.20.32.0/20, ...) */
+  readonly agentSubnetCidrs?: string[];
+  /** Use an existing VPC instead of creating one. @default a new VPC, subnets, NAT gateway */
+  readonly existingNetwork?: AwsExistingNetwork;
+  /**
+   * Admin SSH public key.
+   * @default a generated RSA key, its private half a sensitive output
+   */
+  readonly sshPublicKey?: string;
+  /**
+   * AMI of every machine. Without it the newest Ubuntu 22.04 AMI is looked up
+   * and masters ignore later AMI changes (a new AMI must not replace a quorum
+   * member behind your back); set it to roll masters on purpose.
+   * @default the newest Canonical Ubuntu 22.04 amd64 AMI
+   */
+  readonly amiId?: string;
+  /** Tags on every resource. @default cluster and managed-by tags */
+  readonly tags?: Record<string, string>;
+}
+
+/** The data volume's attachment name; the NVMe device is found by its model, not this name. */
+const DATA_DEVICE_NAME = "/dev/sdf";
+const CANONICAL_OWNER = "099720109477";
+
+/** AWS: VPC with public and private subnets per zone, security groups, instances with static IPs, an auto scaling group. */
+export class AwsTarget extends Construct implements CloudTarget {
+  public readonly cloud = "aws" as const;
+  public readonly clusterName: string;
+  public readonly region: string;
+  public readonly network: ClusterNetwork;
+  public readonly adminUsername = "ubuntu";
+  /** AWS counts user data before base64: 16 KB. */
+  public readonly userDataPolicy: UserDataPolicy = { limitBytes: 16 * 1024, machineBase64: false, poolBase64: true };
+  public readonly dataDiskLocator = [
+    "# Xen instances name it as attached; Nitro instances show an NVMe disk whose model is EBS.",
+    `if [ -b /dev/xvdf ]; then echo /dev/xvdf; exit 0; fi`,
+    'root_disk=$(lsblk -no PKNAME "$(findmnt -no SOURCE /)")',
+    "lsblk -dnpo NAME,MODEL | awk -v root=\"/dev/$root_disk\" '$1 != root && /Elastic Block Store/ { print $1; exit }'",
+  ].join("\n");
+  /** Escape hatch: the VPC id (a token when created here). */
+  public readonly vpcId: string;
+  public readonly sshKey: SshKey;
+  private readonly keyName: string;
+  private readonly imageId: string;
+  private readonly pinnedAmi: boolean;
+  private readonly tags: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: AwsTargetProps) {
+    super(scope, id);
+    this.clusterName = checkPattern(this, "clusterName", props.clusterName, NAME_PATTERN, NAME_ALLOWED);
+    this.region = checkPattern(this, "region", props.region ?? "eu-west-1", /^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region name such as eu-west-1");
+    this.tags = { cluster: this.clusterName, "managed-by": "mesos-cluster-cdktf", ...(props.tags ?? {}) };
+    const zones = props.zones ?? ["a", "b", "c"].map((l) => `${this.region}${l}`);
+    if (zones.length === 0 || new Set(zones).size !== zones.length) fail(this, "zones", zones, "one or more distinct availability zones");
+    for (const z of zones) {
+      if (!new RegExp(`^${this.region}[a-z]$`).test(z)) fail(this, "zones", z, `availability zones of ${this.region}, e.g. ${this.region}a`);
+    }
+
+    const stack = TerraformStack.of(this);
+    if (!hasProvider(stack, "aws")) {
+      new AwsProvider(stack, "aws-provider", { region: this.region, defaultTags: [{ tags: this.tags }] });
+    }
+    this.sshKey = resolveSshKey(this, "aws", props.sshPublicKey);
+    const keyPair = new KeyPair(this, "key-pair", { keyName: `${this.clusterName}-admin`, publicKey: this.sshKey.publicKey });
+    this.keyName = keyPair.keyName;
+
+    if (props.amiId !== undefined) {
+      this.imageId = checkPattern(this, "amiId", props.amiId, /^ami-[0-9a-f]{8,17}$/, "an AMI id such as ami-0123456789abcdef0");
+      this.pinnedAmi = true;
+    } else {
+      const ami = new DataAwsAmi(this, "ubuntu", {
+        mostRecent: true,
+        owners: [CANONICAL_OWNER],
+        filter: [
+          { name: "name", values: ["ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"] },
+          { name: "virtualization-type", values: ["hvm"] },
+        ],
+      });
+      this.imageId = ami.id;
+      this.pinnedAmi = false;
+    }
+
+    const existing = props.existingNetwork;
+    if (existing) {
+      planAddresses(this, {
+        addressSpace: existing.addressSpace[0],
+        zones,
+        zonal: true,
+        masterSubnetCidrs: existing.masterSubnets.map((s) => s.cidr),
+        agentSubnetCidrs: existing.agentSubnets.map((s) => s.cidr),
+      });
+      existing.masterSubnets.forEach((s, i) => {
+        if (s.zone !== zones[i]) fail(this, `existingNetwork.masterSubnets[${i}].zone`, s.zone, `the zone ${zones[i]} (zones in order)`);
+      });
+      this.vpcId = existing.vpcId;
+      this.network = { addressSpace: existing.addressSpace, masterSubnets: existing.masterSubnets, agentSubnets: existing.agentSubnets, zones };
+      return;
+    }
+
+    const plan = planAddresses(this, {
+      addressSpace: props.addressSpace ?? "10.20.0.0/16",
+      zones,
+      zonal: true,
+      masterSubnetCidrs: props.masterSubnetCidrs,
+      agentSubnetCidrs: props.agentSubnetCidrs,
+    });
+    const vpc = new Vpc(this, "vpc", {
+      cidrBlock: plan.addressSpace,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      tags: { Name: `${this.clusterName}-vpc` },
+    });
+    this.vpcId = vpc.id;
+    const igw = new InternetGateway(this, "igw", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-igw` } });
+    const subnets = (tier: "masters" | "agents", planned: { cidr: string; zone?: string }[]): SubnetRef[] =>
+      planned.map((p, i) => {
+        const s = new Subnet(this, `subnet-${tier}-${i + 1}`, {
+          vpcId: vpc.id,
+          cidrBlock: p.cidr,
+          availabilityZone: p.zone,
+          mapPublicIpOnLaunch: false,
+          tags: { Name: `${this.clusterName}-${tier}-${p.zone}` },
+        });
+        return { id: s.id, cidr: p.cidr, zone: p.zone };
+      });
+    const masterSubnets = subnets("masters", plan.masters);
+    const agentSubnets = subnets("agents", plan.agents);
+    this.network = { addressSpace: [plan.addressSpace], masterSubnets, agentSubnets, zones };
+
+    // Masters sit in public subnets (reachable only where rules allow); agents leave through one NAT gateway.
+    const publicRoutes = new RouteTable(this, "public-routes", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-public` } });
+    new Route(this, "public-default", { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
+    masterSubnets.forEach((s, i) => new RouteTableAssociation(this, `public-routes-${i + 1}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
+    const natIp = new Eip(this, "nat-ip", { domain: "vpc", tags: { Name: `${this.clusterName}-nat` } });
+    const nat = new NatGateway(this, "nat", {
+      allocationId: natIp.allocationId,
+      subnetId: masterSubnets[0].id,
+      tags: { Name: `${this.clusterName}-nat` },
+      dependsOn: [igw],
+    });
+    const privateRoutes = new RouteTable(this, "private-routes", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-private` } });
+    new Route(this, "private-default", { routeTableId: privateRoutes.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id });
+    agentSubnets.forEach((s, i) => new RouteTableAssociation(this, `private-routes-${i + 1}`, { subnetId: s.id, routeTableId: privateRoutes.id }));
+  }
+
+  public createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef {
+    const sg = new SecurityGroup(scope, id, {
+      name,
+      description: `Mesos cluster ${this.clusterName}: ${name}`,
+      vpcId: this.vpcId,
+      tags: { Name: name },
+    });
+    // Machines pull images and packages; inbound stays closed unless a rule opens it.
+    new VpcSecurityGroupEgressRule(scope, `${id}-egress`, {
+      securityGroupId: sg.id,
+      ipProtocol: "-1",
+      cidrIpv4: "0.0.0.0/0",
+      description: "All outbound (images, packages)",
+    });
+    return { name, id: sg.id };
+  }
+
+  public allowIngress(scope: IConstruct, id: string, rule: IngressRule): void {
+    const common = {
+      securityGroupId: rule.to.id,
+      ipProtocol: "tcp",
+      fromPort: rule.port.from,
+      toPort: rule.port.to,
+      description: rule.description.slice(0, 255),
+    };
+    if (rule.from instanceof GroupPeer) {
+      new VpcSecurityGroupIngressRule(scope, id, { ...common, referencedSecurityGroupId: rule.from.group.id });
+      return;
+    }
+    // One rule per CIDR: the resource takes a single block.
+    (rule.from as CidrPeer).cidrs.forEach((cidr, i) => {
+      new VpcSecurityGroupIngressRule(scope, i === 0 ? id : `${id}-${i + 1}`, { ...common, cidrIpv4: cidr });
+    });
+  }
+
+  public createMachines(scope: IConstruct, id: string, spec: MachineGroupSpec): MachineGroupResources {
+    checkAwsInstanceType(scope, spec.vmSize);
+    const instances: TerraformResource[] = [];
+    const dataDisks: TerraformResource[] = [];
+    const publicIps: string[] = [];
+    for (const m of spec.machines) {
+      const group = new Construct(scope, `${id}-${m.name}`);
+      // Plain text reads best in reviews; near the limit it is gzipped into user_data_base64.
+      const encoded = () => m.userData();
+      const instance = new Instance(group, "instance", {
+        ami: this.imageId,
+        instanceType: spec.vmSize,
+        subnetId: m.subnet.id,
+        privateIp: m.privateIp,
+        availabilityZone: m.zone,
+        associatePublicIpAddress: spec.publicIp,
+        vpcSecurityGroupIds: [spec.securityGroup.id],
+        keyName: this.keyName,
+        userData: Lazy.stringValue({ produce: () => (encoded().encoding === "plain" ? encoded().value : undefined) }),
+        userDataBase64: Lazy.stringValue({ produce: () => (encoded().encoding === "plain" ? undefined : encoded().value) }),
+        // cloud-init applies a document once per instance: a changed document needs a new instance.
+        userDataReplaceOnChange: true,
+        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+        rootBlockDevice: { volumeSize: spec.osDiskGb, volumeType: "gp3", encrypted: true, deleteOnTermination: true },
+        tags: { Name: m.name, role: spec.name },
+        lifecycle: this.pinnedAmi ? undefined : { ignoreChanges: ["ami"] },
+      });
+      instances.push(instance);
+      if (spec.publicIp) publicIps.push(instance.publicIp);
+      if (spec.dataDiskGb !== undefined) {
+        const volume = new EbsVolume(group, "data-volume", {
+          availabilityZone: m.zone,
+          size: spec.dataDiskGb,
+          type: "gp3",
+          encrypted: true,
+          tags: { Name: `${m.name}-data`, role: `${spec.name}-data` },
+        });
+        new VolumeAttachment(group, "data-volume-attachment", {
+          deviceName: DATA_DEVICE_NAME,
+          volumeId: volume.id,
+          instanceId: instance.id,
+        });
+        dataDisks.push(volume);
+      }
+    }
+    return { instances, dataDisks, publicIps };
+  }
+
+  public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {
+    checkAwsInstanceType(scope, spec.vmSize);
+    const name = `${this.clusterName}-${spec.name}`;
+    const template = new LaunchTemplate(scope, `${id}-template`, {
+      namePrefix: `${name}-`,
+      imageId: this.imageId,
+      instanceType: spec.vmSize,
+      keyName: this.keyName,
+      updateDefaultVersion: true,
+      userData: Lazy.stringValue({ produce: () => spec.userData().value }),
+      metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+      blockDeviceMappings: [
+        {
+          deviceName: "/dev/sda1",
+          ebs: { volumeSize: spec.osDiskGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+        },
+      ],
+      networkInterfaces: [
+        {
+          deviceIndex: 0,
+          associatePublicIpAddress: String(spec.publicIp),
+          securityGroups: [spec.securityGroup.id],
+          deleteOnTermination: "true",
+        },
+      ],
+      tagSpecifications: [
+        { resourceType: "instance", tags: { ...this.tags, Name: name, role: spec.name } },
+        { resourceType: "volume", tags: { ...this.tags, Name: name, role: spec.name } },
+      ],
+    });
+    const pool = new AutoscalingGroup(scope, id, {
+      name,
+      minSize: spec.count,
+      maxSize: spec.count,
+      desiredCapacity: spec.count,
+      vpcZoneIdentifier: spec.subnets.map((s) => s.id),
+      launchTemplate: { id: template.id, version: Token.asString(template.latestVersion) },
+      healthCheckType: "EC2",
+      tag: [{ key: "Name", value: name, propagateAtLaunch: true }],
+    });
+    return { pool, template };
+  }
+}
+
+/**
+ * Graviton types (a `g` after the generation digit: t4g, m7g, c6gn) are
+ * Arm: the Mesos and Marathon images exist for amd64 only.
+ */
+function checkAwsInstanceType(scope: IConstruct, type: string): void {
+  checkPattern(scope, "vmSize", type, /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as t3.large");
+  if (/^[a-z]+\d+[a-z]*g[a-z]*\./.test(type)) {
+    fail(scope, "vmSize", type, "an x86-64 instance type (the Mesos and Marathon images are amd64 only; Graviton types are Arm)");
+  }
+}

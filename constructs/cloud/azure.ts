@@ -1,0 +1,413 @@
+/**
+ * The Azure cloud target: the only file (with ssh-key.ts for the tls
+ * provider) that knows azurerm resources.
+ */
+import { Lazy, TerraformResource, TerraformStack } from "cdktf";
+import { Construct, IConstruct } from "constructs";
+import { ApplicationSecurityGroup } from "@cdktf/provider-azurerm/lib/application-security-group";
+import { LinuxVirtualMachine } from "@cdktf/provider-azurerm/lib/linux-virtual-machine";
+import { LinuxVirtualMachineScaleSet } from "@cdktf/provider-azurerm/lib/linux-virtual-machine-scale-set";
+import { ManagedDisk } from "@cdktf/provider-azurerm/lib/managed-disk";
+import { NatGateway } from "@cdktf/provider-azurerm/lib/nat-gateway";
+import { NatGatewayPublicIpAssociation } from "@cdktf/provider-azurerm/lib/nat-gateway-public-ip-association";
+import { NetworkInterface } from "@cdktf/provider-azurerm/lib/network-interface";
+import { NetworkInterfaceApplicationSecurityGroupAssociation } from "@cdktf/provider-azurerm/lib/network-interface-application-security-group-association";
+import { NetworkSecurityGroup } from "@cdktf/provider-azurerm/lib/network-security-group";
+import { NetworkSecurityRule } from "@cdktf/provider-azurerm/lib/network-security-rule";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { PublicIp } from "@cdktf/provider-azurerm/lib/public-ip";
+import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
+import { Subnet } from "@cdktf/provider-azurerm/lib/subnet";
+import { SubnetNatGatewayAssociation } from "@cdktf/provider-azurerm/lib/subnet-nat-gateway-association";
+import { SubnetNetworkSecurityGroupAssociation } from "@cdktf/provider-azurerm/lib/subnet-network-security-group-association";
+import { VirtualMachineDataDiskAttachment } from "@cdktf/provider-azurerm/lib/virtual-machine-data-disk-attachment";
+import { VirtualNetwork } from "@cdktf/provider-azurerm/lib/virtual-network";
+import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
+import { checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
+import { planAddresses } from "./address-plan";
+import { hasProvider, resolveSshKey, SshKey } from "./ssh-key";
+import {
+  CloudTarget,
+  ClusterNetwork,
+  MachineGroupResources,
+  MachineGroupSpec,
+  PoolResources,
+  PoolSpec,
+  SubnetRef,
+  UserDataPolicy,
+} from "./target";
+
+/** A VNet the user already has (bring your own network). */
+export interface AzureExistingNetwork {
+  /** Resource group of the cluster's resources (must exist). */
+  readonly resourceGroupName: string;
+  /** Address blocks of the VNet. */
+  readonly addressSpace: string[];
+  /** Subnet for the masters (regional; static IPs come from its CIDR). */
+  readonly masterSubnet: { readonly id: string; readonly cidr: string };
+  /** Subnet for the agents. */
+  readonly agentSubnet: { readonly id: string; readonly cidr: string };
+  /**
+   * Associate the cluster's network security group with these subnets. Turn
+   * off when the subnets already carry an NSG you manage (then open the
+   * ports in the README's table yourself).
+   * @default true
+   */
+  readonly associateSecurityGroup?: boolean;
+}
+
+/** Properties of an {@link AzureTarget}. */
+export interface AzureTargetProps {
+  /** Cluster name: prefix of every resource name. */
+  readonly clusterName: string;
+  /** Azure location with availability zones. @default "westeurope" */
+  readonly location?: string;
+  /** Availability zones to spread over. @default ["1", "2", "3"] */
+  readonly zones?: string[];
+  /** VNet address space (ignored with `existingNetwork`). @default "10.20.0.0/16" */
+  readonly addressSpace?: string;
+  /** Master subnet, one regional block. @default carved from addressSpace (10.20.0.0/24) */
+  readonly masterSubnetCidr?: string;
+  /** Agent subnet, one regional block. @default carved from addressSpace (10.20.16.0/20) */
+  readonly agentSubnetCidr?: string;
+  /** Use an existing VNet instead of creating one. @default a new VNet, subnets and NAT gateway */
+  readonly existingNetwork?: AzureExistingNetwork;
+  /**
+   * Admin SSH public key (`ssh-rsa` or `ssh-ed25519`).
+   * @default a generated RSA key, its private half a sensitive output
+   */
+  readonly sshPublicKey?: string;
+  /** Login user. @default "azureuser" */
+  readonly adminUsername?: string;
+  /** Disk type of OS and data disks. @default "StandardSSD_LRS" (works on every VM size) */
+  readonly diskType?: "Standard_LRS" | "StandardSSD_LRS" | "Premium_LRS" | "StandardSSD_ZRS" | "Premium_ZRS";
+  /** Subscription id for the provider block. @default from the environment (ARM_SUBSCRIPTION_ID) */
+  readonly subscriptionId?: string;
+  /** Tags on every resource. @default cluster and managed-by tags */
+  readonly tags?: Record<string, string>;
+}
+
+/** LUN of the data disk; the udev path /dev/disk/azure/scsi1/lunN names it on the VM. */
+const DATA_DISK_LUN = 10;
+
+const UBUNTU_2204 = {
+  publisher: "Canonical",
+  offer: "0001-com-ubuntu-server-jammy",
+  sku: "22_04-lts-gen2",
+  version: "latest",
+};
+
+/** Azure: VNet, NSG with application security groups, Linux VMs with static IPs, a VM scale set. */
+export class AzureTarget extends Construct implements CloudTarget {
+  public readonly cloud = "azure" as const;
+  public readonly clusterName: string;
+  public readonly location: string;
+  public readonly network: ClusterNetwork;
+  public readonly adminUsername: string;
+  public readonly userDataPolicy: UserDataPolicy = { limitBytes: 64 * 1024, machineBase64: true, poolBase64: true };
+  public readonly dataDiskLocator = `readlink -e /dev/disk/azure/scsi1/lun${DATA_DISK_LUN}`;
+  /** Escape hatch: the resource group name (a token when created here). */
+  public readonly resourceGroupName: string;
+  /** Escape hatch: the cluster's network security group. */
+  public readonly securityGroupResource: NetworkSecurityGroup;
+  public readonly sshKey: SshKey;
+  private readonly tags: Record<string, string>;
+  private readonly diskType: string;
+  private nextPriority = 100;
+
+  constructor(scope: Construct, id: string, props: AzureTargetProps) {
+    super(scope, id);
+    this.clusterName = checkPattern(this, "clusterName", props.clusterName, NAME_PATTERN, NAME_ALLOWED);
+    this.location = checkPattern(this, "location", props.location ?? "westeurope", /^[a-z][a-z0-9]{2,30}$/, "an Azure location name such as westeurope");
+    this.adminUsername = checkPattern(this, "adminUsername", props.adminUsername ?? "azureuser", /^[a-z_][a-z0-9_-]{0,31}$/, "a Linux user name (not root)");
+    if (this.adminUsername === "root" || this.adminUsername === "admin") {
+      fail(this, "adminUsername", this.adminUsername, "a user name Azure accepts (not root or admin)");
+    }
+    this.diskType = props.diskType ?? "StandardSSD_LRS";
+    this.tags = { cluster: this.clusterName, "managed-by": "mesos-cluster-cdktf", ...(props.tags ?? {}) };
+    const zones = props.zones ?? ["1", "2", "3"];
+    for (const z of zones) if (!["1", "2", "3"].includes(z)) fail(this, "zones", z, "Azure availability zones 1, 2 and 3");
+    if (zones.length === 0 || new Set(zones).size !== zones.length) fail(this, "zones", zones, "one or more distinct zones of 1, 2, 3");
+
+    const stack = TerraformStack.of(this);
+    if (!hasProvider(stack, "azurerm")) {
+      new AzurermProvider(stack, "azurerm-provider", { features: [{}], subscriptionId: props.subscriptionId });
+    }
+    this.sshKey = resolveSshKey(this, "azure", props.sshPublicKey);
+
+    const existing = props.existingNetwork;
+    if (existing) {
+      this.resourceGroupName = existing.resourceGroupName;
+      this.network = {
+        addressSpace: existing.addressSpace,
+        masterSubnets: [{ id: existing.masterSubnet.id, cidr: existing.masterSubnet.cidr }],
+        agentSubnets: [{ id: existing.agentSubnet.id, cidr: existing.agentSubnet.cidr }],
+        zones,
+      };
+      planAddresses(this, {
+        addressSpace: existing.addressSpace[0],
+        zones,
+        zonal: false,
+        masterSubnetCidrs: [existing.masterSubnet.cidr],
+        agentSubnetCidrs: [existing.agentSubnet.cidr],
+      });
+    } else {
+      const plan = planAddresses(this, {
+        addressSpace: props.addressSpace ?? "10.20.0.0/16",
+        zones,
+        zonal: false,
+        masterSubnetCidrs: props.masterSubnetCidr ? [props.masterSubnetCidr] : undefined,
+        agentSubnetCidrs: props.agentSubnetCidr ? [props.agentSubnetCidr] : undefined,
+      });
+      const rg = new ResourceGroup(this, "resource-group", { name: `${this.clusterName}-rg`, location: this.location, tags: this.tags });
+      this.resourceGroupName = rg.name;
+      const vnet = new VirtualNetwork(this, "vnet", {
+        name: `${this.clusterName}-vnet`,
+        resourceGroupName: rg.name,
+        location: this.location,
+        addressSpace: [plan.addressSpace],
+        tags: this.tags,
+      });
+      const subnet = (name: string, cidr: string): SubnetRef => {
+        const s = new Subnet(this, `subnet-${name}`, {
+          name,
+          resourceGroupName: rg.name,
+          virtualNetworkName: vnet.name,
+          addressPrefixes: [cidr],
+          // Egress goes through the NAT gateway below, not Azure's retiring default outbound access.
+          defaultOutboundAccessEnabled: false,
+        });
+        return { id: s.id, cidr };
+      };
+      const masterSubnet = subnet("masters", plan.masters[0].cidr);
+      const agentSubnet = subnet("agents", plan.agents[0].cidr);
+      this.network = { addressSpace: [plan.addressSpace], masterSubnets: [masterSubnet], agentSubnets: [agentSubnet], zones };
+
+      // Machines without public IPs (agents) still pull images: one NAT gateway for both subnets.
+      const natIp = new PublicIp(this, "nat-ip", {
+        name: `${this.clusterName}-nat-ip`,
+        resourceGroupName: rg.name,
+        location: this.location,
+        allocationMethod: "Static",
+        sku: "Standard",
+        tags: this.tags,
+      });
+      const nat = new NatGateway(this, "nat", {
+        name: `${this.clusterName}-nat`,
+        resourceGroupName: rg.name,
+        location: this.location,
+        skuName: "Standard",
+        tags: this.tags,
+      });
+      new NatGatewayPublicIpAssociation(this, "nat-ip-association", { natGatewayId: nat.id, publicIpAddressId: natIp.id });
+      for (const [name, s] of [["masters", masterSubnet], ["agents", agentSubnet]] as const) {
+        new SubnetNatGatewayAssociation(this, `nat-${name}`, { subnetId: s.id, natGatewayId: nat.id });
+      }
+    }
+
+    this.securityGroupResource = new NetworkSecurityGroup(this, "nsg", {
+      name: `${this.clusterName}-nsg`,
+      resourceGroupName: this.resourceGroupName,
+      location: this.location,
+      tags: this.tags,
+    });
+    // Azure's default rules let the whole VNet in; the cluster's own rules say exactly who may talk to whom.
+    new NetworkSecurityRule(this, "deny-vnet-inbound", {
+      name: "deny-vnet-inbound",
+      description: "Only the cluster's explicit rules admit traffic from inside the VNet",
+      resourceGroupName: this.resourceGroupName,
+      networkSecurityGroupName: this.securityGroupResource.name,
+      priority: 4000,
+      direction: "Inbound",
+      access: "Deny",
+      protocol: "*",
+      sourceAddressPrefix: "VirtualNetwork",
+      sourcePortRange: "*",
+      destinationAddressPrefix: "*",
+      destinationPortRange: "*",
+    });
+    if (!existing || existing.associateSecurityGroup !== false) {
+      const subnets = [...this.network.masterSubnets, ...this.network.agentSubnets];
+      subnets.forEach((s, i) => {
+        new SubnetNetworkSecurityGroupAssociation(this, `nsg-${i === 0 ? "masters" : "agents"}`, {
+          subnetId: s.id,
+          networkSecurityGroupId: this.securityGroupResource.id,
+        });
+      });
+    }
+  }
+
+  public createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef {
+    const asg = new ApplicationSecurityGroup(scope, id, {
+      name,
+      resourceGroupName: this.resourceGroupName,
+      location: this.location,
+      tags: this.tags,
+    });
+    return { name, id: asg.id };
+  }
+
+  public allowIngress(scope: IConstruct, id: string, rule: IngressRule): void {
+    // Priorities follow creation order, so adding a rule later never renumbers earlier ones.
+    const priority = this.nextPriority;
+    this.nextPriority += 10;
+    if (priority >= 4000) fail(scope, "rules", id, "fewer than 390 ingress rules per cluster (Azure NSG priorities 100-3990)");
+    const source =
+      rule.from instanceof GroupPeer
+        ? { sourceApplicationSecurityGroupIds: [rule.from.group.id] }
+        : (rule.from as CidrPeer).isInternet
+          ? { sourceAddressPrefix: "Internet" }
+          : { sourceAddressPrefixes: (rule.from as CidrPeer).cidrs };
+    new NetworkSecurityRule(scope, id, {
+      name: `${rule.to.name}-${id}`.slice(0, 80),
+      description: rule.description.slice(0, 140),
+      resourceGroupName: this.resourceGroupName,
+      networkSecurityGroupName: this.securityGroupResource.name,
+      priority,
+      direction: "Inbound",
+      access: "Allow",
+      protocol: "Tcp",
+      sourcePortRange: "*",
+      destinationPortRange: rule.port.toString(),
+      destinationApplicationSecurityGroupIds: [rule.to.id],
+      ...source,
+    });
+  }
+
+  public createMachines(scope: IConstruct, id: string, spec: MachineGroupSpec): MachineGroupResources {
+    checkAzureVmSize(scope, spec.vmSize);
+    const instances: TerraformResource[] = [];
+    const dataDisks: TerraformResource[] = [];
+    const publicIps: string[] = [];
+    for (const m of spec.machines) {
+      const group = new Construct(scope, `${id}-${m.name}`);
+      let publicIpId: string | undefined;
+      if (spec.publicIp) {
+        const pip = new PublicIp(group, "public-ip", {
+          name: `${m.name}-ip`,
+          resourceGroupName: this.resourceGroupName,
+          location: this.location,
+          allocationMethod: "Static",
+          sku: "Standard",
+          zones: [m.zone],
+          tags: this.tags,
+        });
+        publicIpId = pip.id;
+        publicIps.push(pip.ipAddress);
+      }
+      const nic = new NetworkInterface(group, "nic", {
+        name: `${m.name}-nic`,
+        resourceGroupName: this.resourceGroupName,
+        location: this.location,
+        ipConfiguration: [
+          {
+            name: "primary",
+            primary: true,
+            subnetId: m.subnet.id,
+            privateIpAddressAllocation: "Static",
+            privateIpAddress: m.privateIp,
+            publicIpAddressId: publicIpId,
+          },
+        ],
+        tags: this.tags,
+      });
+      new NetworkInterfaceApplicationSecurityGroupAssociation(group, "asg", {
+        networkInterfaceId: nic.id,
+        applicationSecurityGroupId: spec.securityGroup.id,
+      });
+      const vm = new LinuxVirtualMachine(group, "vm", {
+        name: m.name,
+        computerName: m.name,
+        resourceGroupName: this.resourceGroupName,
+        location: this.location,
+        size: spec.vmSize,
+        zone: m.zone,
+        adminUsername: this.adminUsername,
+        disablePasswordAuthentication: true,
+        adminSshKey: [{ username: this.adminUsername, publicKey: this.sshKey.publicKey }],
+        networkInterfaceIds: [nic.id],
+        osDisk: { caching: "ReadWrite", storageAccountType: this.diskType, diskSizeGb: spec.osDiskGb },
+        sourceImageReference: UBUNTU_2204,
+        // base64 (gzip+base64 near the limit), rendered from the roles at synth: a literal in the JSON.
+        customData: Lazy.stringValue({ produce: () => m.userData().value }),
+        tags: { ...this.tags, role: spec.name },
+      });
+      instances.push(vm);
+      if (spec.dataDiskGb !== undefined) {
+        const disk = new ManagedDisk(group, "data-disk", {
+          name: `${m.name}-data`,
+          resourceGroupName: this.resourceGroupName,
+          location: this.location,
+          storageAccountType: this.diskType,
+          createOption: "Empty",
+          diskSizeGb: spec.dataDiskGb,
+          zone: m.zone,
+          tags: { ...this.tags, role: `${spec.name}-data` },
+        });
+        new VirtualMachineDataDiskAttachment(group, "data-disk-attachment", {
+          managedDiskId: disk.id,
+          virtualMachineId: vm.id,
+          lun: DATA_DISK_LUN,
+          // ZooKeeper and the replicated log fsync: no host cache in between.
+          caching: "None",
+        });
+        dataDisks.push(disk);
+      }
+    }
+    return { instances, dataDisks, publicIps };
+  }
+
+  public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {
+    checkAzureVmSize(scope, spec.vmSize);
+    const pool = new LinuxVirtualMachineScaleSet(scope, id, {
+      name: `${this.clusterName}-${spec.name}`,
+      computerNamePrefix: `${this.clusterName}-${spec.name}`.slice(0, 9),
+      resourceGroupName: this.resourceGroupName,
+      location: this.location,
+      sku: spec.vmSize,
+      instances: spec.count,
+      zones: this.network.zones,
+      zoneBalance: this.network.zones.length > 1,
+      // Extra, soon deleted VMs would register with Mesos as agents.
+      overprovision: false,
+      // Beyond 100 instances a scale set must span placement groups.
+      singlePlacementGroup: false,
+      upgradeMode: "Manual",
+      adminUsername: this.adminUsername,
+      disablePasswordAuthentication: true,
+      adminSshKey: [{ username: this.adminUsername, publicKey: this.sshKey.publicKey }],
+      sourceImageReference: UBUNTU_2204,
+      osDisk: { caching: "ReadWrite", storageAccountType: this.diskType, diskSizeGb: spec.osDiskGb },
+      networkInterface: [
+        {
+          name: "primary",
+          primary: true,
+          ipConfiguration: [
+            {
+              name: "primary",
+              primary: true,
+              subnetId: spec.subnets[0].id,
+              applicationSecurityGroupIds: [spec.securityGroup.id],
+              publicIpAddress: spec.publicIp ? [{ name: "public" }] : undefined,
+            },
+          ],
+        },
+      ],
+      customData: Lazy.stringValue({ produce: () => spec.userData().value }),
+      tags: { ...this.tags, role: spec.name },
+    });
+    return { pool };
+  }
+}
+
+/**
+ * Azure sizes with a `p` in the feature letters (D2ps_v5, ...) are Arm: the
+ * Mesos and Marathon images exist for amd64 only.
+ */
+function checkAzureVmSize(scope: IConstruct, size: string): void {
+  checkPattern(scope, "vmSize", size, /^(Standard|Basic)_[A-Za-z0-9_]+$/, "an Azure VM size such as Standard_D2s_v5");
+  const m = /^Standard_[A-Z]+\d+([a-z]*)(_|$)/.exec(size);
+  if (m && m[1].includes("p")) {
+    fail(scope, "vmSize", size, "an x86-64 VM size (the Mesos and Marathon images are amd64 only; 'p' sizes are Arm)");
+  }
+}

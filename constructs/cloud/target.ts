@@ -1,0 +1,134 @@
+import { TerraformResource } from "cdktf";
+import { IConstruct } from "constructs";
+import { IngressRule, SecurityGroupRef } from "../core/network-rules";
+
+/** The clouds this project deploys to. */
+export type CloudName = "azure" | "aws";
+
+/** A subnet machines are placed in. */
+export interface SubnetRef {
+  /** The cloud's id of the subnet (may be a token). */
+  readonly id: string;
+  /** The subnet's address block; must be a literal, static IPs are computed from it. */
+  readonly cidr: string;
+  /**
+   * The zone the subnet lives in (AWS subnets are zonal). Undefined for a
+   * regional subnet (Azure), which serves every zone.
+   */
+  readonly zone?: string;
+}
+
+/** The network a cluster lives in: created by the target or brought by the user. */
+export interface ClusterNetwork {
+  /** Address blocks of the VNet/VPC (literal CIDRs). */
+  readonly addressSpace: string[];
+  /** Subnets for machines with static IPs (masters): one per zone on AWS, one regional on Azure. */
+  readonly masterSubnets: SubnetRef[];
+  /** Subnets for agent pools. */
+  readonly agentSubnets: SubnetRef[];
+  /** Zones to spread machines over, in order (Azure `1`,`2`,`3`; AWS `eu-west-1a`, ...). */
+  readonly zones: string[];
+}
+
+/** One machine of a fixed group, placed by the construct that owns it. */
+export interface MachineSpec {
+  /** Machine name, unique in the cluster, e.g. `mesos-ha-master-1`. */
+  readonly name: string;
+  readonly zone: string;
+  readonly subnet: SubnetRef;
+  /** Literal static private IP inside `subnet`. */
+  readonly privateIp: string;
+  /** Renders the machine's encoded user data; called once, at synth. */
+  readonly userData: () => EncodedUserDataValue;
+}
+
+/** User data as the target's attribute takes it. */
+export interface EncodedUserDataValue {
+  readonly value: string;
+  readonly encoding: "plain" | "base64" | "gzip+base64";
+}
+
+/** What a group of machines with static IPs needs from the cloud. */
+export interface MachineGroupSpec {
+  /** Group name, e.g. `masters`. */
+  readonly name: string;
+  readonly machines: MachineSpec[];
+  /** VM size / instance type. */
+  readonly vmSize: string;
+  /** OS disk size in GiB. */
+  readonly osDiskGb: number;
+  /** Size of a separate data disk per machine in GiB (survives machine replacement); undefined for none. */
+  readonly dataDiskGb?: number;
+  /** Give each machine a public IP (inbound is still closed unless a rule opens it). */
+  readonly publicIp: boolean;
+  readonly securityGroup: SecurityGroupRef;
+}
+
+/** What an auto-scaled pool of identical machines needs from the cloud. */
+export interface PoolSpec {
+  /** Pool name, e.g. `agents`; machine names derive from it. */
+  readonly name: string;
+  readonly count: number;
+  readonly vmSize: string;
+  readonly osDiskGb: number;
+  readonly subnets: SubnetRef[];
+  readonly publicIp: boolean;
+  readonly securityGroup: SecurityGroupRef;
+  /** Renders the pool's encoded user data; called once, at synth. */
+  readonly userData: () => EncodedUserDataValue;
+}
+
+/** Resources a target made for a machine group: the escape hatch to the underlying Terraform. */
+export interface MachineGroupResources {
+  /** One VM / instance per machine, in machine order. */
+  readonly instances: TerraformResource[];
+  /** One data disk / EBS volume per machine, in machine order (empty without data disks). */
+  readonly dataDisks: TerraformResource[];
+  /** Public IPs per machine (Terraform expressions), when the group has them. */
+  readonly publicIps: string[];
+}
+
+/** Resources a target made for a pool. */
+export interface PoolResources {
+  /** The scale set (Azure) or auto scaling group (AWS). */
+  readonly pool: TerraformResource;
+  /** The launch template (AWS) when there is one. */
+  readonly template?: TerraformResource;
+}
+
+/** Limits of user data on a cloud, counted on the bytes the cloud stores. */
+export interface UserDataPolicy {
+  readonly limitBytes: number;
+  /** Attributes for fixed machines take base64. */
+  readonly machineBase64: boolean;
+  /** Attributes for pools take base64. */
+  readonly poolBase64: boolean;
+}
+
+/**
+ * The small interface every construct speaks to. Azure and AWS implement it;
+ * no other file imports a provider class.
+ */
+export interface CloudTarget extends IConstruct {
+  readonly cloud: CloudName;
+  /** Name of the cluster: prefix of every cloud resource name. */
+  readonly clusterName: string;
+  readonly network: ClusterNetwork;
+  readonly userDataPolicy: UserDataPolicy;
+  /** Login user for SSH. */
+  readonly adminUsername: string;
+  /**
+   * A shell snippet that prints the device path of the machine's data disk
+   * once it is attached (it may appear after boot), or exits non-zero.
+   */
+  readonly dataDiskLocator: string;
+
+  /** A group that rules can name as source or destination. */
+  createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef;
+  /** Opens `rule.port` on `rule.to` for `rule.from`. */
+  allowIngress(scope: IConstruct, id: string, rule: IngressRule): void;
+  /** Machines with static private IPs, spread over zones, with optional data disks. */
+  createMachines(scope: IConstruct, id: string, spec: MachineGroupSpec): MachineGroupResources;
+  /** A scale set / auto scaling group of identical machines. */
+  createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources;
+}

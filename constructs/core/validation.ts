@@ -1,0 +1,92 @@
+import { Token } from "cdktf";
+import { IConstruct } from "constructs";
+
+/**
+ * A configuration mistake caught at synth time.
+ *
+ * Every message has the same four parts so that a user can find and fix the
+ * mistake without reading our code: the construct path, the property, the
+ * value that was given and what would have been accepted.
+ */
+export class ClusterConfigError extends Error {
+  public readonly constructPath: string;
+  public readonly property: string;
+  public readonly value: unknown;
+  public readonly allowed: string;
+
+  constructor(constructPath: string, property: string, value: unknown, allowed: string) {
+    super(`${constructPath}: invalid ${property} ${describeValue(value)}; allowed: ${allowed}`);
+    this.name = "ClusterConfigError";
+    this.constructPath = constructPath;
+    this.property = property;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+/** Renders a value for an error message: strings quoted, everything else as JSON. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "(undefined)";
+  if (typeof value === "string") return JSON.stringify(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The construct path used in messages; a stack-level path is never empty. */
+export function pathOf(scope: IConstruct | string): string {
+  if (typeof scope === "string") return scope;
+  return scope.node.path || scope.node.id || "(app)";
+}
+
+/** Throws a {@link ClusterConfigError} for `scope`. */
+export function fail(scope: IConstruct | string, property: string, value: unknown, allowed: string): never {
+  throw new ClusterConfigError(pathOf(scope), property, value, allowed);
+}
+
+/** True when the value is (or contains) an unresolved token and cannot be checked at construction. */
+export function isUnresolved(value: unknown): boolean {
+  return value !== undefined && value !== null && Token.isUnresolved(value);
+}
+
+/** Checks an integer within [min, max]; tokens are skipped. */
+export function checkInteger(
+  scope: IConstruct | string,
+  property: string,
+  value: number,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+): number {
+  if (isUnresolved(value)) return value;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    fail(scope, property, value, range);
+  }
+  return value;
+}
+
+/** Checks a value is one of a fixed set; tokens are skipped. */
+export function checkOneOf<T>(scope: IConstruct | string, property: string, value: T, allowed: readonly T[]): T {
+  if (isUnresolved(value)) return value;
+  if (!allowed.includes(value)) fail(scope, property, value, allowed.map((a) => describeValue(a)).join(", "));
+  return value;
+}
+
+/** Checks a string against a pattern; tokens are skipped. */
+export function checkPattern(
+  scope: IConstruct | string,
+  property: string,
+  value: string,
+  pattern: RegExp,
+  allowed: string,
+): string {
+  if (isUnresolved(value)) return value;
+  if (typeof value !== "string" || !pattern.test(value)) fail(scope, property, value, allowed);
+  return value;
+}
+
+/** A DNS-label-like name used for clusters and machines: lower case, digits and hyphens. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
+export const NAME_ALLOWED = "2-24 characters: lower-case letters, digits and '-', starting with a letter, not ending with '-'";

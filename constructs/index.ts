@@ -1,0 +1,26 @@
+/**
+ * mesos-cluster-cdktf: typed CDK for Terraform constructs for Apache Mesos,
+ * Marathon, ZooKeeper and classic Docker Swarm clusters on Azure and AWS.
+ *
+ * The one entry point of the library (package.json `main`/`types`).
+ */
+export * from "./zookeeper-ensemble";
+export * from "./mesos-master-group";
+export * from "./mesos-agent-pool";
+export * from "./marathon-service";
+export * from "./swarm-manager";
+export * from "./nodes";
+export * from "./cloud/target";
+export * from "./cloud/azure";
+export * from "./cloud/aws";
+export * from "./cloud/address-plan";
+export { type SshKey, SSH_KEY_TYPES } from "./cloud/ssh-key";
+export * from "./core/cloud-config";
+export * from "./core/container-image";
+export * from "./core/network-rules";
+export * from "./core/net";
+export * from "./core/validation";
+export { type ContainerServiceOptions, addContainerService, addScript, renderEnvFile, parseEnvFile, envFilePath, CONFIG_DIR, RUNTIME_DIR } from "./core/systemd";
+export * from "../stacks/mesos-cluster-stack";
+export { loadAppConfig, type AppConfig, type ClusterConfigFile, type KnobValues, type LoadOptions } from "../stacks/config";
+export { buildApp, type BuildAppOptions } from "../stacks/app";

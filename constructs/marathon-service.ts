@@ -1,0 +1,113 @@
+import { Construct } from "constructs";
+import { CloudConfig } from "./core/cloud-config";
+import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
+import { checkExtraFlags } from "./core/flags";
+import { Port } from "./core/network-rules";
+import { addContainerService } from "./core/systemd";
+import { checkInteger, fail } from "./core/validation";
+import { MesosMasterGroup } from "./mesos-master-group";
+import { INodeRole, NodeContext, NodeGroup } from "./nodes";
+
+/** Properties of a {@link MarathonService}. */
+export interface MarathonServiceProps {
+  /** The Mesos masters Marathon registers with. */
+  readonly masters: MesosMasterGroup;
+  /**
+   * Machines Marathon runs on (one instance each; they elect a leader through ZooKeeper).
+   * @default the masters' machines
+   */
+  readonly nodes?: NodeGroup;
+  /** @default "mesosphere/marathon:v1.11.24" */
+  readonly image?: string;
+  /** HTTP API and UI port. @default 8080 */
+  readonly httpPort?: number;
+  /**
+   * Port of Marathon's scheduler endpoint (libprocess), which the leading
+   * Mesos master calls back; fixed so that a rule can open it.
+   * @default 15101
+   */
+  readonly schedulerPort?: number;
+  /** ZooKeeper path of Marathon's state and leader election. @default "/marathon" */
+  readonly zkPath?: string;
+  /**
+   * More Marathon flags (name without dashes to value; an empty value for a
+   * boolean switch). Flags this construct manages are refused.
+   * @default {}
+   */
+  readonly extraFlags?: Record<string, string>;
+}
+
+/** Marathon flags this construct sets itself. */
+export const MANAGED_MARATHON_FLAGS = ["master", "zk", "hostname", "http_port"] as const;
+
+/**
+ * Marathon on the masters: every instance runs, one leads (elected through
+ * ZooKeeper), the others proxy API calls to the leader.
+ */
+export class MarathonService extends Construct implements INodeRole {
+  public readonly roleName = "marathon";
+  public readonly masters: MesosMasterGroup;
+  public readonly nodes: NodeGroup;
+  public readonly image: ContainerImage;
+  public readonly httpPort: number;
+  public readonly schedulerPort: number;
+  /** `zk://.../marathon`. */
+  public readonly zkUrl: string;
+  public readonly extraFlags: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: MarathonServiceProps) {
+    super(scope, id);
+    this.masters = props.masters;
+    this.nodes = props.nodes ?? props.masters.nodes;
+    this.image = imageProp(this, "image", props.image ?? DEFAULT_IMAGES.marathon);
+    this.httpPort = checkInteger(this, "httpPort", props.httpPort ?? 8080, 1, 65535);
+    this.schedulerPort = checkInteger(this, "schedulerPort", props.schedulerPort ?? 15101, 1, 65535);
+    if (this.nodes === this.masters.nodes && [this.httpPort, this.schedulerPort].includes(this.masters.port)) {
+      fail(this, "httpPort", this.httpPort, `a port other than the Mesos master's ${this.masters.port} on the same machines`);
+    }
+    if (this.httpPort === this.schedulerPort) fail(this, "schedulerPort", this.schedulerPort, `a port other than httpPort ${this.httpPort}`);
+    this.zkUrl = this.masters.zookeeper.zkUrl(props.zkPath ?? "/marathon");
+    this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_MARATHON_FLAGS);
+
+    this.nodes.addRole(this);
+    this.masters.zookeeper.allowClients(this.nodes);
+    if (this.nodes !== this.masters.nodes) this.masters.allowFrom(this.nodes, "Marathon registers with the Mesos masters");
+    // Non-leading instances proxy API calls to the leader.
+    this.nodes.allowFromGroup(this.nodes, Port.tcp(this.httpPort), "Marathon: followers proxy to the leader");
+    // The leading Mesos master calls the framework back on its libprocess port.
+    this.nodes.allowFromGroup(this.masters.nodes, Port.tcp(this.schedulerPort), "Marathon scheduler endpoint for the Mesos master");
+  }
+
+  /** `http://ip:8080` per instance (any instance serves the API). */
+  public get urls(): string[] {
+    return this.nodes.privateIps.map((ip) => `http://${ip}:${this.httpPort}`);
+  }
+
+  /** Marathon's command line on `ip` (exactly what the user data runs). */
+  public argsFor(ip: string): string[] {
+    const args = [
+      "--master", this.masters.zkUrl,
+      "--zk", this.zkUrl,
+      "--hostname", ip,
+      "--http_port", String(this.httpPort),
+    ];
+    for (const [flag, value] of Object.entries(this.extraFlags)) {
+      args.push(`--${flag}`);
+      if (value !== "") args.push(value);
+    }
+    return args;
+  }
+
+  /** Role contribution: the Marathon unit. */
+  public configure(config: CloudConfig, node: NodeContext): void {
+    if (!node.privateIp) throw new Error("Marathon needs fixed machines");
+    addContainerService(config, {
+      name: "marathon",
+      description: "Marathon (leader elected through ZooKeeper)",
+      image: this.image,
+      // libprocess binds the scheduler endpoint; the master must reach it on this address and port.
+      environment: { LIBPROCESS_IP: node.privateIp, LIBPROCESS_PORT: String(this.schedulerPort) },
+      args: this.argsFor(node.privateIp),
+    });
+  }
+}

@@ -1,0 +1,121 @@
+import { Construct } from "constructs";
+import { CloudConfig } from "./core/cloud-config";
+import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
+import { checkExtraFlags, mesosEnvName } from "./core/flags";
+import { Port } from "./core/network-rules";
+import { addContainerService } from "./core/systemd";
+import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "./core/validation";
+import { INodeRole, MachineSet, NodeContext, NodeGroup, placeOn, PlacementProps } from "./nodes";
+import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "./zookeeper-ensemble";
+
+/** Properties of a {@link MesosMasterGroup}. */
+export interface MesosMasterGroupProps extends PlacementProps {
+  /** The ZooKeeper ensemble masters elect their leader through. */
+  readonly zookeeper: ZookeeperEnsemble;
+  /**
+   * Mesos cluster name shown in the UI.
+   * @default the target's cluster name
+   */
+  readonly clusterName?: string;
+  /** @default "mesosphere/mesos-master:1.7.1" */
+  readonly image?: string;
+  /** Master port. @default 5050 */
+  readonly port?: number;
+  /** ZooKeeper path of the master election. @default "/mesos" */
+  readonly zkPath?: string;
+  /**
+   * Where the master keeps its registry: `replicated_log` survives restarts;
+   * `in_memory` is for throwaway clusters only.
+   * @default "replicated_log"
+   */
+  readonly registry?: "replicated_log" | "in_memory";
+  /**
+   * More Mesos master flags (name without dashes to value), passed as
+   * `MESOS_<NAME>`. Flags this construct manages are refused.
+   * @default {}
+   */
+  readonly extraFlags?: Record<string, string>;
+}
+
+/** Mesos master flags this construct sets itself. */
+export const MANAGED_MASTER_FLAGS = ["zk", "quorum", "work_dir", "log_dir", "cluster", "hostname", "ip", "port", "registry"] as const;
+
+/**
+ * Mesos masters on a {@link NodeGroup}, electing a leader through ZooKeeper
+ * with a replicated log quorum of floor(n/2)+1.
+ */
+export class MesosMasterGroup extends Construct implements INodeRole {
+  public readonly roleName = "mesos-master";
+  public readonly nodes: NodeGroup;
+  public readonly zookeeper: ZookeeperEnsemble;
+  public readonly image: ContainerImage;
+  public readonly port: number;
+  /** Replicated log quorum: floor(n/2)+1. */
+  public readonly quorum: number;
+  /** `zk://.../mesos`, what agents, Marathon and Swarm use to find the leader. */
+  public readonly zkUrl: string;
+  public readonly clusterName: string;
+  public readonly registry: string;
+  public readonly extraFlags: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: MesosMasterGroupProps) {
+    super(scope, id);
+    this.nodes = placeOn(this, props, "masters", 3);
+    if (!(ENSEMBLE_SIZES as readonly number[]).includes(this.nodes.count)) {
+      fail(this, "count", this.nodes.count, "1, 3, 5 or 7 masters (an odd number keeps a quorum through failures)");
+    }
+    this.zookeeper = props.zookeeper;
+    this.image = imageProp(this, "image", props.image ?? DEFAULT_IMAGES.mesosMaster);
+    this.port = checkInteger(this, "port", props.port ?? 5050, 1, 65535);
+    this.quorum = Math.floor(this.nodes.count / 2) + 1;
+    this.zkUrl = this.zookeeper.zkUrl(props.zkPath ?? "/mesos");
+    this.clusterName = checkPattern(this, "clusterName", props.clusterName ?? this.nodes.target.clusterName, NAME_PATTERN, NAME_ALLOWED);
+    this.registry = checkOneOf(this, "registry", props.registry ?? "replicated_log", ["replicated_log", "in_memory"]);
+    this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_MASTER_FLAGS);
+
+    this.nodes.addRole(this);
+    this.zookeeper.allowClients(this.nodes);
+    // Masters replicate the registry log and redirect to the leader through the master port.
+    this.nodes.allowFromGroup(this.nodes, Port.tcp(this.port), "Mesos masters: replicated log and leader redirects");
+  }
+
+  /** `http://ip:5050` per master (any master redirects to the leader). */
+  public get urls(): string[] {
+    return this.nodes.privateIps.map((ip) => `http://${ip}:${this.port}`);
+  }
+
+  /** Lets the machines of `other` (agents, frameworks) reach the master port. */
+  public allowFrom(other: MachineSet, why: string): void {
+    this.nodes.allowFromGroup(other, Port.tcp(this.port), why);
+  }
+
+  /** The `MESOS_*` environment of the master on `ip` (exactly what the user data writes). */
+  public environmentFor(ip: string): Record<string, string> {
+    const env: Record<string, string> = {
+      MESOS_ZK: this.zkUrl,
+      MESOS_QUORUM: String(this.quorum),
+      MESOS_WORK_DIR: "/var/lib/mesos",
+      MESOS_LOG_DIR: "/var/log/mesos",
+      MESOS_CLUSTER: this.clusterName,
+      MESOS_HOSTNAME: ip,
+      MESOS_IP: ip,
+      MESOS_PORT: String(this.port),
+      MESOS_REGISTRY: this.registry,
+    };
+    for (const [flag, value] of Object.entries(this.extraFlags)) env[mesosEnvName(flag)] = value;
+    return env;
+  }
+
+  /** Role contribution: the master's env file and unit. */
+  public configure(config: CloudConfig, node: NodeContext): void {
+    if (!node.privateIp) throw new Error("Mesos masters need fixed machines");
+    addContainerService(config, {
+      name: "mesos-master",
+      description: `Mesos master (quorum ${this.quorum} of ${this.nodes.count})`,
+      image: this.image,
+      environment: this.environmentFor(node.privateIp),
+      volumes: [`${node.dataRoot}/mesos:/var/lib/mesos`, "/var/log/mesos:/var/log/mesos"],
+      requires: node.dataUnits,
+    });
+  }
+}

@@ -1,0 +1,474 @@
+import { Construct } from "constructs";
+import { CloudTarget, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
+import { CloudConfig, EncodedUserData, encodeUserData, RunPhase } from "./core/cloud-config";
+import { DEFAULT_DOCKER_ENGINE_VERSION, DockerEngine } from "./core/container-image";
+import { Cidr, isUsableHost, parseIpv4 } from "./core/net";
+import { IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
+import { addScript, CONFIG_DIR } from "./core/systemd";
+import { checkInteger, ClusterConfigError, fail, isUnresolved, pathOf } from "./core/validation";
+
+/** Where persistent data lives on every machine (the data disk's mount point when there is one). */
+export const DATA_ROOT = "/var/lib/mesos-cluster";
+/** The unit that mounts the data disk; stateful services require it. */
+export const DATA_DISK_UNIT = "mesos-data-disk.service";
+
+/** What a role knows about the machine it configures. */
+export interface NodeContext {
+  /** The group the machine belongs to. */
+  readonly group: MachineSet;
+  /** Machine name (a pool's name for pool members). */
+  readonly name: string;
+  /** Index within a fixed group; undefined for pool members. */
+  readonly index?: number;
+  /** Literal private IP for fixed machines; undefined on pools, where {@link hostIpCommand} tells at boot. */
+  readonly privateIp?: string;
+  /** The zone of a fixed machine. */
+  readonly zone?: string;
+  /** Where persistent data goes. */
+  readonly dataRoot: string;
+  /** Units a stateful service must start after (the data disk mount). */
+  readonly dataUnits: string[];
+  /** A command that prints the machine's private IP at boot. */
+  readonly hostIpCommand: string;
+}
+
+/**
+ * A role contributes services, files and commands to the cloud-config of the
+ * machines it is attached to. Roles are asked at synth time, so a role
+ * attached after the machines were created still lands in their user data.
+ */
+export interface INodeRole {
+  /** Unique per machine set, e.g. `zookeeper`. */
+  readonly roleName: string;
+  configure(config: CloudConfig, node: NodeContext): void;
+}
+
+/** Properties shared by fixed groups and pools. */
+export interface MachineSetProps {
+  /** The cloud to create machines in. */
+  readonly target: CloudTarget;
+  /**
+   * Group name used in machine and rule names.
+   * @default the construct id
+   */
+  readonly name?: string;
+  /** VM size (Azure, e.g. `Standard_D2s_v5`) or instance type (AWS, e.g. `t3.large`). */
+  readonly vmSize: string;
+  /**
+   * OS disk size in GiB.
+   * @default 64
+   */
+  readonly osDiskGb?: number;
+  /**
+   * Exact Docker CE version every machine runs (25 to 28; see {@link DockerEngine}).
+   * @default "27.5.1"
+   */
+  readonly dockerEngineVersion?: string;
+}
+
+const VM_SIZE = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$/;
+const GROUP_NAME = /^[a-z][a-z0-9-]{0,14}$/;
+
+/**
+ * Machines that share roles and a security group: the base of
+ * {@link NodeGroup} (fixed machines with static IPs) and {@link NodePool}
+ * (a scale set / auto scaling group).
+ */
+export abstract class MachineSet extends Construct {
+  public readonly target: CloudTarget;
+  /** The group's name in machine, rule and output names. */
+  public readonly groupName: string;
+  /** The cloud group rules use to name these machines. */
+  public readonly securityGroup: SecurityGroupRef;
+  public readonly dockerEngine: DockerEngine;
+  public readonly vmSize: string;
+  public readonly osDiskGb: number;
+  private readonly roles: INodeRole[] = [];
+  private readonly ruleIds = new Set<string>();
+  private readonly rendered = new Map<string, EncodedUserData>();
+
+  protected constructor(scope: Construct, id: string, props: MachineSetProps) {
+    super(scope, id);
+    this.target = props.target;
+    this.groupName = props.name ?? id;
+    if (!GROUP_NAME.test(this.groupName)) {
+      fail(this, "name", this.groupName, "1-15 characters: lower-case letters, digits and '-', starting with a letter");
+    }
+    if (!isUnresolved(props.vmSize) && !VM_SIZE.test(props.vmSize ?? "")) {
+      fail(this, "vmSize", props.vmSize, "a VM size or instance type such as Standard_D2s_v5 or t3.large");
+    }
+    this.vmSize = props.vmSize;
+    this.osDiskGb = checkInteger(this, "osDiskGb", props.osDiskGb ?? 64, 30, 4095);
+    const dockerVersion = props.dockerEngineVersion ?? DEFAULT_DOCKER_ENGINE_VERSION;
+    const dockerProblem = DockerEngine.problem(dockerVersion);
+    if (dockerProblem) fail(this, "dockerEngineVersion", dockerVersion, "an exact Docker CE version from 25.0.0 to 28.x.y");
+    this.dockerEngine = DockerEngine.ce(dockerVersion);
+    this.securityGroup = props.target.createSecurityGroup(this, "group", `${props.target.clusterName}-${this.groupName}`);
+  }
+
+  /** Attaches a role; its contribution is rendered into the user data at synth. */
+  public addRole(role: INodeRole): void {
+    if (this.roles.some((r) => r.roleName === role.roleName)) {
+      throw new ClusterConfigError(pathOf(this), "roles", role.roleName, "each role at most once per machine group");
+    }
+    this.roles.push(role);
+  }
+
+  public hasRole(roleName: string): boolean {
+    return this.roles.some((r) => r.roleName === roleName);
+  }
+
+  /** Names of the roles attached, in order. */
+  public get roleNames(): string[] {
+    return this.roles.map((r) => r.roleName);
+  }
+
+  /**
+   * Opens `port` on these machines to `from`. Idempotent per id, so two
+   * roles that need the same opening can both ask for it.
+   */
+  public allowFrom(from: Peer, port: Port, description: string, id?: string): void {
+    const ruleId = id ?? `allow-${port.toString()}-from-${from.label}`;
+    if (this.ruleIds.has(ruleId)) return;
+    this.ruleIds.add(ruleId);
+    const rule: IngressRule = { to: this.securityGroup, from, port, description };
+    this.target.allowIngress(this, ruleId, rule);
+  }
+
+  /** Opens `port` to the machines of another set (or this one). */
+  public allowFromGroup(other: MachineSet, port: Port, description: string): void {
+    this.allowFrom(Peer.group(other.securityGroup), port, description, `allow-${port.toString()}-from-${other.groupName}`);
+  }
+
+  /** The rendered, unencoded cloud-config for one machine (for tests, the validator and plan diffs). */
+  public abstract renderUserData(index?: number): string;
+
+  /** Renders a node's document: base configuration, then every role in the order attached. */
+  protected renderDocument(node: NodeContext): string {
+    const config = new CloudConfig();
+    config.addComment(
+      `Rendered by mesos-cluster-cdktf for ${pathOf(this)} (${node.name}); roles: ${this.roles.map((r) => r.roleName).join(", ") || "none"}`,
+    );
+    this.configureBase(config, node);
+    for (const role of this.roles) role.configure(config, node);
+    return config.render();
+  }
+
+  /** What every machine gets: SSH without passwords and the pinned Docker engine. */
+  protected configureBase(config: CloudConfig, node: NodeContext): void {
+    config.setOption("ssh_pwauth", false);
+    config.setOption("disable_root", true);
+    config.addAptSource(
+      "docker.list",
+      "deb [signed-by=$KEY_FILE] https://download.docker.com/linux/ubuntu $RELEASE stable",
+      // Docker's release signing key.
+      "9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
+    );
+    config.addPackage("docker-ce", this.dockerEngine.aptVersion);
+    config.addPackage("docker-ce-cli", this.dockerEngine.aptVersion);
+    config.addPackage("containerd.io");
+    // Keep unattended upgrades from moving the engine Swarm depends on.
+    config.addCommand(RunPhase.PREPARE, "apt-mark", "hold", "docker-ce", "docker-ce-cli");
+    config.addCommand(RunPhase.PREPARE, "mkdir", "-p", CONFIG_DIR, node.dataRoot);
+    addScript(config, "cluster-host-ip", `# Prints this machine's private IP (the source address towards the cluster network).\n${node.hostIpCommand}`);
+  }
+
+  /** Encodes once per key and enforces the cloud's user data limit. */
+  protected encodeOnce(key: string, render: () => string, base64: boolean): EncodedUserData {
+    const cached = this.rendered.get(key);
+    if (cached) return cached;
+    const policy = this.target.userDataPolicy;
+    const encoded = encodeUserData(render(), { limitBytes: policy.limitBytes, base64, gzipAllowed: true });
+    if (encoded.countedBytes > policy.limitBytes) {
+      fail(this, "userData", `${encoded.countedBytes} bytes (${encoded.encoding})`, `at most ${policy.limitBytes} bytes on ${this.target.cloud}`);
+    }
+    this.rendered.set(key, encoded);
+    return encoded;
+  }
+}
+
+/** Properties of a {@link NodeGroup}. */
+export interface NodeGroupProps extends MachineSetProps {
+  /** Number of machines. */
+  readonly count: number;
+  /**
+   * Zones to spread over, round-robin, in order.
+   * @default every zone of the target's network
+   */
+  readonly zones?: string[];
+  /**
+   * Static private IPs, one per machine, each inside the subnet of its zone.
+   * @default the `firstHostOffset`-th address onward of each subnet
+   */
+  readonly privateIps?: string[];
+  /**
+   * Offset of the first static IP inside a subnet when `privateIps` is not given.
+   * @default 10
+   */
+  readonly firstHostOffset?: number;
+  /**
+   * A separate data disk per machine, in GiB, mounted at /var/lib/mesos-cluster;
+   * it survives replacement of the machine. 0 for none.
+   * @default 32
+   */
+  readonly dataDiskGb?: number;
+  /**
+   * A public IP per machine (no port is open to it unless a rule says so).
+   * @default true
+   */
+  readonly publicIp?: boolean;
+}
+
+/** A machine of a {@link NodeGroup}. */
+export interface MachineInfo {
+  readonly index: number;
+  readonly name: string;
+  readonly zone: string;
+  readonly subnet: SubnetRef;
+  readonly privateIp: string;
+}
+
+/**
+ * A fixed number of machines with static private IPs spread over zones: the
+ * masters of a cluster, or a dedicated ZooKeeper ensemble.
+ */
+export class NodeGroup extends MachineSet {
+  /** The machines in order: name, zone, subnet, static IP. */
+  public readonly machines: MachineInfo[];
+  /** Static private IPs in machine order (literals). */
+  public readonly privateIps: string[];
+  /** Escape hatch: the VM / instance and disk resources. */
+  public readonly resources: MachineGroupResources;
+  public readonly hasDataDisk: boolean;
+
+  constructor(scope: Construct, id: string, props: NodeGroupProps) {
+    super(scope, id, props);
+    const count = checkInteger(this, "count", props.count, 1, 99);
+    const network = props.target.network;
+    const zones = props.zones ?? network.zones;
+    if (zones.length === 0) fail(this, "zones", zones, `at least one of ${network.zones.join(", ")}`);
+    for (const z of zones) {
+      if (!network.zones.includes(z)) fail(this, "zones", z, `one of the network's zones: ${network.zones.join(", ")}`);
+    }
+    const dataDiskGb = checkInteger(this, "dataDiskGb", props.dataDiskGb ?? 32, 0, 4095);
+    this.hasDataDisk = dataDiskGb > 0;
+    const offset = checkInteger(this, "firstHostOffset", props.firstHostOffset ?? 10, 4, 250);
+    if (props.privateIps && props.privateIps.length !== count) {
+      fail(this, "privateIps", props.privateIps, `exactly ${count} addresses (one per machine)`);
+    }
+
+    const usedPerSubnet = new Map<string, number>();
+    const seen = new Set<string>();
+    this.machines = [];
+    for (let i = 0; i < count; i++) {
+      const zone = zones[i % zones.length];
+      const subnet = network.masterSubnets.find((s) => s.zone === zone) ?? network.masterSubnets.find((s) => s.zone === undefined);
+      if (!subnet) fail(this, "zones", zone, `a zone with a master subnet: ${network.masterSubnets.map((s) => s.zone).join(", ")}`);
+      const cidr = Cidr.tryParse(subnet.cidr);
+      if (!cidr) fail(this, "subnet.cidr", subnet.cidr, "a literal IPv4 CIDR block (static IPs are computed from it)");
+      let ip: string;
+      if (props.privateIps) {
+        ip = props.privateIps[i];
+        if (parseIpv4(ip) === undefined) fail(this, `privateIps[${i}]`, ip, "a dotted-quad IPv4 address");
+        if (!isUsableHost(cidr, ip)) {
+          fail(this, `privateIps[${i}]`, ip, `a usable address of subnet ${subnet.cidr} (zone ${zone}), not its first four or last`);
+        }
+      } else {
+        const n = usedPerSubnet.get(subnet.cidr) ?? 0;
+        usedPerSubnet.set(subnet.cidr, n + 1);
+        const hostOffset = offset + n;
+        if (hostOffset >= cidr.size - 1) {
+          fail(this, "count", count, `at most ${Math.max(0, cidr.size - 1 - offset)} machines in subnet ${subnet.cidr} from host offset ${offset}`);
+        }
+        ip = cidr.host(hostOffset);
+      }
+      if (seen.has(ip)) fail(this, `privateIps[${i}]`, ip, "addresses unique within the group");
+      seen.add(ip);
+      this.machines.push({ index: i, name: `${props.target.clusterName}-${this.groupName}-${i + 1}`, zone, subnet, privateIp: ip });
+    }
+    this.privateIps = this.machines.map((m) => m.privateIp);
+
+    const base64 = props.target.userDataPolicy.machineBase64;
+    this.resources = props.target.createMachines(this, "machines", {
+      name: this.groupName,
+      machines: this.machines.map((m) => ({
+        name: m.name,
+        zone: m.zone,
+        subnet: m.subnet,
+        privateIp: m.privateIp,
+        userData: () => this.encodeOnce(String(m.index), () => this.renderUserData(m.index), base64),
+      })),
+      vmSize: this.vmSize,
+      osDiskGb: this.osDiskGb,
+      dataDiskGb: this.hasDataDisk ? dataDiskGb : undefined,
+      publicIp: props.publicIp ?? true,
+      securityGroup: this.securityGroup,
+    });
+  }
+
+  /** Number of machines. */
+  public get count(): number {
+    return this.machines.length;
+  }
+
+  /** Public IPs (Terraform expressions) when the group has them. */
+  public get publicIps(): string[] {
+    return this.resources.publicIps;
+  }
+
+  public renderUserData(index = 0): string {
+    const m = this.machines[index];
+    if (!m) throw new Error(`${pathOf(this)} has no machine ${index}`);
+    return this.renderDocument(this.contextFor(m));
+  }
+
+  private contextFor(m: MachineInfo): NodeContext {
+    return {
+      group: this,
+      name: m.name,
+      index: m.index,
+      privateIp: m.privateIp,
+      zone: m.zone,
+      dataRoot: DATA_ROOT,
+      dataUnits: this.hasDataDisk ? [DATA_DISK_UNIT] : [],
+      hostIpCommand: `echo ${m.privateIp}`,
+    };
+  }
+
+  protected configureBase(config: CloudConfig, node: NodeContext): void {
+    super.configureBase(config, node);
+    if (!this.hasDataDisk) return;
+    const script = addScript(
+      config,
+      "mount-data-disk",
+      `
+# Mounts the data disk at ${DATA_ROOT}. The disk outlives this machine: it is
+# formatted only when blank, never otherwise.
+mount_point=${DATA_ROOT}
+if mountpoint -q "$mount_point"; then exit 0; fi
+locate_disk() {
+${this.target.dataDiskLocator.trim().replace(/^/gm, "  ")}
+}
+device=""
+for _ in $(seq 1 120); do
+  if device=$(locate_disk) && [ -n "$device" ] && [ -b "$device" ]; then break; fi
+  device=""
+  sleep 5
+done
+if [ -z "$device" ]; then
+  echo "mount-data-disk: no data disk appeared within 10 minutes" >&2
+  exit 1
+fi
+if ! blkid "$device" >/dev/null 2>&1; then
+  mkfs.ext4 -q -L mesos-data "$device"
+fi
+uuid=$(blkid -s UUID -o value "$device")
+mkdir -p "$mount_point"
+if ! grep -q "UUID=$uuid" /etc/fstab; then
+  echo "UUID=$uuid $mount_point ext4 defaults,nofail,x-systemd.device-timeout=5min 0 2" >> /etc/fstab
+fi
+mount "$mount_point"`,
+    );
+    config.addFile({
+      path: `/etc/systemd/system/${DATA_DISK_UNIT}`,
+      content: [
+        "[Unit]",
+        "Description=Mount the data disk that survives machine replacement",
+        "After=local-fs.target",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        `ExecStart=${script}`,
+        "TimeoutStartSec=15min",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+      ].join("\n"),
+    });
+    config.enableUnit(DATA_DISK_UNIT);
+  }
+}
+
+/** Properties of a {@link NodePool}. */
+export interface NodePoolProps extends MachineSetProps {
+  /** Number of machines (0 keeps the pool empty). */
+  readonly count: number;
+  /**
+   * Give pool machines public IPs.
+   * @default false
+   */
+  readonly publicIp?: boolean;
+}
+
+/**
+ * Identical machines in a scale set (Azure) or auto scaling group (AWS),
+ * spread over the network's zones. They share one user data document and
+ * learn their own IP at boot.
+ */
+export class NodePool extends MachineSet {
+  public readonly count: number;
+  /** Escape hatch: the scale set / auto scaling group. */
+  public readonly resources: PoolResources;
+
+  constructor(scope: Construct, id: string, props: NodePoolProps) {
+    super(scope, id, props);
+    this.count = checkInteger(this, "count", props.count, 0, 1000);
+    const network = props.target.network;
+    this.resources = props.target.createPool(this, "pool", {
+      name: this.groupName,
+      count: this.count,
+      vmSize: this.vmSize,
+      osDiskGb: this.osDiskGb,
+      subnets: network.agentSubnets,
+      publicIp: props.publicIp ?? false,
+      securityGroup: this.securityGroup,
+      userData: () => this.encodeOnce("pool", () => this.renderUserData(), props.target.userDataPolicy.poolBase64),
+    });
+  }
+
+  public renderUserData(): string {
+    const probe = Cidr.tryParse(this.target.network.addressSpace[0]);
+    // The route towards the cluster network names this machine's own address.
+    const hostIpCommand = probe
+      ? `ip -4 -o route get ${probe.host(1)} | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'`
+      : "hostname -I | cut -d' ' -f1";
+    return this.renderDocument({
+      group: this,
+      name: `${this.target.clusterName}-${this.groupName}`,
+      dataRoot: DATA_ROOT,
+      dataUnits: [],
+      hostIpCommand,
+    });
+  }
+}
+
+/**
+ * For constructs that run on an existing {@link NodeGroup} or bring their own
+ * machines: exactly one of `nodes` or `target` (+ `vmSize`) must be given.
+ */
+export interface PlacementProps {
+  /** Run on these machines (e.g. the masters). */
+  readonly nodes?: NodeGroup;
+  /** Or create dedicated machines in this cloud target. */
+  readonly target?: CloudTarget;
+  /** Number of dedicated machines (only with `target`). */
+  readonly count?: number;
+  /** VM size of dedicated machines (only with `target`). */
+  readonly vmSize?: string;
+}
+
+/** Returns `props.nodes`, or creates a dedicated group named `name` under `scope`. */
+export function placeOn(scope: Construct, props: PlacementProps, name: string, defaultCount: number): NodeGroup {
+  if (props.nodes && props.target) fail(scope, "target", "(given with nodes)", "either nodes or target, not both");
+  if (props.nodes) {
+    if (props.count !== undefined && props.count !== props.nodes.count) {
+      fail(scope, "count", props.count, `omitted, or equal to the ${props.nodes.count} machines of ${pathOf(props.nodes)}`);
+    }
+    return props.nodes;
+  }
+  if (!props.target) fail(scope, "nodes", undefined, "a NodeGroup to run on, or a target to create machines in");
+  if (!props.vmSize) fail(scope, "vmSize", props.vmSize, "a VM size for the dedicated machines");
+  return new NodeGroup(scope, "machines", { target: props.target, name, count: props.count ?? defaultCount, vmSize: props.vmSize });
+}

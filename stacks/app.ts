@@ -1,0 +1,18 @@
+import { App } from "cdktf";
+import { AppConfig, loadAppConfig, LoadOptions } from "./config";
+import { MesosClusterStack } from "./mesos-cluster-stack";
+
+export interface BuildAppOptions extends LoadOptions {
+  /** Synth output folder. @default "cdktf.out" (or what the cdktf CLI passes) */
+  readonly outdir?: string;
+  /** A configuration already loaded (skips reading env and files). */
+  readonly config?: AppConfig;
+}
+
+/** The `dev` and `ha` stacks on the configured cloud. */
+export function buildApp(options: BuildAppOptions = {}): { app: App; config: AppConfig; stacks: MesosClusterStack[] } {
+  const config = options.config ?? loadAppConfig(options);
+  const app = new App({ outdir: options.outdir, skipValidation: false });
+  const stacks = (["dev", "ha"] as const).map((name) => new MesosClusterStack(app, name, config.stacks[name]));
+  return { app, config, stacks };
+}
