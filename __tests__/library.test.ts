@@ -33,13 +33,12 @@ import {
   parseCloudConfig,
   poolDoc,
   resourceCounts,
-  resourcesOf,
   ruleTable,
   synthStack,
   TEST_SSH_KEY,
   TfJson,
-  decodeBase64UserData,
 } from "./helpers/synth";
+import { userDataNodes } from "../scripts/lib/synth-output";
 
 /** A role a user adds: writes a marker file with the machine's name. */
 class MarkerRole implements INodeRole {
@@ -88,18 +87,9 @@ function byoTarget(stack: Construct, cloud: Cloud): CloudTarget {
   });
 }
 
-/** Master documents by machine name, decoded. */
-function docsByName(json: TfJson, cloud: Cloud): Map<string, string> {
-  const docs = new Map<string, string>();
-  if (cloud === "azure") {
-    for (const vm of Object.values(resourcesOf(json, "azurerm_linux_virtual_machine"))) docs.set(String(vm.name), decodeBase64UserData(String(vm.custom_data)));
-  } else {
-    for (const inst of Object.values(resourcesOf(json, "aws_instance"))) {
-      const name = (inst.tags as Record<string, string>).Name;
-      docs.set(name, inst.user_data !== undefined ? String(inst.user_data) : decodeBase64UserData(String(inst.user_data_base64)));
-    }
-  }
-  return docs;
+/** Fixed machines' documents by machine name, decoded. */
+function docsByName(json: TfJson): Map<string, string> {
+  return new Map(userDataNodes(json).filter((n) => n.kind === "fixed").map((n) => [n.name, n.text]));
 }
 
 describe.each(["azure", "aws"] as Cloud[])("library use on %s with a bring-your-own network", (cloud) => {
@@ -153,7 +143,7 @@ describe.each(["azure", "aws"] as Cloud[])("library use on %s with a bring-your-
   });
 
   test("Mesos masters find the dedicated ensemble; ZooKeeper machines run nothing else", () => {
-    const docs = docsByName(json, cloud);
+    const docs = docsByName(json);
     const zkIps = zk.members.map((m) => m.ip);
     expect(zkIps).toEqual(cloud === "azure" ? ["10.50.1.10", "10.50.1.11", "10.50.1.12"] : ["10.60.0.10", "10.60.1.10", "10.60.2.10"]);
     for (let i = 1; i <= 3; i++) {

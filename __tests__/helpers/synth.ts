@@ -3,19 +3,13 @@
  * Everything here works on the synthesized Terraform JSON, never on our
  * construct objects, so the tests see exactly what Terraform would.
  */
-import { gunzipSync } from "zlib";
 import { App, TerraformStack, Testing } from "cdktf";
 import { parse } from "yaml";
 import { MesosClusterStack, MesosClusterStackProps } from "../../stacks/mesos-cluster-stack";
 import { parseEnvFile } from "../../constructs/core/systemd";
 
-export type Cloud = "azure" | "aws";
-export type TfJson = {
-  resource: Record<string, Record<string, Record<string, unknown>>>;
-  data?: Record<string, Record<string, Record<string, unknown>>>;
-  output: Record<string, { value: unknown; sensitive?: boolean; description?: string }>;
-  provider: Record<string, unknown[]>;
-};
+export type { Cloud, TfJson } from "../../scripts/lib/synth-output";
+import { Cloud, resolveRef as resolveLibRef, TfJson, userDataNodes } from "../../scripts/lib/synth-output";
 
 /** A fixed public key so synth output does not depend on the test machine's ~/.ssh. */
 export const TEST_SSH_KEY =
@@ -43,26 +37,14 @@ export function resourceCounts(json: TfJson): Record<string, number> {
   return counts;
 }
 
-/** `${aws_subnet.name.id}` -> ["aws_subnet", "name"] */
-export function refOf(expression: unknown): [string, string] {
-  const m = /^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$/.exec(String(expression));
-  if (!m) throw new Error(`not a plain reference: ${String(expression)}`);
-  return [m[1], m[2]];
-}
-
+/** The resource a plain reference such as `${aws_subnet.x.id}` names; throws for anything else. */
 export function resolveRef(json: TfJson, expression: unknown): Record<string, unknown> {
-  const [type, name] = refOf(expression);
-  const resource = json.resource[type]?.[name];
-  if (!resource) throw new Error(`no resource ${type}.${name}`);
+  const resource = resolveLibRef(json, expression);
+  if (!resource) throw new Error(`not a reference to a resource of this stack: ${String(expression)}`);
   return resource;
 }
 
-/** Decodes user data the way the cloud does: base64, then gunzip when gzip's magic bytes lead. */
-export function decodeBase64UserData(value: string): string {
-  const bytes = Buffer.from(value, "base64");
-  if (bytes.toString("base64") !== value) throw new Error("user data is not canonical base64");
-  return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
-}
+export { decodeBase64UserData } from "../../scripts/lib/synth-output";
 
 export interface MachineDoc {
   readonly name: string;
@@ -72,51 +54,27 @@ export interface MachineDoc {
   readonly resource: Record<string, unknown>;
 }
 
-function literal(value: unknown, what: string): string {
-  if (typeof value !== "string") throw new Error(`${what} is not a string`);
-  if (value.includes("${")) throw new Error(`${what} is a Terraform expression, not a literal`);
-  return value;
+function resourceAt(json: TfJson, address: string): Record<string, unknown> {
+  const [type, name] = address.split(".");
+  return json.resource[type][name];
 }
 
-/** Every master's decoded user data, in name order. */
+/** Every fixed machine's decoded user data, in name order. */
 export function machineDocs(json: TfJson, cloud: Cloud): MachineDoc[] {
-  if (cloud === "azure") {
-    return Object.values(resourcesOf(json, "azurerm_linux_virtual_machine"))
-      .map((vm) => {
-        const nic = resolveRef(json, (vm.network_interface_ids as string[])[0]);
-        const ipc = (nic.ip_configuration as Record<string, unknown>[])[0];
-        return {
-          name: String(vm.name),
-          privateIp: String(ipc.private_ip_address),
-          zone: String(vm.zone),
-          text: decodeBase64UserData(literal(vm.custom_data, `${vm.name}.custom_data`)),
-          resource: vm,
-        };
-      })
-      .sort((a, b) => a.name.localeCompare(b.name));
-  }
-  return Object.values(resourcesOf(json, "aws_instance"))
-    .map((inst) => {
-      const tags = inst.tags as Record<string, string>;
-      const text =
-        inst.user_data !== undefined
-          ? literal(inst.user_data, `${tags.Name}.user_data`)
-          : decodeBase64UserData(literal(inst.user_data_base64, `${tags.Name}.user_data_base64`));
-      return { name: tags.Name, privateIp: String(inst.private_ip), zone: String(inst.availability_zone), text, resource: inst };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return userDataNodes(json)
+    .filter((n) => n.kind === "fixed")
+    .map((n) => {
+      expect(n.cloud).toBe(cloud);
+      return { name: n.name, privateIp: n.privateIp!, zone: n.zone!, text: n.text, resource: resourceAt(json, n.address) };
+    });
 }
 
 /** The agent pool's decoded user data. */
 export function poolDoc(json: TfJson, cloud: Cloud): string {
-  if (cloud === "azure") {
-    const vmss = Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"));
-    if (vmss.length !== 1) throw new Error(`expected one scale set, found ${vmss.length}`);
-    return decodeBase64UserData(literal(vmss[0].custom_data, "scale set custom_data"));
-  }
-  const lts = Object.values(resourcesOf(json, "aws_launch_template"));
-  if (lts.length !== 1) throw new Error(`expected one launch template, found ${lts.length}`);
-  return decodeBase64UserData(literal(lts[0].user_data, "launch template user_data"));
+  const pools = userDataNodes(json).filter((n) => n.kind === "pool");
+  if (pools.length !== 1) throw new Error(`expected one pool, found ${pools.length}`);
+  expect(pools[0].cloud).toBe(cloud);
+  return pools[0].text;
 }
 
 export interface CloudConfigDoc {
