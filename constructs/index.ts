@@ -17,6 +17,7 @@ export * from "./cloud/address-plan";
 export { type SshKey, SSH_KEY_TYPES } from "./cloud/ssh-key";
 export * from "./core/cloud-config";
 export * from "./core/container-image";
+export * from "./core/credentials";
 export * from "./core/network-rules";
 export * from "./core/net";
 export * from "./core/validation";

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { CloudConfig } from "./core/cloud-config";
+import { HttpCredentials } from "./core/credentials";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
@@ -54,6 +55,8 @@ export class MarathonService extends Construct implements INodeRole {
   /** `zk://.../marathon`. */
   public readonly zkUrl: string;
   public readonly extraFlags: Record<string, string>;
+  /** Credentials of Marathon's HTTP API when authentication is on; undefined when it is off. */
+  public readonly credentials?: HttpCredentials;
 
   constructor(scope: Construct, id: string, props: MarathonServiceProps) {
     super(scope, id);

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { CloudConfig } from "./core/cloud-config";
+import { HttpCredentials } from "./core/credentials";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { checkExtraFlags, mesosEnvName } from "./core/flags";
 import { Port } from "./core/network-rules";
@@ -57,6 +58,8 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   public readonly clusterName: string;
   public readonly registry: string;
   public readonly extraFlags: Record<string, string>;
+  /** Credentials of the masters' HTTP API when authentication is on; undefined when it is off. */
+  public readonly credentials?: HttpCredentials;
 
   constructor(scope: Construct, id: string, props: MesosMasterGroupProps) {
     super(scope, id);
