@@ -1,14 +1,20 @@
+import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { CloudTarget, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
+import { CloudTarget, ClusterSecret, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
 import { CloudConfig, EncodedUserData, encodeUserData, RunPhase } from "./core/cloud-config";
 import { DEFAULT_DOCKER_ENGINE_VERSION, DockerEngine } from "./core/container-image";
 import { Cidr, isUsableHost, parseIpv4 } from "./core/net";
-import { IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
-import { addScript, CONFIG_DIR } from "./core/systemd";
+import { CidrPeer, IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
+import { addScript, CONFIG_DIR, SCRIPT_DIR } from "./core/systemd";
 import { checkInteger, ClusterConfigError, fail, isUnresolved, pathOf } from "./core/validation";
 
 /** Where persistent data lives on every machine (the data disk's mount point when there is one). */
 export const DATA_ROOT = "/var/lib/mesos-cluster";
+/** The program (from the cloud target) that prints a cluster secret at boot. */
+export const SECRET_FETCHER = "fetch-cluster-secret";
+/** Where boot-time copies of secrets live (tmpfs, root only). */
+export const SECRETS_DIR = "/run/mesos-cluster/secrets";
+
 /** The unit that mounts the data disk; stateful services require it. */
 export const DATA_DISK_UNIT = "mesos-data-disk.service";
 
@@ -131,6 +137,10 @@ export abstract class MachineSet extends Construct {
     const ruleId = id ?? `allow-${port.toString()}-from-${from.label}`;
     if (this.ruleIds.has(ruleId)) return;
     this.ruleIds.add(ruleId);
+    if (from instanceof CidrPeer && from.isInternet) {
+      // Allowed only through an explicit opt-in, and never quietly.
+      Annotations.of(this).addWarning(`${pathOf(this)}: port ${port.toString()} (${description}) is open to the whole internet (0.0.0.0/0)`);
+    }
     const rule: IngressRule = { to: this.securityGroup, from, port, description };
     this.target.allowIngress(this, ruleId, rule);
   }
@@ -240,6 +250,7 @@ export class NodeGroup extends MachineSet {
   /** Escape hatch: the VM / instance and disk resources. */
   public readonly resources: MachineGroupResources;
   public readonly hasDataDisk: boolean;
+  private readonly secretsRead = new Set<string>();
 
   constructor(scope: Construct, id: string, props: NodeGroupProps) {
     super(scope, id, props);
@@ -303,7 +314,22 @@ export class NodeGroup extends MachineSet {
       dataDiskGb: this.hasDataDisk ? dataDiskGb : undefined,
       publicIp: props.publicIp ?? true,
       securityGroup: this.securityGroup,
+      readsSecrets: () => this.readsSecrets,
     });
+  }
+
+  /**
+   * Lets these machines read `secret` at boot (they get the cluster's cloud
+   * identity) and returns the shell command that prints its value.
+   */
+  public useSecret(secret: ClusterSecret): string {
+    this.secretsRead.add(secret.name);
+    return `${SCRIPT_DIR}/${SECRET_FETCHER} ${secret.name}`;
+  }
+
+  /** True when a role of this group reads cluster secrets at boot. */
+  public get readsSecrets(): boolean {
+    return this.secretsRead.size > 0;
   }
 
   /** Number of machines. */
@@ -337,6 +363,9 @@ export class NodeGroup extends MachineSet {
 
   protected configureBase(config: CloudConfig, node: NodeContext): void {
     super.configureBase(config, node);
+    if (this.readsSecrets) {
+      config.addFile({ path: `${SCRIPT_DIR}/${SECRET_FETCHER}`, permissions: "0700", content: this.target.secretFetcherSource });
+    }
     if (!this.hasDataDisk) return;
     const script = addScript(
       config,

@@ -3,7 +3,7 @@ import { homedir } from "os";
 import { isAbsolute, join, resolve } from "path";
 import { CloudName } from "../constructs/cloud/target";
 import { ClusterConfigError, describeValue } from "../constructs/core/validation";
-import { ClusterImages, ClusterProfile, MesosClusterStackProps } from "./mesos-cluster-stack";
+import { ClusterImages, ClusterProfile, InternetService, MesosClusterStackProps, PasswordSource } from "./mesos-cluster-stack";
 
 /**
  * How the `dev` and `ha` stacks are configured without editing code:
@@ -26,6 +26,11 @@ export interface KnobValues {
   images?: Partial<ClusterImages>;
   dockerEngineVersion?: string;
   masterDataDiskGb?: number;
+  auth?: boolean;
+  authUsername?: string;
+  authPasswords?: PasswordSource;
+  swarmTls?: boolean;
+  internetIngress?: InternetService[];
 }
 
 /** The config file (cluster.config.json, or the file CLUSTER_CONFIG names). */
@@ -57,7 +62,7 @@ export interface LoadOptions {
 interface Knob {
   readonly key: keyof KnobValues;
   readonly env: string;
-  readonly kind: "string" | "int" | "list";
+  readonly kind: "string" | "int" | "list" | "bool";
 }
 
 export const KNOBS: readonly Knob[] = [
@@ -75,7 +80,15 @@ export const KNOBS: readonly Knob[] = [
   { key: "sshPublicKeyFile", env: "SSH_PUBLIC_KEY_FILE", kind: "string" },
   { key: "dockerEngineVersion", env: "DOCKER_ENGINE_VERSION", kind: "string" },
   { key: "masterDataDiskGb", env: "MASTER_DATA_DISK_GB", kind: "int" },
+  { key: "auth", env: "AUTH", kind: "bool" },
+  { key: "authUsername", env: "AUTH_USERNAME", kind: "string" },
+  { key: "authPasswords", env: "AUTH_PASSWORDS", kind: "string" },
+  { key: "swarmTls", env: "SWARM_TLS", kind: "bool" },
+  { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
 ];
+
+const TRUE = ["true", "on", "yes", "1"];
+const FALSE = ["false", "off", "no", "0"];
 
 /** Image knobs: `CLUSTER_IMAGE_<NAME>` and `images.<name>` in the file. */
 export const IMAGE_KNOBS: Record<keyof ClusterImages, string> = {
@@ -186,6 +199,11 @@ function fromEnv(env: NodeJS.ProcessEnv, prefix: string): KnobValues {
     if (text === undefined || text === "") continue;
     if (knob.kind === "string") values[knob.key] = text;
     else if (knob.kind === "list") values[knob.key] = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    else if (knob.kind === "bool") {
+      const word = text.trim().toLowerCase();
+      if (!TRUE.includes(word) && !FALSE.includes(word)) configError("app", name, text, `${TRUE.join("/")} or ${FALSE.join("/")}`);
+      values[knob.key] = TRUE.includes(word);
+    }
     else {
       if (!/^-?\d+$/.test(text.trim())) configError("app", name, text, "an integer");
       values[knob.key] = Number(text);

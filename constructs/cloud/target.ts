@@ -62,6 +62,17 @@ export interface MachineGroupSpec {
   /** Give each machine a public IP (inbound is still closed unless a rule opens it). */
   readonly publicIp: boolean;
   readonly securityGroup: SecurityGroupRef;
+  /**
+   * Whether the machines read cluster secrets at boot (asked at synth, so a
+   * role attached later still gets its machines an identity).
+   */
+  readonly readsSecrets: () => boolean;
+}
+
+/** A secret machines fetch at boot by name; its value lives only in the cloud's secret store and Terraform state. */
+export interface ClusterSecret {
+  /** Name in the secret store, unique in the cluster: lower-case letters, digits and '-'. */
+  readonly name: string;
 }
 
 /** What an auto-scaled pool of identical machines needs from the cloud. */
@@ -131,4 +142,18 @@ export interface CloudTarget extends IConstruct {
   createMachines(scope: IConstruct, id: string, spec: MachineGroupSpec): MachineGroupResources;
   /** A scale set / auto scaling group of identical machines. */
   createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources;
+
+  /**
+   * Keeps a secret (usually a Terraform token: a generated password, a
+   * sensitive variable, a private key) in the cloud's secret store (Azure
+   * Key Vault, AWS SSM Parameter Store), readable by machines whose group
+   * reads secrets. Its value never enters user data.
+   */
+  storeSecret(scope: IConstruct, id: string, name: string, value: string): ClusterSecret;
+  /**
+   * A Python 3 program (standard library only) that prints a secret's value:
+   * `fetch-cluster-secret NAME`. It authenticates with the machine's cloud
+   * identity and retries while identities and permissions propagate.
+   */
+  readonly secretFetcherSource: string;
 }
