@@ -1,8 +1,8 @@
 import { TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { Construct } from "constructs";
-import { AwsTarget } from "../constructs/cloud/aws";
-import { AzureTarget } from "../constructs/cloud/azure";
+import type { AwsTarget as AwsTargetClass } from "../constructs/cloud/aws";
+import type { AzureTarget as AzureTargetClass } from "../constructs/cloud/azure";
 import { CloudName, CloudTarget } from "../constructs/cloud/target";
 import { DEFAULT_IMAGES } from "../constructs/core/container-image";
 import { HttpCredentials, USERNAME_PATTERN } from "../constructs/core/credentials";
@@ -169,7 +169,7 @@ export class MesosClusterStack extends TerraformStack {
     this.target = props.target
       ? props.target(this)
       : cloud === "azure"
-        ? new AzureTarget(this, "azure", {
+        ? new (loadAzureTarget())(this, "azure", {
             clusterName,
             location: props.region,
             zones: props.zones,
@@ -178,7 +178,7 @@ export class MesosClusterStack extends TerraformStack {
             agentSubnetCidr: single(this, "agentSubnetCidrs", props.agentSubnetCidrs),
             sshPublicKey: props.sshPublicKey,
           })
-        : new AwsTarget(this, "aws", {
+        : new (loadAwsTarget())(this, "aws", {
             clusterName,
             region: props.region,
             zones: props.zones,
@@ -288,6 +288,20 @@ export class MesosClusterStack extends TerraformStack {
     // Letters and digits only: the password travels through shell, JSON and user:password forms.
     return new Password(this, `${service}-password`, { length: 32, special: false }).result;
   }
+}
+
+/*
+ * Each target pulls in its provider's resource classes (tens of milliseconds
+ * to load); a synth for one cloud loads only that cloud's.
+ */
+function loadAzureTarget(): typeof AzureTargetClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("../constructs/cloud/azure") as typeof import("../constructs/cloud/azure")).AzureTarget;
+}
+
+function loadAwsTarget(): typeof AwsTargetClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("../constructs/cloud/aws") as typeof import("../constructs/cloud/aws")).AwsTarget;
 }
 
 function checkAdminCidrs(scope: Construct, cidrs: string[]): string[] {
