@@ -235,7 +235,11 @@ describe.each(CLOUDS)("%s", (cloud) => {
 });
 
 describe("nothing lost on change", () => {
-  /** The stateful resources of a stack: machines with static IPs, their NICs, data disks and attachments. */
+  /**
+   * The stateful resources of a stack: machines with static IPs, their NICs,
+   * data disks and attachments. A NIC's public IP reference is left out: it
+   * changes in place when adminCidrs first gives Azure masters a public IP.
+   */
   function statefulResources(json: TfJson): Record<string, unknown> {
     const types = [
       "azurerm_linux_virtual_machine",
@@ -247,7 +251,14 @@ describe("nothing lost on change", () => {
       "aws_volume_attachment",
     ];
     const picked: Record<string, unknown> = {};
-    for (const t of types) for (const [name, r] of Object.entries(resourcesOf(json, t))) picked[`${t}.${name}`] = r;
+    for (const t of types) {
+      for (const [name, r] of Object.entries(resourcesOf(json, t))) {
+        picked[`${t}.${name}`] =
+          t === "azurerm_network_interface"
+            ? { ...r, ip_configuration: (r.ip_configuration as Record<string, unknown>[]).map(({ public_ip_address_id: _ignored, ...rest }) => rest) }
+            : r;
+      }
+    }
     return picked;
   }
 

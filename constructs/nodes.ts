@@ -84,8 +84,7 @@ export abstract class MachineSet extends Construct {
   public readonly target: CloudTarget;
   /** The group's name in machine, rule and output names. */
   public readonly groupName: string;
-  /** The cloud group rules use to name these machines. */
-  public readonly securityGroup: SecurityGroupRef;
+  private group?: SecurityGroupRef;
   public readonly dockerEngine: DockerEngine;
   public readonly vmSize: string;
   public readonly osDiskGb: number;
@@ -109,8 +108,16 @@ export abstract class MachineSet extends Construct {
     const dockerProblem = DockerEngine.problem(dockerVersion);
     if (dockerProblem) fail(this, "dockerEngineVersion", dockerVersion, "an exact Docker CE version from 25.0.0 to 28.x.y");
     this.dockerEngine = DockerEngine.ce(dockerVersion);
-    this.securityGroup = props.target.createSecurityGroup(this, "group", `${props.target.clusterName}-${this.groupName}`);
   }
+
+  /** The cloud group rules use to name these machines (made on first use, once the members' IPs are known). */
+  public get securityGroup(): SecurityGroupRef {
+    this.group ??= this.target.createSecurityGroup(this, "group", `${this.target.clusterName}-${this.groupName}`, this.memberAddresses());
+    return this.group;
+  }
+
+  /** Static IPs of the members, or undefined when they are known only at boot. */
+  protected abstract memberAddresses(): string[] | undefined;
 
   /** Attaches a role; its contribution is rendered into the user data at synth. */
   public addRole(role: INodeRole): void {
@@ -337,6 +344,10 @@ export class NodeGroup extends MachineSet {
     return this.machines.length;
   }
 
+  protected memberAddresses(): string[] {
+    return this.privateIps;
+  }
+
   /** Public IPs (Terraform expressions) when the group has them. */
   public get publicIps(): string[] {
     return this.resources.publicIps;
@@ -455,6 +466,10 @@ export class NodePool extends MachineSet {
       securityGroup: this.securityGroup,
       userData: () => this.encodeOnce("pool", () => this.renderUserData(), props.target.userDataPolicy.poolBase64),
     });
+  }
+
+  protected memberAddresses(): undefined {
+    return undefined;
   }
 
   public renderUserData(): string {

@@ -192,6 +192,9 @@ export class MesosClusterStack extends TerraformStack {
     this.masters = new NodeGroup(this, "masters", {
       target: this.target,
       count: masterCount,
+      // A public IP only when something may reach it. On Azure adding one later is an in-place NIC
+      // update; on AWS it would replace the instance, so AWS masters always get one (closed by default).
+      publicIp: this.target.cloud === "aws" || this.adminCidrs.length > 0 || internet.length > 0,
       vmSize: props.masterVmSize ?? sizes.master,
       dataDiskGb: props.masterDataDiskGb,
       dockerEngineVersion: props.dockerEngineVersion,
@@ -240,7 +243,9 @@ export class MesosClusterStack extends TerraformStack {
     }
 
     this.output("master_private_ips", this.masters.privateIps, "Static private IPs of the masters");
-    if (this.masters.publicIps.length > 0) this.output("master_public_ips", this.masters.publicIps, "Public IPs of the masters (closed unless adminCidrs open them)");
+    if (this.masters.publicIps.length > 0) {
+      this.output("master_public_ips", this.masters.publicIps, "Public IPs of the masters (closed unless adminCidrs open them)");
+    }
     this.output("zookeeper_connect_string", this.zookeeper.connectString, "ZooKeeper connect string");
     this.output("mesos_zk_url", this.mesos.zkUrl, "zk:// URL of the Mesos masters");
     this.output("mesos_url", this.mesos.urls[0], "Mesos master UI/API (any master redirects to the leader)");

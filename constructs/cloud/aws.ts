@@ -218,6 +218,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     agentSubnets.forEach((s, i) => new RouteTableAssociation(this, `private-routes-${i + 1}`, { subnetId: s.id, routeTableId: privateRoutes.id }));
   }
 
+  /** AWS names every group by a security group (instances carry it), whatever its members' addresses. */
   public createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef {
     const sg = new SecurityGroup(scope, id, {
       name,

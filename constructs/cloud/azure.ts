@@ -248,7 +248,13 @@ export class AzureTarget extends Construct implements CloudTarget {
     }
   }
 
-  public createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef {
+  /**
+   * Machines with static IPs are named by their addresses in NSG rules (no
+   * application security group and no per-NIC association resource, and the
+   * rules read plainly in a plan); pools by an application security group.
+   */
+  public createSecurityGroup(scope: IConstruct, id: string, name: string, addresses?: string[]): SecurityGroupRef {
+    if (addresses) return { name, id: "", addresses };
     const asg = new ApplicationSecurityGroup(scope, id, {
       name,
       resourceGroupName: this.resourceGroupName,
@@ -265,10 +271,15 @@ export class AzureTarget extends Construct implements CloudTarget {
     if (priority >= 4000) fail(scope, "rules", id, "fewer than 390 ingress rules per cluster (Azure NSG priorities 100-3990)");
     const source =
       rule.from instanceof GroupPeer
-        ? { sourceApplicationSecurityGroupIds: [rule.from.group.id] }
+        ? rule.from.group.addresses
+          ? { sourceAddressPrefixes: rule.from.group.addresses }
+          : { sourceApplicationSecurityGroupIds: [rule.from.group.id] }
         : (rule.from as CidrPeer).isInternet
           ? { sourceAddressPrefix: "Internet" }
           : { sourceAddressPrefixes: (rule.from as CidrPeer).cidrs };
+    const destination = rule.to.addresses
+      ? { destinationAddressPrefixes: rule.to.addresses }
+      : { destinationApplicationSecurityGroupIds: [rule.to.id] };
     new NetworkSecurityRule(scope, id, {
       name: `${rule.to.name}-${id}`.slice(0, 80),
       description: rule.description.slice(0, 140),
@@ -280,7 +291,7 @@ export class AzureTarget extends Construct implements CloudTarget {
       protocol: "Tcp",
       sourcePortRange: "*",
       destinationPortRange: rule.port.toString(),
-      destinationApplicationSecurityGroupIds: [rule.to.id],
+      ...destination,
       ...source,
     });
   }
@@ -322,10 +333,12 @@ export class AzureTarget extends Construct implements CloudTarget {
         ],
         tags: this.tags,
       });
-      new NetworkInterfaceApplicationSecurityGroupAssociation(group, "asg", {
-        networkInterfaceId: nic.id,
-        applicationSecurityGroupId: spec.securityGroup.id,
-      });
+      if (!spec.securityGroup.addresses) {
+        new NetworkInterfaceApplicationSecurityGroupAssociation(group, "asg", {
+          networkInterfaceId: nic.id,
+          applicationSecurityGroupId: spec.securityGroup.id,
+        });
+      }
       const vm = new LinuxVirtualMachine(group, "vm", {
         name: m.name,
         computerName: m.name,

@@ -134,8 +134,12 @@ export interface CloudTarget extends IConstruct {
    */
   readonly dataDiskLocator: string;
 
-  /** A group that rules can name as source or destination. */
-  createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef;
+  /**
+   * A group that rules can name as source or destination. `addresses` are the
+   * static IPs of a fixed group's members (undefined for a pool): a cloud may
+   * name such a group by its addresses instead of a group resource.
+   */
+  createSecurityGroup(scope: IConstruct, id: string, name: string, addresses?: string[]): SecurityGroupRef;
   /** Opens `rule.port` on `rule.to` for `rule.from`. */
   allowIngress(scope: IConstruct, id: string, rule: IngressRule): void;
   /** Machines with static private IPs, spread over zones, with optional data disks. */

@@ -26,8 +26,13 @@ export class Port {
 export interface SecurityGroupRef {
   /** Name of the group (for rule names and docs). */
   readonly name: string;
-  /** The cloud's id of the group (an Azure application security group, an AWS security group). */
+  /**
+   * The cloud's id of the group (an Azure application security group, an AWS
+   * security group); empty where the cloud names the group by `addresses`.
+   */
   readonly id: string;
+  /** The members' static IPs, when the cloud's rules name this group by address. */
+  readonly addresses?: string[];
 }
 
 /** Where traffic may come from. */
