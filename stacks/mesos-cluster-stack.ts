@@ -16,6 +16,7 @@ import { MesosMasterGroup } from "../constructs/mesos-master-group";
 import { NodeGroup } from "../constructs/nodes";
 import { SwarmManager } from "../constructs/swarm-manager";
 import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "../constructs/zookeeper-ensemble";
+import { applyBackend, BackendSettings, StateBackend } from "./backend";
 
 /** `dev`: one master; `ha`: three masters, one per zone. */
 export type ClusterProfile = "dev" | "ha";
@@ -126,6 +127,12 @@ export interface MesosClusterStackProps {
    * @default an AzureTarget or AwsTarget from the props above
    */
   readonly target?: (scope: Construct) => CloudTarget;
+  /**
+   * Where Terraform keeps this stack's state: `{ type: "azurerm", ... }` or
+   * `{ type: "s3", ... }` for CI and teams (see stacks/backend.ts).
+   * @default cdktf's local file terraform.<stack id>.tfstate
+   */
+  readonly backend?: StateBackend | BackendSettings;
 }
 
 /**
@@ -188,6 +195,7 @@ export class MesosClusterStack extends TerraformStack {
             sshPublicKey: props.sshPublicKey,
           });
     const sizes = DEFAULT_VM_SIZES[this.target.cloud];
+    applyBackend(this, props.backend, this.target.cloud, this.target.clusterName);
 
     this.masters = new NodeGroup(this, "masters", {
       target: this.target,
