@@ -46,6 +46,7 @@ export interface ClusterConfigFile extends KnobValues {
   stacks?: Partial<Record<ClusterProfile, KnobValues & { name?: string }>>;
 }
 
+/** The configuration of both stacks, as {@link loadAppConfig} read it. */
 export interface AppConfig {
   readonly cloud: CloudName;
   /** Where the config came from, for messages. */
@@ -53,6 +54,7 @@ export interface AppConfig {
   readonly stacks: Record<ClusterProfile, MesosClusterStackProps>;
 }
 
+/** Where {@link loadAppConfig} reads from (for tests: anything but the real environment and home). */
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Directory searched for cluster.config.json. */

@@ -52,6 +52,7 @@ export const DEFAULT_VM_SIZES: Record<CloudName, { master: string; agent: string
   aws: { master: "t3.large", agent: "t3.large" },
 };
 
+/** Azure location / AWS region when none is configured. */
 export const DEFAULT_REGIONS: Record<CloudName, string> = { azure: "westeurope", aws: "eu-west-1" };
 
 /** Properties of a {@link MesosClusterStack}. */
@@ -70,9 +71,9 @@ export interface MesosClusterStackProps {
   readonly masterCount?: number;
   /** Mesos agents (0 to 1000). @default 2 (dev), 3 (ha) */
   readonly agentCount?: number;
-  /** @default Standard_D2s_v5 (Azure), t3.large (AWS) */
+  /** VM size / instance type of the masters (x86-64). @default Standard_D2s_v5 (Azure), t3.large (AWS) */
   readonly masterVmSize?: string;
-  /** @default Standard_D2s_v5 (Azure), t3.large (AWS) */
+  /** VM size / instance type of the agents (x86-64). @default Standard_D2s_v5 (Azure), t3.large (AWS) */
   readonly agentVmSize?: string;
   /** VNet/VPC block. @default "10.20.0.0/16" */
   readonly addressSpace?: string;
