@@ -38,6 +38,7 @@ export const PROFILE_DEFAULTS: Record<ClusterProfile, { masterCount: number; age
 
 /** Services that can be opened to the whole internet, only by naming them in `internetIngress`. */
 export type InternetService = "ssh" | "mesos" | "marathon" | "swarm";
+/** Every {@link InternetService}, for validation and messages. */
 export const INTERNET_SERVICES: InternetService[] = ["ssh", "mesos", "marathon", "swarm"];
 
 /** Where passwords come from when authentication is on. */
