@@ -75,10 +75,20 @@ describe("the four changes of the issue", () => {
     const attachment = cloud === "azure" ? "azurerm_virtual_machine_data_disk_attachment" : "aws_volume_attachment";
     const vm = cloud === "azure" ? "vm" : "instance";
     const att = cloud === "azure" ? "data-disk-attachment" : "data-volume-attachment";
-    expect(rows(ha)).toEqual([
-      ...[1, 2, 3].map((i) => `replace ${machine} masters/machines-mesos-ha-masters-${i}/${vm}`),
-      ...[1, 2, 3].map((i) => `replace ${attachment} masters/machines-mesos-ha-masters-${i}/${att}`),
-    ].sort((a, b) => (a.split(" ")[1] + a < b.split(" ")[1] + b ? -1 : 1)));
+    // AWS masters get new public IPs with new instances, and the Swarm server certificate names them:
+    // a new request, a new certificate, a new value of the parameter that carries it. Azure's public IPs stay.
+    const tls = cloud === "aws" ? ["update aws_ssm_parameter swarm/tls-cert-secret", "replace tls_cert_request swarm/tls/server-request", "replace tls_locally_signed_cert swarm/tls/server-cert"] : [];
+    expect(rows(ha)).toEqual(
+      [
+        ...[1, 2, 3].map((i) => `replace ${machine} masters/machines-mesos-ha-masters-${i}/${vm}`),
+        ...[1, 2, 3].map((i) => `replace ${attachment} masters/machines-mesos-ha-masters-${i}/${att}`),
+        ...tls,
+      ].sort((a, b) => (a.split(" ")[1] + a < b.split(" ")[1] + b ? -1 : 1)),
+    );
+    if (cloud === "aws") {
+      const request = ha.resources.find((r) => r.type === "tls_cert_request")!;
+      expect(request.replaceReasons).toEqual([1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^ip_addresses names aws_instance\\.masters_machines-mesos-ha-masters-${i}_instance_\\w+, which is replaced$`))));
+    }
     // Replaced because of the user data; the attachments because they name the replaced machine's id.
     const userDataAttr = cloud === "azure" ? "custom_data" : "user_data_base64";
     for (const r of ha.resources.filter((x) => x.type === machine)) expect(r.replaceReasons).toEqual([userDataAttr]);
@@ -112,15 +122,20 @@ describe("the four changes of the issue", () => {
     expect(rows(ha, "create")).toEqual(
       created.flatMap((type) => [4, 5].map((i) => `create ${type} ${ha.resources.find((r) => r.type === type && r.constructPath.includes(`masters-${i}/`))!.constructPath.split("/").slice(1).join("/")}`)),
     );
+    // The Swarm server certificate names every master's IP: a new request and certificate, stored anew.
     expect(ha.resources.filter((r) => r.action === "replace").map((r) => r.type)).toEqual(
       cloud === "azure"
-        ? [...Array(3).fill("azurerm_linux_virtual_machine"), ...Array(3).fill("azurerm_virtual_machine_data_disk_attachment")]
-        : [...Array(3).fill("aws_instance"), ...Array(3).fill("aws_volume_attachment")],
+        ? [...Array(3).fill("azurerm_linux_virtual_machine"), ...Array(3).fill("azurerm_virtual_machine_data_disk_attachment"), "tls_cert_request", "tls_locally_signed_cert"]
+        : [...Array(3).fill("aws_instance"), ...Array(3).fill("aws_volume_attachment"), "tls_cert_request", "tls_locally_signed_cert"],
     );
     // The agents learn the new masters: their pool's user data changes, in place.
     const updated = ha.resources.filter((r) => r.action === "update");
-    expect(updated.map((r) => r.type)).toEqual([cloud === "azure" ? "azurerm_linux_virtual_machine_scale_set" : "aws_launch_template"]);
-    expect(updated[0].attributes.map((a) => [a.path, a.userData])).toEqual([[cloud === "azure" ? "custom_data" : "user_data", true]]);
+    const pool = cloud === "azure" ? "azurerm_linux_virtual_machine_scale_set" : "aws_launch_template";
+    expect(updated.map((r) => r.type)).toEqual(cloud === "azure" ? ["azurerm_key_vault_secret", pool] : [pool, "aws_ssm_parameter"]);
+    const poolChange = updated.find((r) => r.type === pool)!;
+    expect(poolChange.attributes.map((a) => [a.path, a.userData])).toEqual([[cloud === "azure" ? "custom_data" : "user_data", true]]);
+    expect(updated.find((r) => r.type !== pool)!.attributes.map((a) => `${a.path} <- ${a.recomputedFrom?.split("_")[0]}`)).toEqual(["value <- tls"]);
+
     expect(ha.statefulReplacements.map((r) => `${r.action} ${r.stateful} ${r.machine}`)).toEqual([1, 2, 3].map((i) => `replace master mesos-ha-masters-${i}`));
     expect(ha.quorum).toEqual({
       ensembleSize: 5,

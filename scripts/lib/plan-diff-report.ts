@@ -54,6 +54,8 @@ interface Detail {
 function describeAttribute(a: AttributeChange): Detail {
   const effect = a.effect === "replace" ? " [forces replacement]" : a.effect === "unassessed" ? " [not in the replacement table]" : "";
   if (a.userData) return { subject: a.path, text: `user data changed (decoded diff below)${effect}` };
+  if (a.recomputedFrom) return { subject: a.path, text: `known after apply: names ${a.recomputedFrom}, which is replaced${effect}` };
+
   const before = short(a.before);
   const after = short(a.after);
   return { subject: a.path, text: before !== undefined && after !== undefined ? `${before} -> ${after}${effect}` : `changed${effect}` };

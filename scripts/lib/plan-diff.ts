@@ -26,6 +26,9 @@ export interface AttributeChange {
   readonly note?: string;
   /** The attribute carries user data (its decoded diff is in {@link StackDiff.userData}). */
   readonly userData: boolean;
+  /** Set when the configuration is the same but names a computed attribute of this replaced resource (new after apply). */
+  readonly recomputedFrom?: string;
+
 }
 
 /** What a resource is to the cluster's state. */
@@ -249,18 +252,28 @@ export function diffStack(stack: string, base: TfJson | undefined, head: TfJson 
       if (!baseResources.has(address) || current?.action === "replace") continue;
       const type = typeOf(address);
       const cascade: string[] = [];
+      const recomputed: AttributeChange[] = [];
       for (const [key, value] of Object.entries(h)) {
-        if (META_ATTRIBUTES.has(key) || ruleFor(type, key)?.effect !== "replace") continue;
+        if (META_ATTRIBUTES.has(key)) continue;
+        const rule = ruleFor(type, key);
+        const effect = rule ? (rule.decide ? rule.decide(undefined, undefined, h) : rule.effect) : "unassessed";
         for (const [ref, attr] of references(value)) {
-          // A configured attribute keeps its value through a replacement; computed ones (ids) become new.
-          if (changes.get(ref)?.action === "replace" && !(attr in (headResources.get(ref) ?? {}))) {
-            cascade.push(`${key} names ${ref}, which is replaced`);
+          // A configured attribute keeps its value through a replacement; computed ones (ids, PEMs) become new.
+          if (changes.get(ref)?.action !== "replace" || attr in (headResources.get(ref) ?? {})) continue;
+          if (effect === "replace") cascade.push(`${key} names ${ref}, which is replaced`);
+          else if (!current && !recomputed.some((r) => r.path === key)) {
+            recomputed.push({ path: key, before: undefined, after: undefined, effect, note: rule?.note, userData: false, recomputedFrom: ref });
           }
         }
       }
-      if (cascade.length === 0) continue;
-      changes.set(address, { action: "replace", attributes: current?.attributes ?? [], reasons: [...(current?.reasons ?? []), ...cascade] });
-      grew = true;
+      if (cascade.length > 0) {
+        changes.set(address, { action: "replace", attributes: current?.attributes ?? [], reasons: [...(current?.reasons ?? []), ...cascade] });
+        grew = true;
+      } else if (recomputed.length > 0) {
+        // Terraform plans these "(known after apply)": an update of this resource that the JSON does not show.
+        changes.set(address, { action: recomputed.some((r) => r.effect === "unassessed") ? "unassessed" : "update", attributes: recomputed, reasons: [] });
+        grew = true;
+      }
     }
   }
 

@@ -156,6 +156,20 @@ export const REPLACEMENT_RULES: Readonly<Record<string, readonly AttributeRule[]
     update("access", "updated in place"),
     update("protocol", "updated in place"),
   ],
+  azurerm_key_vault_secret: [
+    replace("name", "ForceNew"),
+    replace("key_vault_id", "ForceNew"),
+    update("value", "a new version of the secret, in place"),
+    update("content_type", "updated in place"),
+    ...TAGS,
+  ],
+  // ---- tls 4.x and random 3.x: every argument forces a new key, certificate or value ----
+  tls_private_key: [replace("*", "RequiresReplace: a new key")],
+  tls_cert_request: [replace("*", "RequiresReplace: a new certificate request")],
+  tls_self_signed_cert: [replace("*", "RequiresReplace: a new certificate"), update("early_renewal_hours", "updated in place")],
+  tls_locally_signed_cert: [replace("*", "RequiresReplace: a new certificate"), update("early_renewal_hours", "updated in place")],
+  random_password: [replace("*", "RequiresReplace: a new password")],
+  random_string: [replace("*", "RequiresReplace: a new value")],
   // ---- AWS (aws provider 6.x) ----
   aws_instance: [
     {
@@ -245,7 +259,14 @@ export const REPLACEMENT_RULES: Readonly<Record<string, readonly AttributeRule[]
     update("description", "modified in place"),
     ...TAGS,
   ],
+  aws_ssm_parameter: [
+    replace("name", "ForceNew"),
+    update("value", "a new version of the parameter, in place"),
+    update("description", "updated in place"),
+    ...TAGS,
+  ],
   aws_autoscaling_group: [
+
 
     replace("name", "ForceNew: every agent is recreated"),
     update("min_size", "scaled in place"),
@@ -271,7 +292,8 @@ export function ruleFor(type: string, path: string): AttributeRule | undefined {
   const normalized = normalizePath(path);
   let best: AttributeRule | undefined;
   for (const rule of REPLACEMENT_RULES[type] ?? []) {
-    if (normalized === rule.path || normalized.startsWith(`${rule.path}.`)) {
+    // `*` covers every attribute of a type whose arguments all force replacement; any named rule is more specific.
+    if (rule.path === "*" || normalized === rule.path || normalized.startsWith(`${rule.path}.`)) {
       if (!best || rule.path.length > best.path.length) best = rule;
     }
   }
