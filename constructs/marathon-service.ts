@@ -18,7 +18,7 @@ export interface MarathonServiceProps {
    * @default the masters' machines
    */
   readonly nodes?: NodeGroup;
-  /** @default "mesosphere/marathon:v1.11.24" */
+  /** Marathon image, an exact tag. @default "mesosphere/marathon:v1.11.24" */
   readonly image?: string;
   /** HTTP API and UI port. @default 8080 */
   readonly httpPort?: number;

@@ -18,7 +18,7 @@ export interface MesosMasterGroupProps extends PlacementProps {
    * @default the target's cluster name
    */
   readonly clusterName?: string;
-  /** @default "mesosphere/mesos-master:1.7.1" */
+  /** Mesos master image, an exact tag. @default "mesosphere/mesos-master:1.7.1" */
   readonly image?: string;
   /** Master port. @default 5050 */
   readonly port?: number;

@@ -15,7 +15,7 @@ export interface SwarmManagerProps {
   readonly masters: MesosMasterGroup;
   /** Agent pools whose Docker engines Swarm reaches (more with {@link SwarmManager.addAgentPool}). */
   readonly agentPools?: MesosAgentPool[];
-  /** @default "swarm:1.2.8" (1.2.9 removed the Mesos driver) */
+  /** Swarm image, an exact tag. @default "swarm:1.2.8" (1.2.9 removed the Mesos driver) */
   readonly image?: string;
   /** Docker API port of the manager. @default 2375 */
   readonly port?: number;

@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from "path";
 import { CloudName } from "../constructs/cloud/target";
 import { ClusterConfigError, describeValue } from "../constructs/core/validation";
 import { ClusterImages, ClusterProfile, InternetService, MesosClusterStackProps, PasswordSource } from "./mesos-cluster-stack";
+import { backendFromEnv, BackendSettings, checkBackendKeys, mergeBackend } from "./backend";
 
 /**
  * How the `dev` and `ha` stacks are configured without editing code:
@@ -31,6 +32,8 @@ export interface KnobValues {
   authPasswords?: PasswordSource;
   swarmTls?: boolean;
   internetIngress?: InternetService[];
+  /** Where the state lives: `{ "type": "azurerm" | "s3" | "local", ... }` (stacks/backend.ts). */
+  backend?: BackendSettings;
 }
 
 /** The config file (cluster.config.json, or the file CLUSTER_CONFIG names). */
@@ -43,6 +46,7 @@ export interface ClusterConfigFile extends KnobValues {
   stacks?: Partial<Record<ClusterProfile, KnobValues & { name?: string }>>;
 }
 
+/** The configuration of both stacks, as {@link loadAppConfig} read it. */
 export interface AppConfig {
   readonly cloud: CloudName;
   /** Where the config came from, for messages. */
@@ -50,6 +54,7 @@ export interface AppConfig {
   readonly stacks: Record<ClusterProfile, MesosClusterStackProps>;
 }
 
+/** Where {@link loadAppConfig} reads from (for tests: anything but the real environment and home). */
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Directory searched for cluster.config.json. */
@@ -101,8 +106,8 @@ export const IMAGE_KNOBS: Record<keyof ClusterImages, string> = {
 
 const CLOUDS: CloudName[] = ["azure", "aws"];
 const PROFILES: ClusterProfile[] = ["dev", "ha"];
-const FILE_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images", "cloud", "namePrefix", "azure", "aws", "stacks"]);
-const SECTION_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images"]);
+const FILE_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images", "backend", "cloud", "namePrefix", "azure", "aws", "stacks"]);
+const SECTION_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images", "backend"]);
 const STACK_KEYS = new Set<string>([...SECTION_KEYS, "name"]);
 
 function configError(where: string, property: string, value: unknown, allowed: string): never {
@@ -156,6 +161,7 @@ export function loadAppConfig(options: LoadOptions = {}): AppConfig {
       for (const [k, v] of Object.entries(layer)) {
         if (v === undefined) continue;
         if (k === "images") merged.images = { ...(merged.images ?? {}), ...(v as Partial<ClusterImages>) };
+        else if (k === "backend") merged.backend = mergeBackend(merged.backend, v as BackendSettings);
         else (merged as Record<string, unknown>)[k] = v;
       }
     }
@@ -189,6 +195,7 @@ function checkKeys(path: string, prefix: string, object: Record<string, unknown>
   for (const key of Object.keys(images ?? {})) {
     if (!(key in IMAGE_KNOBS)) configError(path, `${prefix}images.${key}`, key, `one of ${Object.keys(IMAGE_KNOBS).join(", ")}`);
   }
+  if (object.backend !== undefined) checkBackendKeys(path, `${prefix}backend`, object.backend);
 }
 
 function fromEnv(env: NodeJS.ProcessEnv, prefix: string): KnobValues {
@@ -215,6 +222,8 @@ function fromEnv(env: NodeJS.ProcessEnv, prefix: string): KnobValues {
     if (text) images[key] = text;
   }
   if (Object.keys(images).length > 0) values.images = images;
+  const backend = backendFromEnv(env, prefix);
+  if (backend) values.backend = backend;
   return values as KnobValues;
 }
 

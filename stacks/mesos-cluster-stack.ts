@@ -16,6 +16,7 @@ import { MesosMasterGroup } from "../constructs/mesos-master-group";
 import { NodeGroup } from "../constructs/nodes";
 import { SwarmManager } from "../constructs/swarm-manager";
 import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "../constructs/zookeeper-ensemble";
+import { applyBackend, BackendSettings, StateBackend } from "./backend";
 
 /** `dev`: one master; `ha`: three masters, one per zone. */
 export type ClusterProfile = "dev" | "ha";
@@ -37,6 +38,7 @@ export const PROFILE_DEFAULTS: Record<ClusterProfile, { masterCount: number; age
 
 /** Services that can be opened to the whole internet, only by naming them in `internetIngress`. */
 export type InternetService = "ssh" | "mesos" | "marathon" | "swarm";
+/** Every {@link InternetService}, for validation and messages. */
 export const INTERNET_SERVICES: InternetService[] = ["ssh", "mesos", "marathon", "swarm"];
 
 /** Where passwords come from when authentication is on. */
@@ -51,6 +53,7 @@ export const DEFAULT_VM_SIZES: Record<CloudName, { master: string; agent: string
   aws: { master: "t3.large", agent: "t3.large" },
 };
 
+/** Azure location / AWS region when none is configured. */
 export const DEFAULT_REGIONS: Record<CloudName, string> = { azure: "westeurope", aws: "eu-west-1" };
 
 /** Properties of a {@link MesosClusterStack}. */
@@ -69,9 +72,9 @@ export interface MesosClusterStackProps {
   readonly masterCount?: number;
   /** Mesos agents (0 to 1000). @default 2 (dev), 3 (ha) */
   readonly agentCount?: number;
-  /** @default Standard_D2s_v5 (Azure), t3.large (AWS) */
+  /** VM size / instance type of the masters (x86-64). @default Standard_D2s_v5 (Azure), t3.large (AWS) */
   readonly masterVmSize?: string;
-  /** @default Standard_D2s_v5 (Azure), t3.large (AWS) */
+  /** VM size / instance type of the agents (x86-64). @default Standard_D2s_v5 (Azure), t3.large (AWS) */
   readonly agentVmSize?: string;
   /** VNet/VPC block. @default "10.20.0.0/16" */
   readonly addressSpace?: string;
@@ -126,6 +129,12 @@ export interface MesosClusterStackProps {
    * @default an AzureTarget or AwsTarget from the props above
    */
   readonly target?: (scope: Construct) => CloudTarget;
+  /**
+   * Where Terraform keeps this stack's state: `{ type: "azurerm", ... }` or
+   * `{ type: "s3", ... }` for CI and teams (see stacks/backend.ts).
+   * @default cdktf's local file terraform.<stack id>.tfstate
+   */
+  readonly backend?: StateBackend | BackendSettings;
 }
 
 /**
@@ -188,6 +197,7 @@ export class MesosClusterStack extends TerraformStack {
             sshPublicKey: props.sshPublicKey,
           });
     const sizes = DEFAULT_VM_SIZES[this.target.cloud];
+    applyBackend(this, props.backend, this.target.cloud, this.target.clusterName);
 
     this.masters = new NodeGroup(this, "masters", {
       target: this.target,

@@ -62,6 +62,7 @@ export abstract class Peer {
   public abstract get label(): string;
 }
 
+/** A peer named by its security group (application security group on Azure). */
 export class GroupPeer extends Peer {
   constructor(public readonly group: SecurityGroupRef) {
     super();
@@ -72,6 +73,7 @@ export class GroupPeer extends Peer {
   }
 }
 
+/** A peer named by address blocks. */
 export class CidrPeer extends Peer {
   constructor(public readonly cidrs: string[]) {
     super();

@@ -97,4 +97,5 @@ export function checkPattern(
 
 /** A DNS-label-like name used for clusters and machines: lower case, digits and hyphens. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
+/** What {@link NAME_PATTERN} allows, for error messages. */
 export const NAME_ALLOWED = "2-24 characters: lower-case letters, digits and '-', starting with a letter, not ending with '-'";
