@@ -108,6 +108,14 @@ describe("user data encoding", () => {
     expect(Buffer.from(b.value, "base64").toString()).toBe(small);
   });
 
+  test("text with Terraform template syntax never travels plain", () => {
+    for (const text of ["#cloud-config\n# echo ${HOME}\n", "#cloud-config\n# %{ if x }\n"]) {
+      const e = encodeUserData(text, { limitBytes: 16384, base64: false, gzipAllowed: true });
+      expect(e.encoding).toBe("base64");
+      expect(Buffer.from(e.value, "base64").toString()).toBe(text);
+    }
+  });
+
   test("gzip+base64 above half the limit, deterministic, decodable", () => {
     const a = encodeUserData(big, { limitBytes: 16384, base64: false, gzipAllowed: true });
     const b = encodeUserData(big, { limitBytes: 16384, base64: false, gzipAllowed: true });

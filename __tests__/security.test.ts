@@ -149,10 +149,9 @@ describe.each(CLOUDS)("%s", (cloud) => {
         expect(json.output[name]).toMatchObject({ sensitive: true });
       }
       expect(json.output.marathon_username.value).toBe("admin");
-      // No secret, and no reference to one, is in any machine's user data.
+      // No secret, and no reference to one, is in any machine's user data (which is a literal: checked by machineDocs).
       for (const d of machineDocs(json, cloud)) {
-        expect(d.text).not.toContain("random_password");
-        expect(d.text).not.toContain("${");
+        expect(d.text).not.toMatch(/random_password|tls_private_key|\$\{(data|var|azurerm|aws|tls|random)/);
         expect(d.text).not.toContain("PRIVATE KEY");
       }
     });
@@ -218,8 +217,14 @@ describe.each(CLOUDS)("%s", (cloud) => {
     expect(execStartOf(doc, "swarm-manager")).toContain("tcp://127.0.0.1:2375");
     const conf = fileOf(doc, "/etc/mesos-cluster/swarm-tls.conf");
     for (const line of ["accept = 0.0.0.0:2376", "connect = 127.0.0.1:2375", "verifyChain = yes", "requireCert = yes", "sslVersionMin = TLSv1.2"]) expect(conf).toContain(line);
-    expect(fileOf(doc, "/usr/local/sbin/swarm-tls-prepare")).toContain("/usr/local/sbin/fetch-cluster-secret swarm-tls-key > /run/mesos-cluster/secrets/swarm-tls/key.pem");
+    const prepare = fileOf(doc, "/usr/local/sbin/swarm-tls-prepare");
+    expect(prepare).toContain('/usr/local/sbin/fetch-cluster-secret swarm-tls-key > "$fresh/key.pem"');
+    expect(prepare).toContain('mv "$fresh/$f" "/run/mesos-cluster/secrets/swarm-tls/$f"');
     expect(doc.raw.packages).toContainEqual("stunnel4");
+    // A reissued certificate (renewal, a new public IP) reaches stunnel within the hour, without a reboot.
+    expect(fileOf(doc, "/etc/systemd/system/swarm-tls-refresh.timer")).toContain("OnUnitActiveSec=1h");
+    expect(fileOf(doc, "/etc/systemd/system/swarm-tls-refresh.service")).toContain("ExecStart=/usr/local/sbin/swarm-tls-prepare --restart-if-changed");
+    expect(doc.runcmd).toContainEqual(["systemctl", "enable", "--now", "mesos-data-disk.service", "zookeeper.service", "mesos-master.service", "marathon.service", "swarm-manager.service", "swarm-tls.service", "swarm-tls-refresh.timer"]);
     // The server certificate names every master; the client certificate is for clients only.
     const certs = Object.values(resourcesOf(json, "tls_locally_signed_cert"));
     const uses = certs.map((c) => (c.allowed_uses as string[]).filter((u) => u.endsWith("_auth"))).sort();

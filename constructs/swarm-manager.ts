@@ -196,12 +196,34 @@ export class SwarmManager extends Construct implements INodeRole {
       `
 # Fetches the Swarm API's CA, certificate and key from the cloud's secret store
 # to tmpfs, readable by root only (stunnel reads them before dropping privileges).
+# With --restart-if-changed (the hourly timer), a certificate Terraform has
+# reissued (renewal, a new public IP) is installed and stunnel restarted.
 umask 077
 mkdir -p ${dir}
-${this.tlsCommands!.ca} > ${dir}/ca.pem
-${this.tlsCommands!.cert} > ${dir}/cert.pem
-${this.tlsCommands!.key} > ${dir}/key.pem`,
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+${this.tlsCommands!.ca} > "$fresh/ca.pem"
+${this.tlsCommands!.cert} > "$fresh/cert.pem"
+${this.tlsCommands!.key} > "$fresh/key.pem"
+changed=no
+for f in ca.pem cert.pem key.pem; do
+  if ! cmp -s "$fresh/$f" "${dir}/$f"; then
+    mv "$fresh/$f" "${dir}/$f"
+    changed=yes
+  fi
+done
+if [ "$changed" = yes ] && [ "$*" = --restart-if-changed ]; then
+  systemctl restart swarm-tls.service
+fi`,
     );
+    config.addFile({
+      path: "/etc/systemd/system/swarm-tls-refresh.service",
+      content: ["[Unit]", "Description=Install a reissued Swarm API certificate", "", "[Service]", "Type=oneshot", `ExecStart=${prepare} --restart-if-changed`, ""].join("\n"),
+    });
+    config.addFile({
+      path: "/etc/systemd/system/swarm-tls-refresh.timer",
+      content: ["[Unit]", "Description=Check hourly for a reissued Swarm API certificate", "", "[Timer]", "OnBootSec=15min", "OnUnitActiveSec=1h", "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
+    });
     config.addFile({
       path: "/etc/systemd/system/swarm-tls.service",
       content: [
@@ -222,7 +244,10 @@ ${this.tlsCommands!.key} > ${dir}/key.pem`,
         "",
       ].join("\n"),
     });
-    if (active) config.enableUnit("swarm-tls.service");
+    if (active) {
+      config.enableUnit("swarm-tls.service");
+      config.enableUnit("swarm-tls-refresh.timer");
+    }
   }
 }
 

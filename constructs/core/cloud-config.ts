@@ -219,7 +219,9 @@ export function encodeUserData(text: string, limits: UserDataLimits): EncodedUse
       countedBytes: gz.length,
     };
   }
-  if (limits.base64) {
+  // Terraform reads "${" and "%{" in a JSON string as template syntax: text holding them
+  // (a shell "${VAR}") cannot travel as a plain literal, so it goes base64 instead.
+  if (limits.base64 || /[$%]\{/.test(text)) {
     return { value: raw.toString("base64"), encoding: "base64", rawBytes: raw.length, countedBytes: raw.length };
   }
   return { value: text, encoding: "plain", rawBytes: raw.length, countedBytes: raw.length };
