@@ -26,6 +26,9 @@ export interface KnobValues {
   images?: Partial<ClusterImages>;
   dockerEngineVersion?: string;
   masterDataDiskGb?: number;
+  // issue 7: operating the cluster
+  readinessGate?: "auto" | "on" | "off";
+  exampleApps?: string[];
 }
 
 /** The config file (cluster.config.json, or the file CLUSTER_CONFIG names). */
@@ -75,6 +78,9 @@ export const KNOBS: readonly Knob[] = [
   { key: "sshPublicKeyFile", env: "SSH_PUBLIC_KEY_FILE", kind: "string" },
   { key: "dockerEngineVersion", env: "DOCKER_ENGINE_VERSION", kind: "string" },
   { key: "masterDataDiskGb", env: "MASTER_DATA_DISK_GB", kind: "int" },
+  // issue 7: operating the cluster
+  { key: "readinessGate", env: "READINESS_GATE", kind: "string" },
+  { key: "exampleApps", env: "EXAMPLE_APPS", kind: "list" },
 ];
 
 /** Image knobs: `CLUSTER_IMAGE_<NAME>` and `images.<name>` in the file. */
