@@ -18,6 +18,7 @@ import {
 import { MarathonApp, MarathonAppProps } from "../constructs/marathon-app";
 import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
 import { EXAMPLE_APPS } from "../stacks/example-apps";
+import { smokeTestApp } from "../scripts/lib/smoke";
 import { describeWithMarathonSchema } from "./helpers/marathon-schema";
 import { nullResource } from "./helpers/local-exec";
 import { synthCluster, synthStack, TEST_SSH_KEY } from "./helpers/synth";
@@ -279,6 +280,10 @@ describeWithMarathonSchema("every app our code renders is valid by Marathon's JS
     const stack = devStack({ exampleApps: [name] });
     expect(check(stack.exampleApps[0].definition)).toEqual([]);
     Testing.synth(stack);
+  });
+
+  test("the smoke test app", () => {
+    expect(check(renderAppDefinition("smoke", smokeTestApp("/smoke/probe-0123abcd", "busybox:1.36.1")))).toEqual([]);
   });
 
   test("the schema check itself refuses what Marathon refuses", () => {

@@ -200,7 +200,7 @@ export class MesosClusterStack extends TerraformStack {
       checkOneOf(this, "exampleApps", name, Object.keys(EXAMPLE_APPS));
       return EXAMPLE_APPS[name](this, { marathon: this.marathon, agents: this.agents });
     });
-    this.output("mesos_agent_count", this.agents.count, "Agents the pool runs (what the smoke test expects registered)");
+    this.output("mesos_agent_count", this.agents.count, "Agents the pool runs (what npm run smoke expects registered)");
     // --- end operating the cluster ---
 
     this.output("master_private_ips", this.masters.privateIps, "Static private IPs of the masters");
