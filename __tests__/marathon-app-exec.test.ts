@@ -170,7 +170,9 @@ describe("MarathonApp commands as synthesized, against a fake Marathon", () => {
   test("waits while another deployment locks the app, and for Marathon to answer at all", async () => {
     fake.scenario.lockedChanges = 2;
     fake.scenario.marathonLeader = null;
-    setTimeout(() => (fake.scenario.marathonLeader = 0), 300);
+    fake.onRequest = (r) => {
+      if (r.path === "/v2/info" && fake.requestsTo("marathon", "GET", /^\/v2\/info$/).length === 3) fake.scenario.marathonLeader = 0;
+    };
     const s = synthWithApp(WEB, () => ({ marathonUrls: ["http://127.0.0.1:1", ...fake.marathonUrls] }));
     const { result } = await create(s);
     expect(result.code).toBe(0);

@@ -109,8 +109,12 @@ describe("the gate's command as synthesized, against the fake cluster", () => {
   test("waits while the cluster comes up (no leader yet, an agent missing)", async () => {
     fake.scenario.mesosLeader = null;
     fake.scenario.agents = 1;
-    setTimeout(() => (fake.scenario.mesosLeader = 1), 200);
-    setTimeout(() => (fake.scenario.agents = 2), 400);
+    // A leader after the first round of asking every master, the second agent a round later.
+    fake.onRequest = () => {
+      const states = fake.requestsTo("mesos", "GET", /^\/master\/state$/).length;
+      if (states === 3) fake.scenario.mesosLeader = 1;
+      if (states === 12) fake.scenario.agents = 2;
+    };
     const result = await runGate(synthGate({ timeoutSeconds: 10 }));
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/waiting for mesos-leader: no leading master; .*503: No leader elected/);

@@ -90,7 +90,9 @@ describe("a healthy cluster", () => {
 
   test("retries a step until it passes: agents that register late", async () => {
     fake.scenario.agents = 1;
-    setTimeout(() => (fake.scenario.agents = 2), 150);
+    fake.onRequest = () => {
+      if (fake.requestsTo("mesos", "GET", /^\/master\/state$/).length === 9) fake.scenario.agents = 2; // after a failed try of mesos-agents
+    };
     const { code, out } = await smoke(flags(["--retries", "50", "--retry-interval", "0.05"]));
     expect(code).toBe(0);
     expect(out.some((l) => /^ +mesos-agents: 1 of 2 agents registered .*; retry 1 of 50 in 0\.05 s$/.test(l))).toBe(true);

@@ -73,6 +73,12 @@ export class FakeCluster {
   /** Marathon's apps by id, as stored (the definitions PUT). */
   public readonly apps = new Map<string, Record<string, unknown>>();
   public readonly deployments: FakeDeployment[] = [];
+  /**
+   * Called with each request before it is answered: scenarios that change as
+   * the client asks (a leader elected after the first attempts) without
+   * depending on how fast a process starts.
+   */
+  public onRequest?: (request: RecordedRequest) => void;
   private readonly servers: { service: RecordedRequest["service"]; server: Server; port: number }[] = [];
 
   /** Starts `masters` Mesos masters and Marathon instances and one Swarm manager on 127.0.0.1. */
@@ -149,7 +155,9 @@ export class FakeCluster {
       req.on("end", () => {
         const url = new URL(req.url ?? "/", "http://fake");
         const body = Buffer.concat(chunks).toString("utf8");
-        this.requests.push({ service, server: index, method: req.method ?? "GET", path: url.pathname, query: url.search, user: basicUser(req), body });
+        const recorded: RecordedRequest = { service, server: index, method: req.method ?? "GET", path: url.pathname, query: url.search, user: basicUser(req), body };
+        this.requests.push(recorded);
+        this.onRequest?.(recorded);
         const handler = service === "mesos" ? this.mesos : service === "marathon" ? this.marathon : this.swarm;
         handler.call(this, index, req, res, url, body);
       });

@@ -140,6 +140,7 @@ const ACTIONS = {
     const startedAt = Date.now();
     log(`waiting up to ${timeoutSeconds} s for: ${checks.map((c) => c.name).join(", ")}`);
     let lastLine = "";
+    let lastLogAt = 0;
     for (;;) {
       const failing = [];
       for (const check of checks) {
@@ -155,8 +156,11 @@ const ACTIONS = {
       if (Date.now() + pollMs > deadline) throw new Error(`the cluster was not ready within ${timeoutSeconds} s; failing: ${failing.join(" | ")}`);
       const line = `${checks.length - failing.length} of ${checks.length} checks pass; waiting for ${failing.join(" | ")}`;
       // A line when the picture changes, else one a minute: a boot takes minutes and each line is shown.
-      if (line !== lastLine || waited % 60 < pollMs / 1000) log(`${waited} s: ${line}`);
-      lastLine = line;
+      if (line !== lastLine || Date.now() - lastLogAt >= 60000) {
+        log(`${waited} s: ${line}`);
+        lastLine = line;
+        lastLogAt = Date.now();
+      }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   },
