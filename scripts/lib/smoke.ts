@@ -188,12 +188,21 @@ export function loadOutputs(options: SmokeOptions, cwd = process.cwd()): StackOu
 
 /** Where the cluster is, from flags first and outputs for the rest. */
 export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs): { endpoints: ClusterEndpoints; source: string } {
+  // Only what the steps left in need: a skipped step asks for nothing.
+  const runs = (...steps: string[]) => steps.some((step) => !options.skip.includes(step));
+  const need = {
+    zookeeper: runs("zookeeper"),
+    mesos: runs("mesos-health", "mesos-leader", "mesos-agents"),
+    marathon: runs("marathon-leader", "marathon-apps") || (options.deployTestApp && runs("test-app")),
+    agents: runs("mesos-agents", "swarm"),
+    swarm: runs("swarm"),
+  };
   const needOutputs =
-    options.mesos === undefined ||
-    options.marathon === undefined ||
-    options.agents === undefined ||
-    (options.zookeeper === undefined && !options.skip.includes("zookeeper")) ||
-    (options.swarm === undefined && !options.skip.includes("swarm"));
+    (need.mesos && options.mesos === undefined) ||
+    (need.marathon && options.marathon === undefined) ||
+    (need.agents && options.agents === undefined) ||
+    (need.zookeeper && options.zookeeper === undefined) ||
+    (need.swarm && options.swarm === undefined);
   const outputs = needOutputs ? load() : { values: {}, source: "flags" };
   const o = outputs.values;
   const privateIps = Array.isArray(o.master_private_ips) ? (o.master_private_ips as string[]) : [];
@@ -215,7 +224,7 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
     if (!list || list.length === 0) throw new SmokeUsageError(`no ${flag}: give it, or outputs with ${name} (read ${outputs.source})`);
     return list.map((a) => alternatives(a.trim()));
   };
-  const agents = options.agents ?? (typeof o.mesos_agent_count === "number" ? o.mesos_agent_count : undefined);
+  const agents = options.agents ?? (typeof o.mesos_agent_count === "number" ? o.mesos_agent_count : need.agents ? undefined : 0);
   if (agents === undefined) throw new SmokeUsageError(`no --agents: give it, or outputs with mesos_agent_count (read ${outputs.source})`);
   const dockerHost = typeof o.docker_host === "string" ? o.docker_host.replace(/^tcp:\/\//, "http://") : undefined;
   const credentials = (user: string | undefined, password: string | undefined, service: "marathon" | "mesos") => {
@@ -227,10 +236,10 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
     return { username, password: secret };
   };
   const endpoints: ClusterEndpoints = {
-    zookeeper: options.skip.includes("zookeeper") ? undefined : options.zookeeper !== undefined ? parseServers(options.zookeeper) : fromOutput("zookeeper_connect_string", "--zookeeper"),
-    mesos: options.mesos !== undefined ? parseServers(options.mesos) : fromOutput("mesos_urls", "--mesos"),
-    marathon: options.marathon !== undefined ? parseServers(options.marathon) : fromOutput("marathon_urls", "--marathon"),
-    swarm: options.skip.includes("swarm")
+    zookeeper: !need.zookeeper ? undefined : options.zookeeper !== undefined ? parseServers(options.zookeeper) : fromOutput("zookeeper_connect_string", "--zookeeper"),
+    mesos: !need.mesos ? [] : options.mesos !== undefined ? parseServers(options.mesos) : fromOutput("mesos_urls", "--mesos"),
+    marathon: !need.marathon ? [] : options.marathon !== undefined ? parseServers(options.marathon) : fromOutput("marathon_urls", "--marathon"),
+    swarm: !need.swarm
       ? undefined
       : options.swarm !== undefined
         ? parseServers(options.swarm)[0]
@@ -238,8 +247,8 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
           ? alternatives(dockerHost)
           : fromOutput("docker_host", "--swarm")[0],
     expectedAgents: agents,
-    marathonCredentials: credentials(options.marathonUser, options.marathonPassword, "marathon"),
-    mesosCredentials: credentials(options.mesosUser, options.mesosPassword, "mesos"),
+    marathonCredentials: need.marathon ? credentials(options.marathonUser, options.marathonPassword, "marathon") : undefined,
+    mesosCredentials: need.mesos ? credentials(options.mesosUser, options.mesosPassword, "mesos") : undefined,
     requestTimeoutMs: options.requestTimeoutMs,
   };
   return { endpoints, source: outputs.source };
