@@ -218,6 +218,12 @@ describe("where the cluster is", () => {
     expect(endpoints.expectedAgents).toBe(3);
   });
 
+  test("--help prints the usage and succeeds", async () => {
+    const { code, out } = await smoke(["--help"]);
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/^usage: npm run smoke -- <stack> \[options\]/);
+  });
+
   test("misuse exits 2 with the reason and the usage", async () => {
     for (const [argv, reason] of [
       [[], "smoke: name the stack, e.g. dev"],

@@ -388,7 +388,7 @@ export interface MarathonAppSpec {
   readonly healthChecks?: HealthCheck[];
   /** @default { minimumHealthCapacity: 1, maximumOverCapacity: 1 } */
   readonly upgradeStrategy?: UpgradeStrategy;
-  /** User the tasks run as on the agent. @default Marathon's --mesos_user (root in this cluster) */
+  /** User the tasks run as on the agent. @default Marathon's `--mesos_user` (else the user Marathon runs as) */
   readonly user?: string;
   /** Artifacts to fetch into the sandbox. @default [] */
   readonly fetch?: FetchUri[];

@@ -48,6 +48,9 @@ Exit status: 0 every step passed, 1 a step failed (named in the last line), 2 mi
 
 export class SmokeUsageError extends Error {}
 
+/** `--help`: the usage, and success. */
+class HelpRequested extends Error {}
+
 export interface SmokeOptions {
   readonly stack: string;
   readonly outputsFile?: string;
@@ -102,7 +105,7 @@ export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv): SmokeOpt
     } else if (flag.startsWith("-")) throw new SmokeUsageError(`unknown option ${flag}`);
     else positional.push(arg);
   }
-  if (switches.has("--help")) throw new SmokeUsageError("");
+  if (switches.has("--help")) throw new HelpRequested();
   if (positional.length !== 1) throw new SmokeUsageError(positional.length === 0 ? "name the stack, e.g. dev" : `one stack at a time, not ${positional.join(" ")}`);
   const via = values.get("--via") ?? "both";
   if (via !== "both" && via !== "private" && via !== "public") throw new SmokeUsageError(`--via must be both, private or public, not ${JSON.stringify(via)}`);
@@ -341,6 +344,10 @@ export async function smokeMain(argv: string[], env: NodeJS.ProcessEnv, out: Out
     options = parseSmokeArgs(argv, env);
     ({ endpoints, source } = resolveEndpoints(options, () => loadOutputs(options, cwd)));
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      out(SMOKE_USAGE);
+      return 0;
+    }
     if (!(e instanceof SmokeUsageError)) throw e;
     if (e.message) err(`smoke: ${e.message}`);
     err(SMOKE_USAGE);
