@@ -203,6 +203,14 @@ describe("where the cluster is", () => {
     expect(code).toBe(0);
   });
 
+  test("from cdktf's outputs file (values by stack, then output name)", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "smoke-outputs-")), "cdktf-outputs.json");
+    writeFileSync(file, JSON.stringify({ dev: { mesos_urls: ["http://10.20.0.10:5050"], marathon_urls: ["http://10.20.0.10:8080"], mesos_agent_count: 2 } }));
+    const options = parseSmokeArgs(["dev", "--outputs", file, "--skip", "zookeeper,swarm"], {});
+    const { endpoints } = resolveEndpoints(options, () => loadOutputs(options));
+    expect(endpoints).toMatchObject({ mesos: [["http://10.20.0.10:5050"]], marathon: [["http://10.20.0.10:8080"]], expectedAgents: 2 });
+  });
+
   test("from the synthesized stack when there is no state: the literal private addresses", () => {
     const outdir = mkdtempSync(join(tmpdir(), "smoke-synth-"));
     const app = new App({ outdir });
