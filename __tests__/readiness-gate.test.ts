@@ -125,13 +125,11 @@ describe("the gate's command as synthesized, against the fake cluster", () => {
   test("fails the deploy after its timeout, naming what is not ready", async () => {
     fake.scenario.agents = 1;
     fake.scenario.swarmOffers = 0;
-    const started = Date.now();
     const result = await runGate(synthGate({ timeoutSeconds: 1 }));
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       "wait-ready failed: the cluster was not ready within 1 s; failing: mesos-agents: 1 of 2 agents registered (10.20.16.4) | swarm: Swarm holds no Mesos offers (2 agents expected)\n",
     );
-    expect(Date.now() - started).toBeLessThan(8000);
   });
 
   test("credentials Marathon refuses end the wait at once", async () => {
