@@ -204,7 +204,9 @@ describe("the four changes of the issue", () => {
         cloud === "azure" && name === "ha"
           ? ["replace tls_cert_request swarm/tls/server-request", "replace tls_locally_signed_cert swarm/tls/server-cert", "update azurerm_key_vault_secret swarm/tls-cert-secret"]
           : [];
-      expect(rows(stack).sort()).toEqual([...["marathon", "mesos", "ssh", "swarm"].map((s) => `create ${type} masters/admin-${s}`), ...publicIps, ...certificate].sort());
+      // With admin networks the readiness gate turns on (auto): cdktf deploy now waits for a working cluster.
+      const gate = ["create null_resource readiness/gate"];
+      expect(rows(stack).sort()).toEqual([...["marathon", "mesos", "ssh", "swarm"].map((s) => `create ${type} masters/admin-${s}`), ...publicIps, ...certificate, ...gate].sort());
       expect(stack.userData).toEqual([]);
       expect(stack.quorum).toBeUndefined();
     }

@@ -34,6 +34,9 @@ export interface KnobValues {
   internetIngress?: InternetService[];
   /** Where the state lives: `{ "type": "azurerm" | "s3" | "local", ... }` (stacks/backend.ts). */
   backend?: BackendSettings;
+  // issue 7: operating the cluster
+  readinessGate?: "auto" | "on" | "off";
+  exampleApps?: string[];
 }
 
 /** The config file (cluster.config.json, or the file CLUSTER_CONFIG names). */
@@ -90,6 +93,9 @@ export const KNOBS: readonly Knob[] = [
   { key: "authPasswords", env: "AUTH_PASSWORDS", kind: "string" },
   { key: "swarmTls", env: "SWARM_TLS", kind: "bool" },
   { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
+  // issue 7: operating the cluster
+  { key: "readinessGate", env: "READINESS_GATE", kind: "string" },
+  { key: "exampleApps", env: "EXAMPLE_APPS", kind: "list" },
 ];
 
 const TRUE = ["true", "on", "yes", "1"];

@@ -9,6 +9,8 @@ import { HttpCredentials, USERNAME_PATTERN } from "../constructs/core/credential
 import { ensureRandomProvider } from "../constructs/core/providers";
 import { Cidr } from "../constructs/core/net";
 import { Peer, Port } from "../constructs/core/network-rules";
+import { ClusterReadinessGate } from "../constructs/cluster-readiness-gate";
+import { MarathonApp } from "../constructs/marathon-app";
 import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../constructs/core/validation";
 import { MarathonService } from "../constructs/marathon-service";
 import { MesosAgentPool } from "../constructs/mesos-agent-pool";
@@ -17,6 +19,7 @@ import { NodeGroup } from "../constructs/nodes";
 import { SwarmManager } from "../constructs/swarm-manager";
 import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "../constructs/zookeeper-ensemble";
 import { applyBackend, BackendSettings, StateBackend } from "./backend";
+import { EXAMPLE_APPS } from "./example-apps";
 
 /** `dev`: one master; `ha`: three masters, one per zone. */
 export type ClusterProfile = "dev" | "ha";
@@ -123,6 +126,17 @@ export interface MesosClusterStackProps {
   readonly dockerEngineVersion?: string;
   /** Data disk per master in GiB (ZooKeeper data, Mesos replicated log). @default 32 */
   readonly masterDataDiskGb?: number;
+  // --- operating the cluster (issue 7) ---
+  /**
+   * Wait in `cdktf deploy` until the cluster can take work (a
+   * {@link ClusterReadinessGate} polling from the deploying machine, which
+   * must reach the masters). `auto`: on when `adminCidrs` is set.
+   * @default "auto"
+   */
+  readonly readinessGate?: "auto" | "on" | "off";
+  /** Example Marathon apps to deploy (names of {@link EXAMPLE_APPS}: `web`). @default [] */
+  readonly exampleApps?: string[];
+  // --- end operating the cluster ---
   /**
    * Build the cloud target yourself (e.g. to bring your own network). The
    * cloud, region, zones and address props are then ignored.
@@ -152,6 +166,10 @@ export class MesosClusterStack extends TerraformStack {
   public readonly swarm: SwarmManager;
   public readonly adminCidrs: string[];
   public readonly auth: boolean;
+  /** The readiness gate, when on. */
+  public readonly readinessGate?: ClusterReadinessGate;
+  /** Example apps deployed through Marathon. */
+  public readonly exampleApps: MarathonApp[];
 
   constructor(scope: Construct, id: string, props: MesosClusterStackProps = {}) {
     super(scope, id);
@@ -251,6 +269,20 @@ export class MesosClusterStack extends TerraformStack {
       const [port, what] = internetPorts[svc];
       this.masters.allowFrom(Peer.anyIpv4(), Port.tcp(port), `${what} from the internet (internetIngress)`, `internet-${svc}`);
     }
+
+    // --- operating the cluster (issue 7) ---
+    const gate = checkOneOf(this, "readinessGate", props.readinessGate ?? "auto", ["auto", "on", "off"]);
+    if (gate === "on" || (gate === "auto" && this.adminCidrs.length > 0)) {
+      this.readinessGate = new ClusterReadinessGate(this, "readiness", { mesos: this.mesos, marathon: this.marathon, swarm: this.swarm, agentPools: [this.agents] });
+    }
+    const exampleNames = props.exampleApps ?? [];
+    if (exampleNames.length > 0 && this.agents.count === 0) fail(this, "exampleApps", exampleNames, "none while agentCount is 0 (apps need agents to run on)");
+    this.exampleApps = [...new Set(exampleNames)].map((name) => {
+      checkOneOf(this, "exampleApps", name, Object.keys(EXAMPLE_APPS));
+      return EXAMPLE_APPS[name](this, { marathon: this.marathon, agents: this.agents });
+    });
+    this.output("mesos_agent_count", this.agents.count, "Agents the pool runs (what npm run smoke expects registered)");
+    // --- end operating the cluster ---
 
     this.output("master_private_ips", this.masters.privateIps, "Static private IPs of the masters");
     if (this.masters.publicIps.length > 0) {

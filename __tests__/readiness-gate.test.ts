@@ -1,0 +1,144 @@
+/**
+ * The readiness gate: when the stacks create it, what it waits for, and its
+ * command as synthesized, run against the fake cluster on loopback.
+ */
+import { mkdtempSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { App } from "cdktf";
+import { ClusterReadinessGate, ClusterReadinessGateProps } from "../constructs/cluster-readiness-gate";
+import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
+import { loadAppConfig } from "../stacks/config";
+import { readSynthOutput } from "../scripts/lib/synth-output";
+import { FakeCluster } from "./helpers/fake-cluster";
+import { localExecs, nullResource, plannedInstance, runLocalExec } from "./helpers/local-exec";
+import { synthCluster, TEST_SSH_KEY } from "./helpers/synth";
+
+describe("when the stacks have a gate", () => {
+  test.each([
+    [{}, false],
+    [{ adminCidrs: ["203.0.113.0/24"] }, true],
+    [{ adminCidrs: ["203.0.113.0/24"], readinessGate: "off" as const }, false],
+    [{ readinessGate: "on" as const }, true],
+  ])("%j -> %s", (props, expected) => {
+    const { stack, json } = synthCluster({ profile: "ha", ...props });
+    expect(stack.readinessGate !== undefined).toBe(expected);
+    expect(Object.keys(json.resource.null_resource ?? {})).toHaveLength(expected ? 1 : 0);
+  });
+
+  test("the knob comes from CLUSTER_READINESS_GATE, and a wrong value is refused", () => {
+    const config = loadAppConfig({ env: { CLUSTER_READINESS_GATE: "on", CLUSTER_DEV_EXAMPLE_APPS: "web" }, cwd: "/nonexistent", homeDir: "/nonexistent" });
+    expect(config.stacks.dev).toMatchObject({ readinessGate: "on", exampleApps: ["web"] });
+    expect(config.stacks.ha.exampleApps).toBeUndefined();
+    expect(() => synthCluster({ readinessGate: "maybe" as never })).toThrow('dev: invalid readinessGate "maybe"; allowed: "auto", "on", "off"');
+  });
+
+  test("it waits for every machine and the whole pool, and runs again when they are replaced or resized", () => {
+    const { json } = synthCluster({ profile: "ha", readinessGate: "on", agentCount: 5 });
+    const gate = nullResource(json, "readiness/gate").config;
+    expect(gate.depends_on).toEqual([
+      ...[0, 1, 2].map(() => expect.stringMatching(/^azurerm_linux_virtual_machine\.masters_/)),
+      expect.stringMatching(/^azurerm_linux_virtual_machine_scale_set\.agents_/),
+    ]);
+    expect(gate.triggers.machines).toMatch(/^\$\{join\(",", \[azurerm_linux_virtual_machine\.[^\]]+\.id, azurerm_linux_virtual_machine_scale_set\.[^\]]+\.id\]\)\}$/);
+    expect(gate.triggers.expected_agents).toBe("5");
+    const [exec] = localExecs(gate, "create");
+    expect(exec).toMatchObject({ command: "wait-ready", interpreter: ["node", expect.stringMatching(/^assets\/cluster-client\/[0-9A-F]+\/cli\.js$/)] });
+    expect(exec.environment).toMatchObject({
+      MESOS_EXPECTED_AGENTS: "5",
+      // Without adminCidrs, Azure masters have private addresses only (a VPN reaches them).
+      MESOS_URLS: "http://10.20.0.10:5050,http://10.20.0.11:5050,http://10.20.0.12:5050",
+      // ha's Swarm API has mutual TLS: https on 2376 with the admins' client certificate.
+      SWARM_URLS: "https://10.20.0.10:2376",
+      ZOOKEEPER_MEMBERS: "",
+      CLUSTER_CLIENT_TIMEOUT_SECONDS: "1200",
+      CLUSTER_CLIENT_POLL_SECONDS: "10",
+    });
+    expect(localExecs(gate, "destroy")).toHaveLength(0);
+  });
+
+  test("example apps wait for the gate when there is one", () => {
+    const { json } = synthCluster({ profile: "dev", readinessGate: "on", exampleApps: ["web"] });
+    expect(nullResource(json, "example-web/app").config.depends_on).toEqual([
+      expect.stringMatching(/^null_resource\.readiness_gate_/),
+      expect.stringMatching(/^azurerm_linux_virtual_machine_scale_set\.agents_/),
+    ]);
+  });
+});
+
+describe("the gate's command as synthesized, against the fake cluster", () => {
+  let fake: FakeCluster;
+  beforeEach(async () => {
+    fake = await FakeCluster.start(3, { agents: 2 });
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  /** The ha stack with a gate pointed at the fake (as through an SSH tunnel). */
+  function synthGate(props: Partial<ClusterReadinessGateProps>): { dir: string; config: Record<string, any> } {
+    const outdir = mkdtempSync(join(tmpdir(), "gate-"));
+    const app = new App({ outdir });
+    // Auth off: the fakes answer plain HTTP without credentials (credentials have their own tests).
+    const stack = new MesosClusterStack(app, "ha", { profile: "ha", auth: false, agentCount: 2, readinessGate: "off", sshPublicKey: TEST_SSH_KEY });
+    new ClusterReadinessGate(stack, "tunnel", {
+      mesos: stack.mesos,
+      marathon: stack.marathon,
+      swarm: stack.swarm,
+      agentPools: [stack.agents],
+      mesosUrls: fake.mesosUrls.map((u) => `http://127.0.0.1:1|${u}`),
+      marathonUrls: fake.marathonUrls,
+      swarmUrl: fake.swarmUrl,
+      pollIntervalSeconds: 0.05,
+      ...props,
+    });
+    app.synth();
+    return { dir: join(outdir, "stacks", "ha"), config: nullResource(readSynthOutput(outdir).get("ha")!, "tunnel/gate").config };
+  }
+
+  async function runGate(g: { dir: string; config: Record<string, any> }) {
+    const self = plannedInstance({ triggers: { expected_agents: g.config.triggers.expected_agents } }, "gate-1");
+    return runLocalExec(localExecs(g.config, "create")[0], { cwd: g.dir, self });
+  }
+
+  test("finishes when every check passes", async () => {
+    const result = await runGate(synthGate({ timeoutSeconds: 10 }));
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("cluster-ready: waiting up to 10 s for: mesos-health, mesos-leader, mesos-agents, marathon-leader, marathon-apps, swarm");
+    expect(result.stdout).toMatch(/cluster-ready: ready after \d+ s \(6 checks pass\)/);
+  });
+
+  test("waits while the cluster comes up (no leader yet, an agent missing)", async () => {
+    fake.scenario.mesosLeader = null;
+    fake.scenario.agents = 1;
+    // A leader after the first round of asking every master, the second agent a round later.
+    fake.onRequest = () => {
+      const states = fake.requestsTo("mesos", "GET", /^\/master\/state$/).length;
+      if (states === 3) fake.scenario.mesosLeader = 1;
+      if (states === 12) fake.scenario.agents = 2;
+    };
+    const result = await runGate(synthGate({ timeoutSeconds: 10 }));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/waiting for mesos-leader: no leading master; .*503: No leader elected/);
+    expect(result.stdout).toContain("mesos-agents: 1 of 2 agents registered");
+    expect(result.stdout).toMatch(/ready after \d+ s/);
+  });
+
+  test("fails the deploy after its timeout, naming what is not ready", async () => {
+    fake.scenario.agents = 1;
+    fake.scenario.swarmOffers = 0;
+    const result = await runGate(synthGate({ timeoutSeconds: 1 }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      "wait-ready failed: the cluster was not ready within 1 s; failing: mesos-agents: 1 of 2 agents registered (10.20.16.4) | swarm: Swarm holds no Mesos offers (2 agents expected)\n",
+    );
+  });
+
+  test("credentials Marathon refuses end the wait at once", async () => {
+    fake.scenario.marathonAuth = { username: "ops", password: "x" };
+    const result = await runGate(synthGate({ timeoutSeconds: 30 }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^wait-ready failed: marathon-leader: Marathon at http:\/\/127\.0\.0\.1:\d+\/v2\/info requires credentials and none were given/);
+  });
+});

@@ -1,0 +1,202 @@
+import { createHash } from "crypto";
+import { Aspects, Fn, ITerraformDependable, Token } from "cdktf";
+import { Construct } from "constructs";
+import { dependable } from "cdktf/lib/tfExpression";
+import { Resource } from "@cdktf/provider-null/lib/resource";
+import {
+  checkPollSeconds,
+  clusterClientInterpreter,
+  credentialsEnvironment,
+  ensureNullProvider,
+  environmentSecretOfTrigger,
+  machineUrls,
+  serversText,
+} from "./cluster-client";
+import { ClusterReadinessGate } from "./cluster-readiness-gate";
+import { HttpCredentials } from "./core/credentials";
+import { MarathonAppDefinition, MarathonAppSpec, renderAppDefinition } from "./core/marathon-app-definition";
+import { checkInteger, fail } from "./core/validation";
+import { MarathonService } from "./marathon-service";
+
+/** Properties of a {@link MarathonApp}: the app ({@link MarathonAppSpec}) and where and how it is deployed. */
+export interface MarathonAppProps extends MarathonAppSpec {
+  /** The Marathon to deploy to. */
+  readonly marathon: MarathonService;
+  /**
+   * Basic-auth credentials for Marathon's API; the password may be a token
+   * (a generated secret). It reaches the deploy command through its
+   * environment only.
+   * @default marathon.credentials (none while Marathon's authentication is off)
+   */
+  readonly credentials?: HttpCredentials;
+  /**
+   * Marathon base URLs as the deploying machine reaches them; all are tried
+   * at once and the first that answers is used.
+   * @default every Marathon instance at its private IP and, where the masters have one, its public IP
+   */
+  readonly marathonUrls?: string[];
+  /** How long creating, updating or deleting may wait for Marathon and for the deployment, in seconds. @default 900 */
+  readonly deployTimeoutSeconds?: number;
+  /** Seconds between polls of Marathon while waiting. @default 5 */
+  readonly pollIntervalSeconds?: number;
+  /**
+   * Delete the app from Marathon while keeping it in the code. Terraform runs
+   * a destroy-time command only while its resource is still configured: to
+   * remove an app, deploy with `removed: true`, then delete the construct.
+   * @default false
+   */
+  readonly removed?: boolean;
+  /**
+   * What the deployment must wait for besides the cluster (e.g. the agent pool).
+   * The cluster's {@link ClusterReadinessGate} is added by itself when there is one.
+   * @default the Marathon machines
+   */
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/**
+ * A Marathon app deployed by `cdktf deploy`, through Marathon's REST API from
+ * the deploying machine (two `null_resource`s with local-exec):
+ *
+ * - `deploy` runs `PUT /v2/apps/{id}?partialUpdate=false` with the rendered
+ *   definition and waits until the deployment leaves `GET /v2/deployments`.
+ *   Its triggers hold the definition and its sha256, so any change shows in
+ *   the plan and re-runs the PUT (a rolling update by Marathon, not a
+ *   re-creation).
+ * - `app` stands for the app's existence: destroying it runs
+ *   `DELETE /v2/apps/{id}`. Its triggers hold what the destroy-time command
+ *   may use (Terraform lets it see only `self`): the id, the URLs and the
+ *   credentials. Changing the credentials replaces it (the app is deleted and
+ *   created again); URL changes are ignored (every address of every master
+ *   is tried at destroy time).
+ *
+ * Both depend on the cluster's readiness gate when it has one, else on the
+ * Marathon machines, so that `cdktf destroy` deletes the app before the
+ * machines go.
+ */
+export class MarathonApp extends Construct {
+  /** The absolute app id, e.g. `/shop/web`. */
+  public readonly appId: string;
+  /** The definition PUT to Marathon. */
+  public readonly definition: MarathonAppDefinition;
+  /** The definition as sent: JSON text, or a `jsonencode(...)` expression when it holds tokens. */
+  public readonly definitionJson: string;
+  /** sha256 of {@link definitionJson} (hex; a `sha256(...)` expression when the definition holds tokens). */
+  public readonly definitionSha256: string;
+  public readonly marathon: MarathonService;
+  public readonly credentials?: HttpCredentials;
+  public readonly marathonUrls: string[];
+  /** Escape hatch: the resource whose destruction deletes the app. */
+  public readonly appResource: Resource;
+  /** Escape hatch: the resource whose creation PUTs the definition. */
+  public readonly deployResource: Resource;
+
+  constructor(scope: Construct, id: string, props: MarathonAppProps) {
+    super(scope, id);
+    this.marathon = props.marathon;
+    this.credentials = props.credentials ?? props.marathon.credentials;
+    this.definition = renderAppDefinition(this, props);
+    this.appId = this.definition.id;
+    this.marathonUrls = props.marathonUrls ?? machineUrls(props.marathon.nodes, props.marathon.httpPort).flat();
+    if (this.marathonUrls.length === 0) fail(this, "marathonUrls", this.marathonUrls, "at least one Marathon base URL");
+    for (const url of this.marathonUrls) {
+      if (!Token.isUnresolved(url) && !/^https?:\/\/[^/\s|,]+$/.test(url)) fail(this, "marathonUrls", url, "base URLs such as http://10.20.0.10:8080 (no path, no ',' or '|')");
+    }
+    const timeout = checkInteger(this, "deployTimeoutSeconds", props.deployTimeoutSeconds ?? 900, 1, 86400);
+    const poll = checkPollSeconds(this, "pollIntervalSeconds", props.pollIntervalSeconds ?? 5, 0.01, 300);
+
+    if (hasTokens(this.definition)) {
+      this.definitionJson = Fn.jsonencode(this.definition);
+      this.definitionSha256 = Fn.sha256(this.definitionJson);
+    } else {
+      this.definitionJson = JSON.stringify(this.definition);
+      this.definitionSha256 = createHash("sha256").update(this.definitionJson).digest("hex");
+    }
+
+    ensureNullProvider(this);
+    const interpreter = clusterClientInterpreter(this);
+    const count = props.removed ? 0 : 1;
+    const timing = { CLUSTER_CLIENT_TIMEOUT_SECONDS: String(timeout), CLUSTER_CLIENT_POLL_SECONDS: String(poll) };
+    const urls = serversText(this.marathonUrls.map((u) => [u]));
+    const creds = this.credentials;
+
+    this.appResource = new Resource(this, "app", {
+      count,
+      triggers: {
+        app_id: this.appId,
+        marathon_urls: urls,
+        marathon_username: creds?.username ?? "",
+        ...(creds ? { marathon_password: Fn.sensitive(creds.password) } : {}),
+      },
+      // Destroy-time commands read the URLs from state; every address of every master is tried, so a stale list still works.
+      lifecycle: { ignoreChanges: ['triggers["marathon_urls"]'] },
+      provisioners: [
+        {
+          type: "local-exec",
+          when: "destroy",
+          interpreter,
+          command: "delete-app",
+          environment: {
+            MARATHON_URLS: "${self.triggers.marathon_urls}",
+            MARATHON_APP_ID: "${self.triggers.app_id}",
+            MARATHON_USERNAME: "${self.triggers.marathon_username}",
+            ...(creds ? { MARATHON_PASSWORD: environmentSecretOfTrigger("marathon_password") } : {}),
+            ...timing,
+          },
+        },
+      ],
+    });
+
+    this.deployResource = new Resource(this, "deploy", {
+      count,
+      triggers: {
+        app_id: this.appId,
+        definition: this.definitionJson,
+        definition_sha256: this.definitionSha256,
+        // A new `app` (credentials changed: the app was deleted) must be followed by a new PUT.
+        app_resource: `\${${this.appResource.terraformResourceType}.${this.appResource.friendlyUniqueId}[count.index].id}`,
+      },
+      dependsOn: [this.appResource],
+      provisioners: [
+        {
+          type: "local-exec",
+          interpreter,
+          command: "put-app",
+          environment: {
+            MARATHON_URLS: urls,
+            MARATHON_APP_ID: "${self.triggers.app_id}",
+            MARATHON_APP_DEFINITION: "${self.triggers.definition}",
+            MARATHON_APP_DEFINITION_SHA256: "${self.triggers.definition_sha256}",
+            ...credentialsEnvironment("MARATHON", creds),
+            ...timing,
+          },
+        },
+      ],
+    });
+
+    // The readiness gate may be created after this app: its dependency is added at synth.
+    const explicit = props.dependsOn ?? [];
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node !== this) return;
+        const gate = ClusterReadinessGate.of(this.marathon);
+        const cluster: ITerraformDependable[] = gate ? [gate.resource] : this.marathon.nodes.resources.instances;
+        this.appResource.dependsOn = uniqueFqns([...cluster, ...explicit]);
+      },
+    });
+  }
+}
+
+/** `depends_on` entries (plain addresses, as the constructor's `dependsOn` renders them), without repeats. */
+function uniqueFqns(dependables: ITerraformDependable[]): string[] {
+  return [...new Set(dependables)].map((d) => dependable(d));
+}
+
+/** Whether a rendered value holds a Terraform token anywhere. */
+function hasTokens(value: unknown): boolean {
+  if (typeof value === "string" || typeof value === "number") return Token.isUnresolved(value);
+  if (Array.isArray(value)) return value.some(hasTokens);
+  if (value && typeof value === "object") return Object.values(value).some(hasTokens);
+  return false;
+}
+

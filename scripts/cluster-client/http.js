@@ -1,0 +1,206 @@
+"use strict";
+/**
+ * HTTP for the cluster's APIs (Mesos, Marathon, Swarm) with Node's built-in
+ * modules only: this folder runs on the deploying machine from Terraform's
+ * local-exec, where only `node` is certain to exist (no curl, no jq, no
+ * node_modules).
+ *
+ * A server may be reachable at several addresses (its private IP over a VPN,
+ * its public IP from an admin network): a "server" is a list of alternative
+ * base URLs, and the first alternative that answers is used.
+ */
+const http = require("http");
+const https = require("https");
+
+/** @typedef {{ username: string, password: string }} Credentials */
+/** @typedef {{ status: number, headers: import("http").IncomingHttpHeaders, body: string, url: string }} HttpResponse */
+/**
+ * @typedef {object} RequestOptions
+ * @property {string} [method] GET unless given
+ * @property {string} [body] a JSON text sent as application/json
+ * @property {Credentials} [credentials] HTTP basic auth
+ * @property {number} [timeoutMs] for the whole exchange (default 5000)
+ * @property {TlsMaterial} [tls] a client certificate and the CA to trust, for https (the Swarm API's mutual TLS)
+ */
+/** @typedef {{ ca: string, cert: string, key: string }} TlsMaterial PEM texts */
+
+/** Why a call failed: `unreachable` (no answer), `auth` (401/403), `status` (another unexpected status), `protocol` (an answer we cannot read). */
+class ClusterApiError extends Error {
+  /**
+   * @param {string} message
+   * @param {"unreachable" | "auth" | "status" | "protocol"} kind
+   * @param {number} [status]
+   */
+  constructor(message, kind, status) {
+    super(message);
+    this.name = "ClusterApiError";
+    this.kind = kind;
+    this.status = status;
+  }
+}
+
+/**
+ * One request, no redirects followed (Mesos redirects to the leader by its
+ * private name, which the deploying machine may not reach).
+ * @param {string} url
+ * @param {RequestOptions} [options]
+ * @returns {Promise<HttpResponse>}
+ */
+function request(url, options = {}) {
+  const method = options.method ?? "GET";
+  const timeoutMs = options.timeoutMs ?? 5000;
+  return new Promise((resolve, reject) => {
+    let target;
+    try {
+      target = new URL(url);
+    } catch {
+      reject(new ClusterApiError(`not a URL: ${JSON.stringify(url)}`, "protocol"));
+      return;
+    }
+    /** @type {Record<string, string>} */
+    const headers = { Accept: "application/json" };
+    if (options.credentials) {
+      const token = Buffer.from(`${options.credentials.username}:${options.credentials.password}`).toString("base64");
+      headers.Authorization = `Basic ${token}`;
+    }
+    if (options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      headers["Content-Length"] = String(Buffer.byteLength(options.body));
+    }
+    const client = target.protocol === "https:" ? https : http;
+    const tls = target.protocol === "https:" && options.tls ? { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key } : {};
+    const req = client.request(target, { method, headers, ...tls }, (res) => {
+      /** @type {Buffer[]} */
+      const chunks = [];
+      res.on("data", (chunk) => chunks.push(chunk));
+      res.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), url });
+      });
+      res.on("error", (e) => fail(`${method} ${url}: ${e.message}`));
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      fail(`${method} ${url}: no answer within ${timeoutMs} ms`);
+    }, timeoutMs);
+    /** @param {string} message */
+    const fail = (message) => {
+      clearTimeout(timer);
+      reject(new ClusterApiError(message, "unreachable"));
+    };
+    req.on("error", (e) => fail(`${method} ${url}: ${/** @type {NodeJS.ErrnoException} */ (e).code ?? e.message}`));
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+/**
+ * Parses a response body as JSON, or fails naming the URL.
+ * @param {HttpResponse} response
+ * @returns {any}
+ */
+function jsonOf(response) {
+  try {
+    return JSON.parse(response.body);
+  } catch {
+    const excerpt = response.body.slice(0, 120).replace(/\s+/g, " ");
+    throw new ClusterApiError(`${response.url} answered ${response.status} with a body that is not JSON: ${JSON.stringify(excerpt)}`, "protocol", response.status);
+  }
+}
+
+/**
+ * The message of an error response: Marathon's `{"message": ...}`, else the start of the body.
+ * @param {HttpResponse} response
+ */
+function messageOf(response) {
+  try {
+    const parsed = JSON.parse(response.body);
+    if (parsed && typeof parsed.message === "string") {
+      const details = Array.isArray(parsed.details)
+        ? parsed.details.map((/** @type {{path?: string, errors?: string[]}} */ d) => `${d.path ?? ""}: ${(d.errors ?? []).join(", ")}`).join("; ")
+        : "";
+      return details ? `${parsed.message} (${details})` : parsed.message;
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  const text = response.body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+  return text.slice(0, 160) || `HTTP ${response.status}`;
+}
+
+/**
+ * Throws the error a 401/403 deserves: it never gets better by retrying.
+ * @param {HttpResponse} response
+ * @param {string} service e.g. "Marathon"
+ * @param {Credentials | undefined} credentials
+ */
+function refuseAuth(response, service, credentials) {
+  if (response.status !== 401 && response.status !== 403) return;
+  const how = credentials
+    ? `refused the credentials of user ${JSON.stringify(credentials.username)}`
+    : "requires credentials and none were given";
+  throw new ClusterApiError(`${service} at ${response.url} ${how} (HTTP ${response.status}: ${messageOf(response)})`, "auth", response.status);
+}
+
+/**
+ * Servers from their text form: servers separated by `,`, alternative base
+ * URLs (or host:port pairs) of one server by `|`. Empty parts are dropped.
+ * @param {string | undefined} text
+ * @returns {string[][]}
+ */
+function parseServers(text) {
+  return (text ?? "")
+    .split(",")
+    .map((server) => server.split("|").map((a) => a.trim().replace(/\/+$/, "")).filter((a) => a.length > 0))
+    .filter((alternatives) => alternatives.length > 0);
+}
+
+/**
+ * Asks every alternative at once and settles with the first that answers
+ * with any HTTP status; fails only when none answers.
+ * @template T
+ * @param {string[]} alternatives
+ * @param {(alternative: string) => Promise<T>} call
+ * @returns {Promise<{ alternative: string, value: T }>}
+ */
+function firstAnswer(alternatives, call) {
+  return new Promise((resolve, reject) => {
+    /** @type {string[]} */
+    const errors = [];
+    let pending = alternatives.length;
+    if (pending === 0) reject(new ClusterApiError("no address to try", "unreachable"));
+    for (const alternative of alternatives) {
+      call(alternative).then(
+        (value) => resolve({ alternative, value }),
+        (/** @type {Error} */ e) => {
+          if (e instanceof ClusterApiError && e.kind !== "unreachable") {
+            reject(e);
+            return;
+          }
+          errors.push(e.message);
+          pending -= 1;
+          if (pending === 0) reject(new ClusterApiError(errors.join("; "), "unreachable"));
+        },
+      );
+    }
+  });
+}
+
+/**
+ * GETs `path` from one server, trying its alternatives at once.
+ * @param {string[]} alternatives base URLs of one server
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<HttpResponse>}
+ */
+async function getFromServer(alternatives, path, options = {}) {
+  const { value } = await firstAnswer(alternatives, (base) => request(base + path, options));
+  return value;
+}
+
+/** @param {number} ms */
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+module.exports = { ClusterApiError, request, jsonOf, messageOf, refuseAuth, parseServers, firstAnswer, getFromServer, sleep };

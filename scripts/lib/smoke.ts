@@ -1,0 +1,387 @@
+/**
+ * `npm run smoke -- <stack>`: checks that a deployed cluster works, step by
+ * step, from this machine. The checks are those of the readiness gate
+ * (scripts/cluster-client/checks.js); this module finds the cluster (flags,
+ * else the stack's Terraform outputs), runs each check with retries, prints a
+ * progress line per step and a table, and can deploy a tiny test app.
+ */
+import { execFileSync } from "child_process";
+import { randomBytes } from "crypto";
+import { existsSync, readFileSync } from "fs";
+import { join, resolve } from "path";
+import { MarathonAppSpec, renderAppDefinition } from "../../constructs/core/marathon-app-definition";
+import { ClusterEndpoints, clusterChecks, retryCheck } from "../cluster-client/checks";
+import { parseServers } from "../cluster-client/http";
+import { deleteApp, putApp, waitForRunningTasks } from "../cluster-client/marathon";
+
+export const SMOKE_USAGE = `usage: npm run smoke -- <stack> [options]
+
+Checks a deployed cluster from this machine: ZooKeeper (ruok/srvr, one leader),
+Mesos (/master/health, the leading master, agents = pool size), Marathon
+(/v2/info leader, /v2/apps), Swarm (/info with Mesos offers); optionally deploys
+a test app through Marathon, waits until it runs and removes it.
+
+Where the cluster is (default: the stack's Terraform outputs):
+  --outputs FILE          outputs as JSON (terraform output -json, or cdktf output --outputs-file)
+  --synth-dir DIR         cdktf's output folder (default cdktf.out)
+  --terraform PATH|none   terraform binary used to read outputs from state (default terraform)
+  --via both|private|public   master addresses to try (default both: the first that answers)
+  --zookeeper H:P,...     ZooKeeper members
+  --mesos URL,...         Mesos masters
+  --marathon URL,...      Marathon instances
+  --swarm URL             the Swarm manager (http://host:2375, or https://host:2376 behind TLS)
+  --swarm-cert-path DIR   ca.pem, cert.pem, key.pem for a Swarm API with mutual TLS
+                          (default $DOCKER_CERT_PATH, else outputs swarm_*_pem)
+  --agents N              agents that must be registered
+Credentials (when the cluster's HTTP authentication is on):
+  --marathon-user NAME    password from MARATHON_PASSWORD (default: outputs marathon_username/_password)
+  --mesos-user NAME       password from MESOS_PASSWORD (default: outputs mesos_username/_password)
+Steps and timing:
+  --skip NAME,...         leave steps out (zookeeper, mesos-health, mesos-leader, mesos-agents,
+                          marathon-leader, marathon-apps, swarm)
+  --deploy-test-app       also deploy a test app, wait until it runs, remove it
+  --test-app-image REF    its image (default busybox:1.36.1)
+  --retries N             retries of a failing step (default 3)
+  --retry-interval S      seconds between retries (default 5)
+  --request-timeout S     seconds per request (default 5)
+  --deploy-timeout S      seconds for the test app to deploy and to go (default 300)
+
+Exit status: 0 every step passed, 1 a step failed (named in the last line), 2 misuse.`;
+
+export class SmokeUsageError extends Error {}
+
+/** `--help`: the usage, and success. */
+class HelpRequested extends Error {}
+
+export interface SmokeOptions {
+  readonly stack: string;
+  readonly outputsFile?: string;
+  readonly synthDir: string;
+  readonly terraform: string;
+  readonly via: "both" | "private" | "public";
+  readonly zookeeper?: string;
+  readonly mesos?: string;
+  readonly marathon?: string;
+  readonly swarm?: string;
+  readonly swarmCertPath?: string;
+  readonly agents?: number;
+  readonly marathonUser?: string;
+  readonly marathonPassword?: string;
+  readonly mesosUser?: string;
+  readonly mesosPassword?: string;
+  readonly skip: string[];
+  readonly deployTestApp: boolean;
+  readonly testAppImage: string;
+  readonly retries: number;
+  readonly retryIntervalMs: number;
+  readonly requestTimeoutMs: number;
+  readonly deployTimeoutMs: number;
+}
+
+export const STEP_NAMES = ["zookeeper", "mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "test-app"] as const;
+
+const VALUE_FLAGS = new Set([
+  "--outputs", "--synth-dir", "--terraform", "--via", "--zookeeper", "--mesos", "--marathon", "--swarm", "--swarm-cert-path", "--agents",
+  "--marathon-user", "--mesos-user", "--skip", "--test-app-image", "--retries", "--retry-interval", "--request-timeout", "--deploy-timeout",
+]);
+
+function number(flag: string, text: string | undefined, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min) throw new SmokeUsageError(`${flag} must be a number >= ${min}, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** Reads the command line; secrets come from the environment only. */
+export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv): SmokeOptions {
+  const values = new Map<string, string>();
+  const switches = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    if (flag === "--deploy-test-app" || flag === "--help") switches.add(flag);
+    else if (VALUE_FLAGS.has(flag)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new SmokeUsageError(`${flag} needs a value`);
+      values.set(flag, value);
+    } else if (flag.startsWith("-")) throw new SmokeUsageError(`unknown option ${flag}`);
+    else positional.push(arg);
+  }
+  if (switches.has("--help")) throw new HelpRequested();
+  if (positional.length !== 1) throw new SmokeUsageError(positional.length === 0 ? "name the stack, e.g. dev" : `one stack at a time, not ${positional.join(" ")}`);
+  const via = values.get("--via") ?? "both";
+  if (via !== "both" && via !== "private" && via !== "public") throw new SmokeUsageError(`--via must be both, private or public, not ${JSON.stringify(via)}`);
+  const skip = (values.get("--skip") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const s of skip) if (!(STEP_NAMES as readonly string[]).includes(s)) throw new SmokeUsageError(`--skip: no step ${JSON.stringify(s)} (steps: ${STEP_NAMES.join(", ")})`);
+  const agentsText = values.get("--agents");
+  const agents = agentsText === undefined ? undefined : number("--agents", agentsText, 0, 0);
+  if (agents !== undefined && !Number.isInteger(agents)) throw new SmokeUsageError("--agents must be a whole number");
+  return {
+    stack: positional[0],
+    outputsFile: values.get("--outputs"),
+    synthDir: values.get("--synth-dir") ?? "cdktf.out",
+    terraform: values.get("--terraform") ?? "terraform",
+    via,
+    zookeeper: values.get("--zookeeper"),
+    mesos: values.get("--mesos"),
+    marathon: values.get("--marathon"),
+    swarm: values.get("--swarm"),
+    swarmCertPath: values.get("--swarm-cert-path") ?? (env.DOCKER_CERT_PATH || undefined),
+    agents,
+    marathonUser: values.get("--marathon-user"),
+    marathonPassword: env.MARATHON_PASSWORD,
+    mesosUser: values.get("--mesos-user"),
+    mesosPassword: env.MESOS_PASSWORD,
+    skip,
+    deployTestApp: switches.has("--deploy-test-app"),
+    testAppImage: values.get("--test-app-image") ?? "busybox:1.36.1",
+    retries: Math.floor(number("--retries", values.get("--retries"), 3, 0)),
+    retryIntervalMs: number("--retry-interval", values.get("--retry-interval"), 5, 0) * 1000,
+    requestTimeoutMs: number("--request-timeout", values.get("--request-timeout"), 5, 0.05) * 1000,
+    deployTimeoutMs: number("--deploy-timeout", values.get("--deploy-timeout"), 300, 1) * 1000,
+  };
+}
+
+/** A stack's outputs by name, and where they were read. */
+export interface StackOutputs {
+  readonly values: Record<string, unknown>;
+  readonly source: string;
+}
+
+/** `terraform output -json` (`{name: {value}}`), cdktf's outputs file (`{stack: {name: value}}`) or a plain `{name: value}`. */
+function normalizeOutputs(raw: Record<string, unknown>, stack: string): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  const source = raw[stack] && typeof raw[stack] === "object" && !("value" in (raw[stack] as object)) ? (raw[stack] as Record<string, unknown>) : raw;
+  for (const [name, v] of Object.entries(source)) {
+    values[name] = v && typeof v === "object" && !Array.isArray(v) && "value" in (v as object) ? (v as { value: unknown }).value : v;
+  }
+  return values;
+}
+
+/**
+ * The stack's outputs: from `--outputs`, else from Terraform's state
+ * (`terraform output -json`, which also shows public IPs and sensitive
+ * values), else the literal values in the synthesized JSON (private
+ * addresses only; nothing that is known only after deploy).
+ */
+export function loadOutputs(options: SmokeOptions, cwd = process.cwd()): StackOutputs {
+  if (options.outputsFile) {
+    const path = resolve(cwd, options.outputsFile);
+    if (!existsSync(path)) throw new SmokeUsageError(`--outputs: no file ${path}`);
+    return { values: normalizeOutputs(JSON.parse(readFileSync(path, "utf8")), options.stack), source: path };
+  }
+  const stackDir = resolve(cwd, options.synthDir, "stacks", options.stack);
+  const jsonPath = join(stackDir, "cdk.tf.json");
+  if (!existsSync(jsonPath)) {
+    throw new SmokeUsageError(`no synthesized stack ${options.stack} at ${jsonPath}: run \`npx cdktf synth\`, or give --outputs or the endpoints as flags`);
+  }
+  const json = JSON.parse(readFileSync(jsonPath, "utf8")) as { output?: Record<string, { value: unknown }>; terraform?: { backend?: { local?: { path?: string } } } };
+  const statePath = json.terraform?.backend?.local?.path;
+  if (options.terraform !== "none" && statePath && existsSync(resolve(stackDir, statePath))) {
+    try {
+      const text = execFileSync(options.terraform, ["output", "-json"], { cwd: stackDir, encoding: "utf8", timeout: 60000, stdio: ["ignore", "pipe", "pipe"] });
+      return { values: normalizeOutputs(JSON.parse(text), options.stack), source: `terraform output -json in ${stackDir}` };
+    } catch {
+      // fall back to the synthesized literals
+    }
+  }
+  const values: Record<string, unknown> = {};
+  for (const [name, output] of Object.entries(json.output ?? {})) {
+    if (!JSON.stringify(output.value).includes("${")) values[name] = output.value;
+  }
+  return { values, source: `${jsonPath} (literal values only: private addresses; deploy and read state for public ones)` };
+}
+
+/** Where the cluster is, from flags first and outputs for the rest. */
+export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs): { endpoints: ClusterEndpoints; source: string } {
+  // Only what the steps left in need: a skipped step asks for nothing.
+  const runs = (...steps: string[]) => steps.some((step) => !options.skip.includes(step));
+  const need = {
+    zookeeper: runs("zookeeper"),
+    mesos: runs("mesos-health", "mesos-leader", "mesos-agents"),
+    marathon: runs("marathon-leader", "marathon-apps") || (options.deployTestApp && runs("test-app")),
+    agents: runs("mesos-agents", "swarm"),
+    swarm: runs("swarm"),
+  };
+  const needOutputs =
+    (need.mesos && options.mesos === undefined) ||
+    (need.marathon && options.marathon === undefined) ||
+    (need.agents && options.agents === undefined) ||
+    (need.zookeeper && options.zookeeper === undefined) ||
+    (need.swarm && options.swarm === undefined);
+  const outputs = needOutputs ? load() : { values: {}, source: "flags" };
+  const o = outputs.values;
+  const privateIps = Array.isArray(o.master_private_ips) ? (o.master_private_ips as string[]) : [];
+  const publicIps = Array.isArray(o.master_public_ips) ? (o.master_public_ips as string[]) : [];
+  if (options.via === "public" && publicIps.length === 0 && needOutputs) {
+    throw new SmokeUsageError(`--via public: the outputs (${outputs.source}) have no master_public_ips`);
+  }
+  /** A master address from the outputs as the alternatives --via asks for. */
+  const alternatives = (address: string): string[] => {
+    const ip = privateIps.find((p) => address.includes(`//${p}:`) || address.startsWith(`${p}:`));
+    const publicIp = ip ? publicIps[privateIps.indexOf(ip)] : undefined;
+    const publicAddress = ip && publicIp ? address.replace(ip, publicIp) : undefined;
+    if (options.via === "private" || !publicAddress) return [address];
+    return options.via === "public" ? [publicAddress] : [address, publicAddress];
+  };
+  const fromOutput = (name: string, flag: string): string[][] => {
+    const value = o[name];
+    const list = Array.isArray(value) ? (value as string[]) : typeof value === "string" ? value.split(",") : undefined;
+    if (!list || list.length === 0) throw new SmokeUsageError(`no ${flag}: give it, or outputs with ${name} (read ${outputs.source})`);
+    return list.map((a) => alternatives(a.trim()));
+  };
+  const agents = options.agents ?? (typeof o.mesos_agent_count === "number" ? o.mesos_agent_count : need.agents ? undefined : 0);
+  if (agents === undefined) throw new SmokeUsageError(`no --agents: give it, or outputs with mesos_agent_count (read ${outputs.source})`);
+  // DOCKER_TLS_VERIFY=1 in the outputs: the Swarm API speaks https with client certificates.
+  const swarmTlsOn = o.docker_tls_verify === "1" || options.swarmCertPath !== undefined;
+  const dockerHost = typeof o.docker_host === "string" ? o.docker_host.replace(/^tcp:\/\//, swarmTlsOn ? "https://" : "http://") : undefined;
+  const credentials = (user: string | undefined, password: string | undefined, service: "marathon" | "mesos") => {
+    const username = user ?? (typeof o[`${service}_username`] === "string" ? (o[`${service}_username`] as string) : undefined);
+    if (!username) return undefined;
+    const fromOutputs = typeof o[`${service}_password`] === "string" ? (o[`${service}_password`] as string) : undefined;
+    const secret = password ?? fromOutputs;
+    if (secret === undefined) throw new SmokeUsageError(`a ${service} user is given but no password: set ${service.toUpperCase()}_PASSWORD`);
+    return { username, password: secret };
+  };
+  const endpoints: ClusterEndpoints = {
+    zookeeper: !need.zookeeper ? undefined : options.zookeeper !== undefined ? parseServers(options.zookeeper) : fromOutput("zookeeper_connect_string", "--zookeeper"),
+    mesos: !need.mesos ? [] : options.mesos !== undefined ? parseServers(options.mesos) : fromOutput("mesos_urls", "--mesos"),
+    marathon: !need.marathon ? [] : options.marathon !== undefined ? parseServers(options.marathon) : fromOutput("marathon_urls", "--marathon"),
+    swarm: !need.swarm
+      ? undefined
+      : options.swarm !== undefined
+        ? parseServers(options.swarm)[0]
+        : dockerHost
+          ? alternatives(dockerHost)
+          : fromOutput("docker_host", "--swarm")[0],
+    swarmTls: need.swarm && swarmTlsOn ? swarmTlsMaterial(options.swarmCertPath, o) : undefined,
+    expectedAgents: agents,
+    marathonCredentials: need.marathon ? credentials(options.marathonUser, options.marathonPassword, "marathon") : undefined,
+    mesosCredentials: need.mesos ? credentials(options.mesosUser, options.mesosPassword, "mesos") : undefined,
+    requestTimeoutMs: options.requestTimeoutMs,
+  };
+  return { endpoints, source: outputs.source };
+}
+
+/** The Swarm API's client certificate: from a DOCKER_CERT_PATH-style folder, else from the stack's outputs. */
+function swarmTlsMaterial(certPath: string | undefined, o: Record<string, unknown>): { ca: string; cert: string; key: string } {
+  if (certPath !== undefined) {
+    const read = (name: string) => {
+      const file = join(certPath, name);
+      if (!existsSync(file)) throw new SmokeUsageError(`--swarm-cert-path ${certPath} has no ${name}`);
+      return readFileSync(file, "utf8");
+    };
+    return { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") };
+  }
+  const [ca, cert, key] = ["swarm_ca_pem", "swarm_client_cert_pem", "swarm_client_key_pem"].map((name) => o[name]);
+  if (typeof ca !== "string" || typeof cert !== "string" || typeof key !== "string") {
+    throw new SmokeUsageError("the Swarm API has TLS: give --swarm-cert-path (or DOCKER_CERT_PATH), or outputs with swarm_ca_pem, swarm_client_cert_pem, swarm_client_key_pem");
+  }
+  return { ca, cert, key };
+}
+
+/** The app `--deploy-test-app` runs: a shell sleeping in a small pinned image. */
+export function smokeTestApp(id: string, image: string): MarathonAppSpec {
+  return { id, cmd: "sleep 3600", instances: 1, cpus: 0.1, mem: 32, container: { image }, labels: { purpose: "smoke-test" } };
+}
+
+export interface StepReport {
+  readonly name: string;
+  readonly title: string;
+  readonly result: "ok" | "FAILED" | "skipped";
+  readonly summary: string;
+  readonly attempts: number;
+  readonly seconds: number;
+}
+
+type Out = (line: string) => void;
+
+/** Deploys the test app, waits until its task runs, removes it (also after a failure). */
+async function testAppStep(options: SmokeOptions, endpoints: ClusterEndpoints, out: Out): Promise<{ ok: boolean; summary: string }> {
+  const id = `/smoke-test/probe-${randomBytes(4).toString("hex")}`;
+  const definition = renderAppDefinition("smoke test app", smokeTestApp(id, options.testAppImage));
+  const target = { servers: endpoints.marathon, credentials: endpoints.marathonCredentials, requestTimeoutMs: options.requestTimeoutMs };
+  const schedule = () => ({ deadline: Date.now() + options.deployTimeoutMs, pollMs: Math.max(options.retryIntervalMs / 5, 50), log: (line: string) => out(`      ${line}`) });
+  let running = 0;
+  let failure: string | undefined;
+  try {
+    await putApp(target, id, JSON.stringify(definition), schedule());
+    running = (await waitForRunningTasks(target, id, 1, schedule())).tasksRunning;
+  } catch (e) {
+    failure = (e as Error).message;
+  }
+  try {
+    await deleteApp(target, id, schedule());
+  } catch (e) {
+    return { ok: false, summary: `${failure ? `${failure}; ` : ""}removing ${id} failed: ${(e as Error).message}` };
+  }
+  return failure ? { ok: false, summary: `${failure} (${id} removed)` } : { ok: true, summary: `${id} ran ${running} task on ${options.testAppImage}, then was removed` };
+}
+
+/** Runs every step (a failing step does not stop the others) and prints progress. */
+export async function runSmoke(options: SmokeOptions, endpoints: ClusterEndpoints, out: Out): Promise<StepReport[]> {
+  const checks = clusterChecks(endpoints).filter((c) => !options.skip.includes(c.name));
+  const withTestApp = options.deployTestApp && !options.skip.includes("test-app");
+  const total = checks.length + (withTestApp ? 1 : 0);
+  const reports: StepReport[] = [];
+  const report = (r: StepReport) => {
+    reports.push(r);
+    out(`[${reports.length}/${total}] ${r.name.padEnd(16)} ${r.result.padEnd(7)} ${r.summary} (${r.attempts} ${r.attempts === 1 ? "try" : "tries"}, ${r.seconds.toFixed(1)} s)`);
+  };
+  for (const check of checks) {
+    const started = Date.now();
+    const result = await retryCheck(check.run, {
+      attempts: options.retries + 1,
+      intervalMs: options.retryIntervalMs,
+      onRetry: (r, attempt) => out(`      ${check.name}: ${r.summary}; retry ${attempt} of ${options.retries} in ${options.retryIntervalMs / 1000} s`),
+    });
+    report({ name: check.name, title: check.title, result: result.ok ? "ok" : "FAILED", summary: result.summary, attempts: result.attempts, seconds: (Date.now() - started) / 1000 });
+  }
+  if (withTestApp) {
+    const title = "deploy a test app through Marathon, wait until it runs, remove it";
+    const blocker = reports.find((r) => (r.name === "marathon-leader" || r.name === "mesos-agents") && r.result === "FAILED");
+    if (blocker) {
+      report({ name: "test-app", title, result: "skipped", summary: `not tried: ${blocker.name} failed`, attempts: 0, seconds: 0 });
+    } else {
+      const started = Date.now();
+      const result = await testAppStep(options, endpoints, out);
+      report({ name: "test-app", title, result: result.ok ? "ok" : "FAILED", summary: result.summary, attempts: 1, seconds: (Date.now() - started) / 1000 });
+    }
+  }
+  return reports;
+}
+
+/** The closing table. */
+export function renderTable(reports: StepReport[]): string {
+  const rows = [["step", "result", "tries", "time", "what was checked", "detail"], ...reports.map((r) => [r.name, r.result, String(r.attempts), `${r.seconds.toFixed(1)} s`, r.title, r.summary])];
+  const widths = rows[0].map((_, c) => (c === rows[0].length - 1 ? 0 : Math.max(...rows.map((row) => row[c].length))));
+  return rows.map((row) => row.map((cell, c) => (widths[c] ? cell.padEnd(widths[c]) : cell)).join("  ").trimEnd()).join("\n");
+}
+
+/** The whole command: 0 when every step passed, 1 when one failed, 2 on misuse. */
+export async function smokeMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out, cwd = process.cwd()): Promise<number> {
+  let options: SmokeOptions;
+  let endpoints: ClusterEndpoints;
+  let source: string;
+  try {
+    options = parseSmokeArgs(argv, env);
+    ({ endpoints, source } = resolveEndpoints(options, () => loadOutputs(options, cwd)));
+  } catch (e) {
+    if (e instanceof HelpRequested) {
+      out(SMOKE_USAGE);
+      return 0;
+    }
+    if (!(e instanceof SmokeUsageError)) throw e;
+    if (e.message) err(`smoke: ${e.message}`);
+    err(SMOKE_USAGE);
+    return 2;
+  }
+  out(`smoke: stack ${options.stack}; endpoints from ${source}`);
+  const reports = await runSmoke(options, endpoints, out);
+  out("");
+  for (const line of renderTable(reports).split("\n")) out(line);
+  const failed = reports.filter((r) => r.result === "FAILED");
+  out(failed.length ? `smoke: FAILED at ${failed.map((r) => r.name).join(", ")}` : `smoke: all ${reports.filter((r) => r.result === "ok").length} steps passed`);
+  return failed.length ? 1 : 0;
+}
