@@ -4,14 +4,16 @@
  * of each cloud's metadata service and secret store. The AWS fake checks the
  * SigV4 signature by recomputing it.
  */
-import { execFile, execFileSync } from "child_process";
+import { execFile } from "child_process";
 import { createHash, createHmac } from "crypto";
 import { mkdtempSync, writeFileSync } from "fs";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
+import { PYTHON3 } from "../scripts/lib/tools";
 import { fileOf, machineDocs, parseCloudConfig, synthCluster } from "./helpers/synth";
+import { describeWithTool } from "./helpers/tools";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -51,22 +53,7 @@ function fetcherOf(cloud: "azure" | "aws"): string {
 const servers: Server[] = [];
 afterAll(() => servers.forEach((s) => s.close()));
 
-function missingPython(): string | undefined {
-  try {
-    execFileSync("python3", ["--version"], { stdio: "pipe" });
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const pythonProblem = missingPython();
-const describePython = pythonProblem ? describe.skip : describe;
-if (pythonProblem) {
-  if (process.env.CI) test("python3 is installed (the secret fetchers are Python)", () => expect(pythonProblem).toBeUndefined());
-  else console.warn(`SKIPPED: secret fetcher tests need python3 (${pythonProblem}); with CI set they fail instead.`);
-}
-
-describePython("Azure: Key Vault through the managed identity", () => {
+describeWithTool(PYTHON3, "Azure: Key Vault through the managed identity", () => {
   let script: string;
   const seen: string[] = [];
   let env: Record<string, string>;
@@ -106,7 +93,7 @@ describePython("Azure: Key Vault through the managed identity", () => {
   });
 });
 
-describePython("AWS: SSM Parameter Store through the instance profile (IMDSv2, SigV4)", () => {
+describeWithTool(PYTHON3, "AWS: SSM Parameter Store through the instance profile (IMDSv2, SigV4)", () => {
   let script: string;
   let env: Record<string, string>;
   const requests: { headers: IncomingMessage["headers"]; body: string }[] = [];

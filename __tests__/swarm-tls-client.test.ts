@@ -10,23 +10,10 @@ import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { checkSwarm } from "../scripts/cluster-client/checks";
+import { OPENSSL } from "../scripts/lib/tools";
+import { describeWithTool } from "./helpers/tools";
 import { localExecs, nullResource } from "./helpers/local-exec";
 import { synthCluster } from "./helpers/synth";
-
-function opensslProblem(): string | undefined {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "pipe" });
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-const problem = opensslProblem();
-const describeOpenssl = problem ? describe.skip : describe;
-if (problem) {
-  if (process.env.CI) test("openssl is installed", () => expect(problem).toBeUndefined());
-  else console.warn(`SKIPPED: Swarm TLS client tests need openssl (${problem}); with CI set they fail instead.`);
-}
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, in a temp folder. */
 function makeCertificates(): Record<string, string> {
@@ -45,7 +32,7 @@ function makeCertificates(): Record<string, string> {
   return { ca: read("ca.pem"), serverCert: read("server.pem"), serverKey: read("server.key"), clientCert: read("client.pem"), clientKey: read("client.key") };
 }
 
-describeOpenssl("a Swarm API behind mutual TLS", () => {
+describeWithTool(OPENSSL, "a Swarm API behind mutual TLS", () => {
   let certs: Record<string, string>;
   let server: Server;
   let url: string;

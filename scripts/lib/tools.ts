@@ -18,6 +18,10 @@ export interface ToolSpec {
 export const CLOUD_INIT: ToolSpec = { name: "cloud-init", debianPackage: "cloud-init", probe: ["cloud-init", "--version"] };
 export const SHELLCHECK: ToolSpec = { name: "shellcheck", debianPackage: "shellcheck", probe: ["shellcheck", "--version"] };
 export const SYSTEMD_ANALYZE: ToolSpec = { name: "systemd-analyze", debianPackage: "systemd", probe: ["systemd-analyze", "--version"] };
+/** Runs the machines' secret fetchers in the tests. */
+export const PYTHON3: ToolSpec = { name: "python3", debianPackage: "python3", probe: ["python3", "--version"] };
+/** Makes certificates for the Swarm TLS client tests. */
+export const OPENSSL: ToolSpec = { name: "openssl", debianPackage: "openssl", probe: ["openssl", "version"] };
 
 const probed = new Map<string, boolean>();
 
