@@ -171,6 +171,22 @@ const BROKEN: BrokenCase[] = [
   },
   { name: "an unknown MESOS_ flag", check: "flags", doc: "master", break: (t) => mutate(t, "MESOS_QUORUM=1", "MESOS_QUORUMM=1"), where: "mesos-master.service", message: /"quorumm", which is not a documented mesos master flag/ },
   { name: "a master-only flag on an agent", check: "flags", doc: "agent", break: (t) => mutate(t, "MESOS_PORT=5051", "MESOS_PORT=5051\n      MESOS_QUORUM=2"), where: "mesos-agent.service", message: /"quorum", which is not a documented mesos agent flag/ },
+  {
+    name: "an unknown flag in the env file an agent writes at boot",
+    check: "flags",
+    doc: "agent",
+    break: (t) => mutate(t, "MESOS_HOSTNAME=%s", "MESOS_HOSTNAMEE=%s"),
+    where: "mesos-agent.service",
+    message: /MESOS_HOSTNAMEE sets "hostnamee", which is not a documented mesos agent flag/,
+  },
+  {
+    name: "an env file nothing writes",
+    check: "flags",
+    doc: "agent",
+    break: (t) => mutate(t, "--env-file /run/mesos-cluster/mesos-agent.env", "--env-file /run/mesos-cluster/mesos-agnet.env"),
+    where: "mesos-agent.service",
+    message: /--env-file \/run\/mesos-cluster\/mesos-agnet.env is neither in the document nor written by a script in it/,
+  },
   { name: "an unknown Marathon flag", check: "flags", doc: "master", break: (t) => mutate(t, "--http_port 8080", "--http_prot 8080"), where: "marathon.service", message: /"http_prot", which is not a documented marathon flag/ },
   { name: "a Marathon flag given twice", check: "flags", doc: "master", break: (t) => mutate(t, "LIBPROCESS_PORT=15101", "LIBPROCESS_PORT=15101\n      MARATHON_HTTP_PORT=8080"), where: "marathon.service", message: /"http_port" is set twice/ },
   {
