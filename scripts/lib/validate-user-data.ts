@@ -230,7 +230,8 @@ async function checkSchema(docs: readonly UserDataDocument[], models: (UserDataM
       const r = await run(["cloud-init", "schema", "--config-file", file]);
       const findings: Finding[] = [];
       const said = `${r.stdout}\n${r.stderr}`.split(file).join("(document)");
-      if (r.code !== 0 || !/^Valid cloud-config/m.test(r.stdout)) {
+      // 22.4 says "Valid cloud-config: FILE"; later releases say "Valid schema FILE".
+      if (r.code !== 0 || !/^\s*Valid (cloud-config|schema)\b/m.test(r.stdout)) {
         // Drop the tool's empty headings ("Error:", a deprecations heading with nothing under it).
         const message = said
           .replace(/^(Error:|Cloud config schema deprecations:)\s*$/gm, "")
