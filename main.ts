@@ -7,7 +7,7 @@ try {
 } catch (e) {
   if (e instanceof ClusterConfigError) {
     // A configuration mistake: the message says where, what and what is allowed; a stack trace adds nothing.
-    console.error(`Error: ${e.message}`);
+    console.error(`Error: ${e.summary}`);
     process.exit(1);
   }
   throw e;

@@ -22,7 +22,8 @@ import {
 } from "./helpers/synth";
 
 const AZURE_COMMON = {
-  azurerm_application_security_group: 2,
+  // The agents' group; masters are named by their static IPs in the rules.
+  azurerm_application_security_group: 1,
   azurerm_linux_virtual_machine_scale_set: 1,
   azurerm_nat_gateway: 1,
   azurerm_nat_gateway_public_ip_association: 1,
@@ -47,24 +48,38 @@ const AWS_COMMON = {
   aws_subnet: 6,
   aws_vpc: 1,
   aws_vpc_security_group_egress_rule: 2,
+  aws_default_security_group: 1,
 };
 
-function expectedCounts(cloud: Cloud, masters: number): Record<string, number> {
+/** What authentication (on in ha) adds: passwords, the Swarm CA and certificates, and their secret store. */
+const AUTH_COMMON = {
+  random_password: 2,
+  tls_private_key: 3,
+  tls_self_signed_cert: 1,
+  tls_cert_request: 2,
+  tls_locally_signed_cert: 2,
+};
+// Secrets: the Marathon and Mesos passwords, the Swarm API's CA, certificate and key.
+const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 1, azurerm_key_vault_secret: 5, azurerm_user_assigned_identity: 1, random_string: 1 };
+const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 5, aws_iam_role: 1, aws_iam_role_policy: 1, aws_iam_instance_profile: 1 };
+
+function expectedCounts(cloud: Cloud, masters: number, auth: boolean): Record<string, number> {
   if (cloud === "azure") {
     return {
       ...AZURE_COMMON,
+      ...(auth ? AUTH_AZURE : {}),
       azurerm_linux_virtual_machine: masters,
       azurerm_managed_disk: masters,
       azurerm_virtual_machine_data_disk_attachment: masters,
       azurerm_network_interface: masters,
-      azurerm_network_interface_application_security_group_association: masters,
-      azurerm_public_ip: masters + 1, // each master + the NAT gateway
+      azurerm_public_ip: 1, // the NAT gateway's; masters get one only with adminCidrs or internetIngress
       // 12 allows (+2 quorum ports with an ensemble) and the deny-VNet rule
       azurerm_network_security_rule: (masters > 1 ? 14 : 12) + 1,
     };
   }
   return {
     ...AWS_COMMON,
+    ...(auth ? AUTH_AWS : {}),
     aws_instance: masters,
     aws_ebs_volume: masters,
     aws_volume_attachment: masters,
@@ -97,13 +112,16 @@ const COMBOS: [Cloud, "dev" | "ha", number, number][] = [
 
 describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) => {
   const clusterName = `mesos-${profile}`;
+  // ha turns authentication and the Swarm API's TLS on by default; dev leaves them off.
+  const auth = profile === "ha";
+  const swarmPort = auth ? 2376 : 2375;
   let json: TfJson;
   beforeAll(() => {
     json = synthCluster({ cloud, profile }).json;
   });
 
   test("has exactly the expected resources", () => {
-    expect(resourceCounts(json)).toEqual(expectedCounts(cloud, masterCount));
+    expect(resourceCounts(json)).toEqual(expectedCounts(cloud, masterCount, auth));
   });
 
   test("places one master per zone with a static IP inside its subnet", () => {
@@ -161,7 +179,9 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
   test("admin CIDRs open SSH, the UIs and the Swarm API on the masters only", () => {
     const { json: withAdmins } = synthCluster({ cloud, profile, adminCidrs: ["203.0.113.0/24"] });
     const extra = ruleTable(withAdmins, cloud, clusterName).filter((r) => !ruleTable(json, cloud, clusterName).includes(r));
-    expect(extra).toEqual(["masters <- 203.0.113.0/24 : 22", "masters <- 203.0.113.0/24 : 2375", "masters <- 203.0.113.0/24 : 5050", "masters <- 203.0.113.0/24 : 8080"]);
+    expect(extra).toEqual(
+      [`masters <- 203.0.113.0/24 : 22`, `masters <- 203.0.113.0/24 : ${swarmPort}`, "masters <- 203.0.113.0/24 : 5050", "masters <- 203.0.113.0/24 : 8080"].sort(),
+    );
   });
 
   test("outputs the cluster's addresses", () => {
@@ -174,9 +194,12 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     expect(out("mesos_urls")).toEqual(ips.map((ip) => `http://${ip}:5050`));
     expect(out("marathon_url")).toBe(`http://${ips[0]}:8080`);
     expect(out("marathon_urls")).toEqual(ips.map((ip) => `http://${ip}:8080`));
-    expect(out("docker_host")).toBe(`tcp://${ips[0]}:2375`);
+    expect(out("docker_host")).toBe(`tcp://${ips[0]}:${swarmPort}`);
+    expect(out("docker_tls_verify")).toBe(auth ? "1" : "0");
     expect(out("ssh_user")).toBe(cloud === "azure" ? "azureuser" : "ubuntu");
-    expect((out("master_public_ips") as string[]).length).toBe(masterCount);
+    // AWS masters always carry a (closed) public IP: adding one later would replace them.
+    if (cloud === "aws") expect((out("master_public_ips") as string[]).length).toBe(masterCount);
+    else expect(out("master_public_ips")).toBeUndefined();
   });
 
   test("every master runs a ZooKeeper member with its myid and the shared server list", () => {
@@ -206,6 +229,7 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     for (const d of docs) {
       const env = envOf(parseCloudConfig(d.text), "mesos-master");
       expect(env).toEqual({
+        ...(auth ? { MESOS_AUTHENTICATE_HTTP_READWRITE: "true", MESOS_HTTP_AUTHENTICATORS: "basic", MESOS_CREDENTIALS: "/etc/mesos/credentials.json" } : {}),
         MESOS_ZK: zk,
         MESOS_QUORUM: String(Math.floor(masterCount / 2) + 1),
         MESOS_WORK_DIR: "/var/lib/mesos",
@@ -232,6 +256,9 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
       expect(image).toBeGreaterThan(0);
       expect(run.slice(image + 1)).toEqual(["--master", `zk://${hosts}/mesos`, "--zk", `zk://${hosts}/marathon`, "--hostname", d.privateIp, "--http_port", "8080"]);
       expect(envOf(doc, "marathon")).toEqual({ LIBPROCESS_IP: d.privateIp, LIBPROCESS_PORT: "15101" });
+      // With auth, the credentials come from a boot-time env file, never from user data or the command line.
+      expect(run.includes("/run/mesos-cluster/secrets/marathon.env")).toBe(auth);
+      expect(run.join(" ")).not.toContain("http_credentials");
     }
   });
 
@@ -243,13 +270,14 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
       const run = execStartOf(doc, "swarm-manager");
       const image = run.indexOf("swarm:1.2.8");
       expect(run.slice(image + 1)).toEqual([
-        "manage", "-H", "tcp://0.0.0.0:2375", "-c", "mesos-experimental",
+        "manage", "-H", auth ? "tcp://127.0.0.1:2375" : "tcp://0.0.0.0:2375", "-c", "mesos-experimental",
         "--cluster-opt", `mesos.address=${d.privateIp}`, "--cluster-opt", "mesos.port=3375", `zk://${hosts}/mesos`,
       ]);
       expect(envOf(doc, "swarm-manager")).toEqual({ SWARM_MESOS_USER: "root" });
       const units = enabledUnits(doc);
       expect(units).toEqual(expect.arrayContaining(["mesos-data-disk.service", "zookeeper.service", "mesos-master.service", "marathon.service"]));
       expect(units.includes("swarm-manager.service")).toBe(i === 0);
+      expect(units.includes("swarm-tls.service")).toBe(auth && i === 0);
     });
   });
 
@@ -281,7 +309,7 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
   test("every machine installs the pinned Docker engine and refuses SSH passwords", () => {
     for (const text of [...machineDocs(json, cloud).map((d) => d.text), poolDoc(json, cloud)]) {
       const doc = parseCloudConfig(text);
-      expect(doc.raw.packages).toEqual([
+      expect((doc.raw.packages as unknown[]).slice(0, 3)).toEqual([
         ["docker-ce", "5:27.5.1-1~ubuntu.22.04~jammy"],
         ["docker-ce-cli", "5:27.5.1-1~ubuntu.22.04~jammy"],
         "containerd.io",

@@ -25,3 +25,4 @@ export { type ContainerServiceOptions, addContainerService, addScript, renderEnv
 export * from "../stacks/mesos-cluster-stack";
 export { loadAppConfig, type AppConfig, type ClusterConfigFile, type KnobValues, type LoadOptions } from "../stacks/config";
 export { buildApp, type BuildAppOptions } from "../stacks/app";
+export * from "../stacks/backend";

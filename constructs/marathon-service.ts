@@ -1,13 +1,13 @@
 import { Construct } from "constructs";
 import { CloudConfig } from "./core/cloud-config";
-import { HttpCredentials } from "./core/credentials";
+import { checkCredentials, HttpCredentials } from "./core/credentials";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
-import { addContainerService } from "./core/systemd";
+import { addContainerService, addScript } from "./core/systemd";
 import { checkInteger, fail } from "./core/validation";
 import { MesosMasterGroup } from "./mesos-master-group";
-import { INodeRole, NodeContext, NodeGroup } from "./nodes";
+import { INodeRole, NodeContext, NodeGroup, SECRETS_DIR } from "./nodes";
 
 /** Properties of a {@link MarathonService}. */
 export interface MarathonServiceProps {
@@ -18,7 +18,7 @@ export interface MarathonServiceProps {
    * @default the masters' machines
    */
   readonly nodes?: NodeGroup;
-  /** @default "mesosphere/marathon:v1.11.24" */
+  /** Marathon image, an exact tag. @default "mesosphere/marathon:v1.11.24" */
   readonly image?: string;
   /** HTTP API and UI port. @default 8080 */
   readonly httpPort?: number;
@@ -36,10 +36,17 @@ export interface MarathonServiceProps {
    * @default {}
    */
   readonly extraFlags?: Record<string, string>;
+  /**
+   * Turn on HTTP basic authentication for Marathon's API and UI
+   * (`http_credentials`). The password (usually a token) is kept in the
+   * cloud's secret store and fetched at boot; it never enters user data.
+   * @default no authentication
+   */
+  readonly credentials?: HttpCredentials;
 }
 
 /** Marathon flags this construct sets itself. */
-export const MANAGED_MARATHON_FLAGS = ["master", "zk", "hostname", "http_port"] as const;
+export const MANAGED_MARATHON_FLAGS = ["master", "zk", "hostname", "http_port", "http_credentials"] as const;
 
 /**
  * Marathon on the masters: every instance runs, one leads (elected through
@@ -57,6 +64,8 @@ export class MarathonService extends Construct implements INodeRole {
   public readonly extraFlags: Record<string, string>;
   /** Credentials of Marathon's HTTP API when authentication is on; undefined when it is off. */
   public readonly credentials?: HttpCredentials;
+  /** The command that prints the password on a machine (when authentication is on). */
+  private readonly passwordCommand?: string;
 
   constructor(scope: Construct, id: string, props: MarathonServiceProps) {
     super(scope, id);
@@ -71,6 +80,12 @@ export class MarathonService extends Construct implements INodeRole {
     if (this.httpPort === this.schedulerPort) fail(this, "schedulerPort", this.schedulerPort, `a port other than httpPort ${this.httpPort}`);
     this.zkUrl = this.masters.zookeeper.zkUrl(props.zkPath ?? "/marathon");
     this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_MARATHON_FLAGS);
+
+    if (props.credentials) {
+      this.credentials = checkCredentials(this, "credentials", props.credentials);
+      const secret = this.nodes.target.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
+      this.passwordCommand = this.nodes.useSecret(secret);
+    }
 
     this.nodes.addRole(this);
     this.masters.zookeeper.allowClients(this.nodes);
@@ -104,7 +119,28 @@ export class MarathonService extends Construct implements INodeRole {
   /** Role contribution: the Marathon unit. */
   public configure(config: CloudConfig, node: NodeContext): void {
     if (!node.privateIp) throw new Error("Marathon needs fixed machines");
+    const runtimeEnvFiles: string[] = [];
+    const preStart: string[] = [];
+    if (this.credentials && this.passwordCommand) {
+      const file = `${SECRETS_DIR}/marathon.env`;
+      preStart.push(
+        addScript(
+          config,
+          "marathon-credentials",
+          `
+# Writes Marathon's HTTP credentials (MARATHON_HTTP_CREDENTIALS, never also a
+# command-line flag) from the cloud's secret store to tmpfs, root only.
+umask 077
+mkdir -p ${SECRETS_DIR}
+password=$(${this.passwordCommand})
+printf 'MARATHON_HTTP_CREDENTIALS=%s:%s\\n' '${this.credentials.username}' "$password" > ${file}`,
+        ),
+      );
+      runtimeEnvFiles.push(file);
+    }
     addContainerService(config, {
+      runtimeEnvFiles,
+      preStart,
       name: "marathon",
       description: "Marathon (leader elected through ZooKeeper)",
       image: this.image,

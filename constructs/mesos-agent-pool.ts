@@ -11,6 +11,7 @@ import { INodeRole, NodeContext, NodePool } from "./nodes";
 
 /** Properties of a {@link MesosAgentPool}. */
 export interface MesosAgentPoolProps {
+  /** The cloud to create the agents in. */
   readonly target: CloudTarget;
   /** The masters agents register with. */
   readonly masters: MesosMasterGroup;
@@ -25,7 +26,7 @@ export interface MesosAgentPoolProps {
   readonly vmSize: string;
   /** OS disk size in GiB (holds images and sandboxes). @default 64 */
   readonly osDiskGb?: number;
-  /** @default "mesosphere/mesos-slave:1.7.1" */
+  /** Mesos agent image, an exact tag. @default "mesosphere/mesos-slave:1.7.1" */
   readonly image?: string;
   /** Agent port. @default 5051 */
   readonly port?: number;

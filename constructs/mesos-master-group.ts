@@ -1,12 +1,12 @@
 import { Construct } from "constructs";
 import { CloudConfig } from "./core/cloud-config";
-import { HttpCredentials } from "./core/credentials";
+import { checkCredentials, HttpCredentials } from "./core/credentials";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { checkExtraFlags, mesosEnvName } from "./core/flags";
 import { Port } from "./core/network-rules";
-import { addContainerService } from "./core/systemd";
+import { addContainerService, addScript } from "./core/systemd";
 import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "./core/validation";
-import { INodeRole, MachineSet, NodeContext, NodeGroup, placeOn, PlacementProps } from "./nodes";
+import { INodeRole, MachineSet, NodeContext, NodeGroup, placeOn, PlacementProps, SECRETS_DIR } from "./nodes";
 import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "./zookeeper-ensemble";
 
 /** Properties of a {@link MesosMasterGroup}. */
@@ -18,7 +18,7 @@ export interface MesosMasterGroupProps extends PlacementProps {
    * @default the target's cluster name
    */
   readonly clusterName?: string;
-  /** @default "mesosphere/mesos-master:1.7.1" */
+  /** Mesos master image, an exact tag. @default "mesosphere/mesos-master:1.7.1" */
   readonly image?: string;
   /** Master port. @default 5050 */
   readonly port?: number;
@@ -36,10 +36,34 @@ export interface MesosMasterGroupProps extends PlacementProps {
    * @default {}
    */
   readonly extraFlags?: Record<string, string>;
+  /**
+   * Turn on HTTP basic authentication for the masters' read-write endpoints
+   * (`authenticate_http_readwrite`). The password (usually a token: a
+   * generated secret or a sensitive variable) is kept in the cloud's secret
+   * store and fetched by the masters at boot; it never enters user data.
+   * @default no authentication
+   */
+  readonly credentials?: HttpCredentials;
 }
 
 /** Mesos master flags this construct sets itself. */
-export const MANAGED_MASTER_FLAGS = ["zk", "quorum", "work_dir", "log_dir", "cluster", "hostname", "ip", "port", "registry"] as const;
+export const MANAGED_MASTER_FLAGS = [
+  "zk",
+  "quorum",
+  "work_dir",
+  "log_dir",
+  "cluster",
+  "hostname",
+  "ip",
+  "port",
+  "registry",
+  "authenticate_http_readwrite",
+  "http_authenticators",
+  "credentials",
+] as const;
+
+/** Where the masters' credentials file is mounted inside the container. */
+const CREDENTIALS_IN_CONTAINER = "/etc/mesos/credentials.json";
 
 /**
  * Mesos masters on a {@link NodeGroup}, electing a leader through ZooKeeper
@@ -60,6 +84,8 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   public readonly extraFlags: Record<string, string>;
   /** Credentials of the masters' HTTP API when authentication is on; undefined when it is off. */
   public readonly credentials?: HttpCredentials;
+  /** The command that prints the password on a master (when authentication is on). */
+  private readonly passwordCommand?: string;
 
   constructor(scope: Construct, id: string, props: MesosMasterGroupProps) {
     super(scope, id);
@@ -75,6 +101,12 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     this.clusterName = checkPattern(this, "clusterName", props.clusterName ?? this.nodes.target.clusterName, NAME_PATTERN, NAME_ALLOWED);
     this.registry = checkOneOf(this, "registry", props.registry ?? "replicated_log", ["replicated_log", "in_memory"]);
     this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_MASTER_FLAGS);
+
+    if (props.credentials) {
+      this.credentials = checkCredentials(this, "credentials", props.credentials);
+      const secret = this.nodes.target.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
+      this.passwordCommand = this.nodes.useSecret(secret);
+    }
 
     this.nodes.addRole(this);
     this.zookeeper.allowClients(this.nodes);
@@ -105,6 +137,11 @@ export class MesosMasterGroup extends Construct implements INodeRole {
       MESOS_PORT: String(this.port),
       MESOS_REGISTRY: this.registry,
     };
+    if (this.credentials) {
+      env.MESOS_AUTHENTICATE_HTTP_READWRITE = "true";
+      env.MESOS_HTTP_AUTHENTICATORS = "basic";
+      env.MESOS_CREDENTIALS = CREDENTIALS_IN_CONTAINER;
+    }
     for (const [flag, value] of Object.entries(this.extraFlags)) env[mesosEnvName(flag)] = value;
     return env;
   }
@@ -112,12 +149,32 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   /** Role contribution: the master's env file and unit. */
   public configure(config: CloudConfig, node: NodeContext): void {
     if (!node.privateIp) throw new Error("Mesos masters need fixed machines");
+    const volumes = [`${node.dataRoot}/mesos:/var/lib/mesos`, "/var/log/mesos:/var/log/mesos"];
+    const preStart: string[] = [];
+    if (this.credentials && this.passwordCommand) {
+      const file = `${SECRETS_DIR}/mesos-credentials.json`;
+      preStart.push(
+        addScript(
+          config,
+          "mesos-master-credentials",
+          `
+# Writes the masters' HTTP credentials from the cloud's secret store to tmpfs,
+# readable by root only. The password never appears in user data.
+umask 077
+mkdir -p ${SECRETS_DIR}
+password=$(${this.passwordCommand})
+printf '{"credentials":[{"principal":"%s","secret":"%s"}]}\\n' '${this.credentials.username}' "$password" > ${file}`,
+        ),
+      );
+      volumes.push(`${file}:${CREDENTIALS_IN_CONTAINER}:ro`);
+    }
     addContainerService(config, {
       name: "mesos-master",
       description: `Mesos master (quorum ${this.quorum} of ${this.nodes.count})`,
       image: this.image,
       environment: this.environmentFor(node.privateIp),
-      volumes: [`${node.dataRoot}/mesos:/var/lib/mesos`, "/var/log/mesos:/var/log/mesos"],
+      volumes,
+      preStart,
       requires: node.dataUnits,
     });
   }

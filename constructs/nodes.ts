@@ -1,14 +1,20 @@
+import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { CloudTarget, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
+import { CloudTarget, ClusterSecret, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
 import { CloudConfig, EncodedUserData, encodeUserData, RunPhase } from "./core/cloud-config";
 import { DEFAULT_DOCKER_ENGINE_VERSION, DockerEngine } from "./core/container-image";
 import { Cidr, isUsableHost, parseIpv4 } from "./core/net";
-import { IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
-import { addScript, CONFIG_DIR } from "./core/systemd";
+import { CidrPeer, IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
+import { addScript, CONFIG_DIR, SCRIPT_DIR } from "./core/systemd";
 import { checkInteger, ClusterConfigError, fail, isUnresolved, pathOf } from "./core/validation";
 
 /** Where persistent data lives on every machine (the data disk's mount point when there is one). */
 export const DATA_ROOT = "/var/lib/mesos-cluster";
+/** The program (from the cloud target) that prints a cluster secret at boot. */
+export const SECRET_FETCHER = "fetch-cluster-secret";
+/** Where boot-time copies of secrets live (tmpfs, root only). */
+export const SECRETS_DIR = "/run/mesos-cluster/secrets";
+
 /** The unit that mounts the data disk; stateful services require it. */
 export const DATA_DISK_UNIT = "mesos-data-disk.service";
 
@@ -78,8 +84,7 @@ export abstract class MachineSet extends Construct {
   public readonly target: CloudTarget;
   /** The group's name in machine, rule and output names. */
   public readonly groupName: string;
-  /** The cloud group rules use to name these machines. */
-  public readonly securityGroup: SecurityGroupRef;
+  private group?: SecurityGroupRef;
   public readonly dockerEngine: DockerEngine;
   public readonly vmSize: string;
   public readonly osDiskGb: number;
@@ -103,8 +108,16 @@ export abstract class MachineSet extends Construct {
     const dockerProblem = DockerEngine.problem(dockerVersion);
     if (dockerProblem) fail(this, "dockerEngineVersion", dockerVersion, "an exact Docker CE version from 25.0.0 to 28.x.y");
     this.dockerEngine = DockerEngine.ce(dockerVersion);
-    this.securityGroup = props.target.createSecurityGroup(this, "group", `${props.target.clusterName}-${this.groupName}`);
   }
+
+  /** The cloud group rules use to name these machines (made on first use, once the members' IPs are known). */
+  public get securityGroup(): SecurityGroupRef {
+    this.group ??= this.target.createSecurityGroup(this, "group", `${this.target.clusterName}-${this.groupName}`, this.memberAddresses());
+    return this.group;
+  }
+
+  /** Static IPs of the members, or undefined when they are known only at boot. */
+  protected abstract memberAddresses(): string[] | undefined;
 
   /** Attaches a role; its contribution is rendered into the user data at synth. */
   public addRole(role: INodeRole): void {
@@ -131,6 +144,10 @@ export abstract class MachineSet extends Construct {
     const ruleId = id ?? `allow-${port.toString()}-from-${from.label}`;
     if (this.ruleIds.has(ruleId)) return;
     this.ruleIds.add(ruleId);
+    if (from instanceof CidrPeer && from.isInternet) {
+      // Allowed only through an explicit opt-in, and never quietly.
+      Annotations.of(this).addWarning(`${pathOf(this)}: port ${port.toString()} (${description}) is open to the whole internet (0.0.0.0/0)`);
+    }
     const rule: IngressRule = { to: this.securityGroup, from, port, description };
     this.target.allowIngress(this, ruleId, rule);
   }
@@ -240,6 +257,7 @@ export class NodeGroup extends MachineSet {
   /** Escape hatch: the VM / instance and disk resources. */
   public readonly resources: MachineGroupResources;
   public readonly hasDataDisk: boolean;
+  private readonly secretsRead = new Set<string>();
 
   constructor(scope: Construct, id: string, props: NodeGroupProps) {
     super(scope, id, props);
@@ -303,12 +321,31 @@ export class NodeGroup extends MachineSet {
       dataDiskGb: this.hasDataDisk ? dataDiskGb : undefined,
       publicIp: props.publicIp ?? true,
       securityGroup: this.securityGroup,
+      readsSecrets: () => this.readsSecrets,
     });
+  }
+
+  /**
+   * Lets these machines read `secret` at boot (they get the cluster's cloud
+   * identity) and returns the shell command that prints its value.
+   */
+  public useSecret(secret: ClusterSecret): string {
+    this.secretsRead.add(secret.name);
+    return `${SCRIPT_DIR}/${SECRET_FETCHER} ${secret.name}`;
+  }
+
+  /** True when a role of this group reads cluster secrets at boot. */
+  public get readsSecrets(): boolean {
+    return this.secretsRead.size > 0;
   }
 
   /** Number of machines. */
   public get count(): number {
     return this.machines.length;
+  }
+
+  protected memberAddresses(): string[] {
+    return this.privateIps;
   }
 
   /** Public IPs (Terraform expressions) when the group has them. */
@@ -337,6 +374,9 @@ export class NodeGroup extends MachineSet {
 
   protected configureBase(config: CloudConfig, node: NodeContext): void {
     super.configureBase(config, node);
+    if (this.readsSecrets) {
+      config.addFile({ path: `${SCRIPT_DIR}/${SECRET_FETCHER}`, permissions: "0700", content: this.target.secretFetcherSource });
+    }
     if (!this.hasDataDisk) return;
     const script = addScript(
       config,
@@ -426,6 +466,10 @@ export class NodePool extends MachineSet {
       securityGroup: this.securityGroup,
       userData: () => this.encodeOnce("pool", () => this.renderUserData(), props.target.userDataPolicy.poolBase64),
     });
+  }
+
+  protected memberAddresses(): undefined {
+    return undefined;
   }
 
   public renderUserData(): string {

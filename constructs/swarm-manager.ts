@@ -2,11 +2,12 @@ import { Construct } from "constructs";
 import { CloudConfig } from "./core/cloud-config";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { Port } from "./core/network-rules";
-import { addContainerService } from "./core/systemd";
+import { addContainerService, addScript, CONFIG_DIR } from "./core/systemd";
 import { checkInteger, fail } from "./core/validation";
 import { MesosAgentPool } from "./mesos-agent-pool";
 import { MesosMasterGroup } from "./mesos-master-group";
-import { INodeRole, NodeContext } from "./nodes";
+import { INodeRole, NodeContext, SECRETS_DIR } from "./nodes";
+import { SwarmTlsCertificates } from "./swarm-tls";
 
 /** Properties of a {@link SwarmManager}. */
 export interface SwarmManagerProps {
@@ -14,7 +15,7 @@ export interface SwarmManagerProps {
   readonly masters: MesosMasterGroup;
   /** Agent pools whose Docker engines Swarm reaches (more with {@link SwarmManager.addAgentPool}). */
   readonly agentPools?: MesosAgentPool[];
-  /** @default "swarm:1.2.8" (1.2.9 removed the Mesos driver) */
+  /** Swarm image, an exact tag. @default "swarm:1.2.8" (1.2.9 removed the Mesos driver) */
   readonly image?: string;
   /** Docker API port of the manager. @default 2375 */
   readonly port?: number;
@@ -27,6 +28,15 @@ export interface SwarmManagerProps {
   readonly managerIndex?: number;
   /** Docker engine TCP port on the agents. @default 2375 */
   readonly agentEnginePort?: number;
+  /**
+   * Serve the Swarm API over TLS with client certificates (mutual TLS) on
+   * `tlsPort`; the manager itself then listens on loopback only. Clients use
+   * the `swarm_*_pem` outputs with `DOCKER_TLS_VERIFY=1`.
+   * @default false
+   */
+  readonly tls?: boolean;
+  /** Client-facing TLS port. @default 2376 */
+  readonly tlsPort?: number;
 }
 
 /**
@@ -38,6 +48,13 @@ export interface SwarmManagerProps {
  * (docker-archive/classicswarm#2000, "does not work"). The other masters carry
  * the same unit, disabled, as a cold standby: `systemctl enable --now
  * swarm-manager` there takes over.
+ *
+ * TLS: `swarm manage --tlsverify` cannot be used with the Mesos driver,
+ * which reuses the manager's TLS configuration for its connections to every
+ * agent's engine and moves them to 2376 (cluster/mesos/cluster.go), so each
+ * scale-set agent would need a certificate for an IP unknown at synth. With
+ * `tls`, mutual TLS is terminated in front of the manager instead (stunnel,
+ * client certificates required), and the manager listens on loopback only.
  */
 export class SwarmManager extends Construct implements INodeRole {
   public readonly roleName = "swarm-manager";
@@ -47,7 +64,12 @@ export class SwarmManager extends Construct implements INodeRole {
   public readonly schedulerPort: number;
   public readonly agentEnginePort: number;
   public readonly managerIndex: number;
+  /** The CA, server and client certificates when TLS is on. */
+  public readonly tlsCertificates?: SwarmTlsCertificates;
+  public readonly tlsPort: number;
   private readonly pools: MesosAgentPool[] = [];
+  /** Commands that print the TLS CA, certificate and key on a master. */
+  private readonly tlsCommands?: { ca: string; cert: string; key: string };
 
   constructor(scope: Construct, id: string, props: SwarmManagerProps) {
     super(scope, id);
@@ -62,6 +84,20 @@ export class SwarmManager extends Construct implements INodeRole {
       if (taken.has(port)) fail(this, prop, port, `a port not used by ${taken.get(port)} on the masters`);
     }
     if (this.port === this.schedulerPort) fail(this, "schedulerPort", this.schedulerPort, `a port other than port ${this.port}`);
+    this.tlsPort = checkInteger(this, "tlsPort", props.tlsPort ?? 2376, 1, 65535);
+    if (props.tls) {
+      if ([this.port, this.schedulerPort, ...taken.keys()].includes(this.tlsPort)) {
+        fail(this, "tlsPort", this.tlsPort, "a port not used by the manager, its scheduler, the Mesos master or ZooKeeper");
+      }
+      const nodes = this.masters.nodes;
+      this.tlsCertificates = new SwarmTlsCertificates(this, "tls", { ipAddresses: [...nodes.privateIps, ...nodes.publicIps] });
+      const store = (name: string, value: string) => nodes.useSecret(nodes.target.storeSecret(this, `tls-${name}-secret`, `${this.node.id}-tls-${name}`, value));
+      this.tlsCommands = {
+        ca: store("ca", this.tlsCertificates.caCertPem),
+        cert: store("cert", this.tlsCertificates.serverCertPem),
+        key: store("key", this.tlsCertificates.serverKeyPem),
+      };
+    }
 
     this.masters.nodes.addRole(this);
     this.masters.zookeeper.allowClients(this.masters.nodes);
@@ -74,9 +110,14 @@ export class SwarmManager extends Construct implements INodeRole {
     return this.masters.nodes.privateIps[this.managerIndex];
   }
 
-  /** `tcp://ip:2375`: what `DOCKER_HOST` should be. */
+  /** The port clients use: the TLS port when TLS is on, else the manager's own. */
+  public get apiPort(): number {
+    return this.tlsCertificates ? this.tlsPort : this.port;
+  }
+
+  /** `tcp://ip:2375` (or `:2376` with TLS): what `DOCKER_HOST` should be. */
   public get dockerHost(): string {
-    return `tcp://${this.managerIp}:${this.port}`;
+    return `tcp://${this.managerIp}:${this.apiPort}`;
   }
 
   /** Agent pools whose engines Swarm reaches. */
@@ -99,7 +140,8 @@ export class SwarmManager extends Construct implements INodeRole {
   public argsFor(ip: string): string[] {
     return [
       "manage",
-      "-H", `tcp://0.0.0.0:${this.port}`,
+      // Behind TLS the manager only serves the local proxy.
+      "-H", `tcp://${this.tlsCertificates ? "127.0.0.1" : "0.0.0.0"}:${this.port}`,
       "-c", "mesos-experimental",
       "--cluster-opt", `mesos.address=${ip}`,
       "--cluster-opt", `mesos.port=${this.schedulerPort}`,
@@ -120,6 +162,67 @@ export class SwarmManager extends Construct implements INodeRole {
       args: this.argsFor(node.privateIp),
       enable: active,
     });
+    if (this.tlsCommands) this.configureTls(config, active);
+  }
+
+  /** The mutual-TLS proxy in front of the manager (stunnel from Ubuntu's archive). */
+  private configureTls(config: CloudConfig, active: boolean): void {
+    const dir = `${SECRETS_DIR}/swarm-tls`;
+    const conf = `${CONFIG_DIR}/swarm-tls.conf`;
+    config.addPackage("stunnel4");
+    config.addFile({
+      path: conf,
+      content: [
+        "; Mutual TLS in front of the Swarm manager: clients must present a certificate of the cluster CA.",
+        "foreground = yes",
+        "pid =",
+        "setuid = stunnel4",
+        "setgid = stunnel4",
+        "[swarm-api]",
+        `accept = 0.0.0.0:${this.tlsPort}`,
+        `connect = 127.0.0.1:${this.port}`,
+        `cert = ${dir}/cert.pem`,
+        `key = ${dir}/key.pem`,
+        `CAfile = ${dir}/ca.pem`,
+        "verifyChain = yes",
+        "requireCert = yes",
+        "sslVersionMin = TLSv1.2",
+        "",
+      ].join("\n"),
+    });
+    const prepare = addScript(
+      config,
+      "swarm-tls-prepare",
+      `
+# Fetches the Swarm API's CA, certificate and key from the cloud's secret store
+# to tmpfs, readable by root only (stunnel reads them before dropping privileges).
+umask 077
+mkdir -p ${dir}
+${this.tlsCommands!.ca} > ${dir}/ca.pem
+${this.tlsCommands!.cert} > ${dir}/cert.pem
+${this.tlsCommands!.key} > ${dir}/key.pem`,
+    );
+    config.addFile({
+      path: "/etc/systemd/system/swarm-tls.service",
+      content: [
+        "[Unit]",
+        `Description=Mutual TLS for the Swarm API on ${this.tlsPort}`,
+        "After=network-online.target swarm-manager.service",
+        "Wants=network-online.target",
+        "BindsTo=swarm-manager.service",
+        "",
+        "[Service]",
+        "Restart=always",
+        "RestartSec=10",
+        `ExecStartPre=${prepare}`,
+        `ExecStart=/usr/bin/stunnel4 ${conf}`,
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+      ].join("\n"),
+    });
+    if (active) config.enableUnit("swarm-tls.service");
   }
 }
 

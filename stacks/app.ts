@@ -2,6 +2,7 @@ import { App } from "cdktf";
 import { AppConfig, loadAppConfig, LoadOptions } from "./config";
 import { MesosClusterStack } from "./mesos-cluster-stack";
 
+/** Options of {@link buildApp}. */
 export interface BuildAppOptions extends LoadOptions {
   /** Synth output folder. @default "cdktf.out" (or what the cdktf CLI passes) */
   readonly outdir?: string;

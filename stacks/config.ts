@@ -3,7 +3,8 @@ import { homedir } from "os";
 import { isAbsolute, join, resolve } from "path";
 import { CloudName } from "../constructs/cloud/target";
 import { ClusterConfigError, describeValue } from "../constructs/core/validation";
-import { ClusterImages, ClusterProfile, MesosClusterStackProps } from "./mesos-cluster-stack";
+import { ClusterImages, ClusterProfile, InternetService, MesosClusterStackProps, PasswordSource } from "./mesos-cluster-stack";
+import { backendFromEnv, BackendSettings, checkBackendKeys, mergeBackend } from "./backend";
 
 /**
  * How the `dev` and `ha` stacks are configured without editing code:
@@ -26,6 +27,13 @@ export interface KnobValues {
   images?: Partial<ClusterImages>;
   dockerEngineVersion?: string;
   masterDataDiskGb?: number;
+  auth?: boolean;
+  authUsername?: string;
+  authPasswords?: PasswordSource;
+  swarmTls?: boolean;
+  internetIngress?: InternetService[];
+  /** Where the state lives: `{ "type": "azurerm" | "s3" | "local", ... }` (stacks/backend.ts). */
+  backend?: BackendSettings;
 }
 
 /** The config file (cluster.config.json, or the file CLUSTER_CONFIG names). */
@@ -38,6 +46,7 @@ export interface ClusterConfigFile extends KnobValues {
   stacks?: Partial<Record<ClusterProfile, KnobValues & { name?: string }>>;
 }
 
+/** The configuration of both stacks, as {@link loadAppConfig} read it. */
 export interface AppConfig {
   readonly cloud: CloudName;
   /** Where the config came from, for messages. */
@@ -45,6 +54,7 @@ export interface AppConfig {
   readonly stacks: Record<ClusterProfile, MesosClusterStackProps>;
 }
 
+/** Where {@link loadAppConfig} reads from (for tests: anything but the real environment and home). */
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Directory searched for cluster.config.json. */
@@ -57,7 +67,7 @@ export interface LoadOptions {
 interface Knob {
   readonly key: keyof KnobValues;
   readonly env: string;
-  readonly kind: "string" | "int" | "list";
+  readonly kind: "string" | "int" | "list" | "bool";
 }
 
 export const KNOBS: readonly Knob[] = [
@@ -75,7 +85,15 @@ export const KNOBS: readonly Knob[] = [
   { key: "sshPublicKeyFile", env: "SSH_PUBLIC_KEY_FILE", kind: "string" },
   { key: "dockerEngineVersion", env: "DOCKER_ENGINE_VERSION", kind: "string" },
   { key: "masterDataDiskGb", env: "MASTER_DATA_DISK_GB", kind: "int" },
+  { key: "auth", env: "AUTH", kind: "bool" },
+  { key: "authUsername", env: "AUTH_USERNAME", kind: "string" },
+  { key: "authPasswords", env: "AUTH_PASSWORDS", kind: "string" },
+  { key: "swarmTls", env: "SWARM_TLS", kind: "bool" },
+  { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
 ];
+
+const TRUE = ["true", "on", "yes", "1"];
+const FALSE = ["false", "off", "no", "0"];
 
 /** Image knobs: `CLUSTER_IMAGE_<NAME>` and `images.<name>` in the file. */
 export const IMAGE_KNOBS: Record<keyof ClusterImages, string> = {
@@ -88,8 +106,8 @@ export const IMAGE_KNOBS: Record<keyof ClusterImages, string> = {
 
 const CLOUDS: CloudName[] = ["azure", "aws"];
 const PROFILES: ClusterProfile[] = ["dev", "ha"];
-const FILE_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images", "cloud", "namePrefix", "azure", "aws", "stacks"]);
-const SECTION_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images"]);
+const FILE_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images", "backend", "cloud", "namePrefix", "azure", "aws", "stacks"]);
+const SECTION_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images", "backend"]);
 const STACK_KEYS = new Set<string>([...SECTION_KEYS, "name"]);
 
 function configError(where: string, property: string, value: unknown, allowed: string): never {
@@ -143,6 +161,7 @@ export function loadAppConfig(options: LoadOptions = {}): AppConfig {
       for (const [k, v] of Object.entries(layer)) {
         if (v === undefined) continue;
         if (k === "images") merged.images = { ...(merged.images ?? {}), ...(v as Partial<ClusterImages>) };
+        else if (k === "backend") merged.backend = mergeBackend(merged.backend, v as BackendSettings);
         else (merged as Record<string, unknown>)[k] = v;
       }
     }
@@ -176,6 +195,7 @@ function checkKeys(path: string, prefix: string, object: Record<string, unknown>
   for (const key of Object.keys(images ?? {})) {
     if (!(key in IMAGE_KNOBS)) configError(path, `${prefix}images.${key}`, key, `one of ${Object.keys(IMAGE_KNOBS).join(", ")}`);
   }
+  if (object.backend !== undefined) checkBackendKeys(path, `${prefix}backend`, object.backend);
 }
 
 function fromEnv(env: NodeJS.ProcessEnv, prefix: string): KnobValues {
@@ -186,6 +206,11 @@ function fromEnv(env: NodeJS.ProcessEnv, prefix: string): KnobValues {
     if (text === undefined || text === "") continue;
     if (knob.kind === "string") values[knob.key] = text;
     else if (knob.kind === "list") values[knob.key] = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    else if (knob.kind === "bool") {
+      const word = text.trim().toLowerCase();
+      if (!TRUE.includes(word) && !FALSE.includes(word)) configError("app", name, text, `${TRUE.join("/")} or ${FALSE.join("/")}`);
+      values[knob.key] = TRUE.includes(word);
+    }
     else {
       if (!/^-?\d+$/.test(text.trim())) configError("app", name, text, "an integer");
       values[knob.key] = Number(text);
@@ -197,6 +222,8 @@ function fromEnv(env: NodeJS.ProcessEnv, prefix: string): KnobValues {
     if (text) images[key] = text;
   }
   if (Object.keys(images).length > 0) values.images = images;
+  const backend = backendFromEnv(env, prefix);
+  if (backend) values.backend = backend;
   return values as KnobValues;
 }
 

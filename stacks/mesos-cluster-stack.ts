@@ -1,9 +1,12 @@
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
+import { Password } from "@cdktf/provider-random/lib/password";
 import { Construct } from "constructs";
-import { AwsTarget } from "../constructs/cloud/aws";
-import { AzureTarget } from "../constructs/cloud/azure";
+import type { AwsTarget as AwsTargetClass } from "../constructs/cloud/aws";
+import type { AzureTarget as AzureTargetClass } from "../constructs/cloud/azure";
 import { CloudName, CloudTarget } from "../constructs/cloud/target";
 import { DEFAULT_IMAGES } from "../constructs/core/container-image";
+import { HttpCredentials, USERNAME_PATTERN } from "../constructs/core/credentials";
+import { ensureRandomProvider } from "../constructs/core/providers";
 import { Cidr } from "../constructs/core/net";
 import { Peer, Port } from "../constructs/core/network-rules";
 import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../constructs/core/validation";
@@ -13,6 +16,7 @@ import { MesosMasterGroup } from "../constructs/mesos-master-group";
 import { NodeGroup } from "../constructs/nodes";
 import { SwarmManager } from "../constructs/swarm-manager";
 import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "../constructs/zookeeper-ensemble";
+import { applyBackend, BackendSettings, StateBackend } from "./backend";
 
 /** `dev`: one master; `ha`: three masters, one per zone. */
 export type ClusterProfile = "dev" | "ha";
@@ -32,12 +36,24 @@ export const PROFILE_DEFAULTS: Record<ClusterProfile, { masterCount: number; age
   ha: { masterCount: 3, agentCount: 3 },
 };
 
+/** Services that can be opened to the whole internet, only by naming them in `internetIngress`. */
+export type InternetService = "ssh" | "mesos" | "marathon" | "swarm";
+/** Every {@link InternetService}, for validation and messages. */
+export const INTERNET_SERVICES: InternetService[] = ["ssh", "mesos", "marathon", "swarm"];
+
+/** Where passwords come from when authentication is on. */
+export type PasswordSource = "generated" | "variables";
+
+/** Auth defaults per profile: on in ha (a shared, long-lived cluster), off in dev. */
+export const PROFILE_AUTH: Record<ClusterProfile, boolean> = { dev: false, ha: true };
+
 /** VM sizes per cloud when none are configured (x86-64, 2 vCPU, 8 GiB). */
 export const DEFAULT_VM_SIZES: Record<CloudName, { master: string; agent: string }> = {
   azure: { master: "Standard_D2s_v5", agent: "Standard_D2s_v5" },
   aws: { master: "t3.large", agent: "t3.large" },
 };
 
+/** Azure location / AWS region when none is configured. */
 export const DEFAULT_REGIONS: Record<CloudName, string> = { azure: "westeurope", aws: "eu-west-1" };
 
 /** Properties of a {@link MesosClusterStack}. */
@@ -56,9 +72,9 @@ export interface MesosClusterStackProps {
   readonly masterCount?: number;
   /** Mesos agents (0 to 1000). @default 2 (dev), 3 (ha) */
   readonly agentCount?: number;
-  /** @default Standard_D2s_v5 (Azure), t3.large (AWS) */
+  /** VM size / instance type of the masters (x86-64). @default Standard_D2s_v5 (Azure), t3.large (AWS) */
   readonly masterVmSize?: string;
-  /** @default Standard_D2s_v5 (Azure), t3.large (AWS) */
+  /** VM size / instance type of the agents (x86-64). @default Standard_D2s_v5 (Azure), t3.large (AWS) */
   readonly agentVmSize?: string;
   /** VNet/VPC block. @default "10.20.0.0/16" */
   readonly addressSpace?: string;
@@ -72,6 +88,33 @@ export interface MesosClusterStackProps {
    * @default []
    */
   readonly adminCidrs?: string[];
+  /**
+   * Opens services of the masters to the WHOLE internet (0.0.0.0/0). Each one
+   * named prints a synth warning. Prefer `adminCidrs`.
+   * @default [] (nothing)
+   */
+  readonly internetIngress?: InternetService[];
+  /**
+   * HTTP basic authentication on Marathon and on the Mesos masters'
+   * read-write endpoints. Passwords live in the cloud's secret store and
+   * surface only as sensitive outputs.
+   * @default false in dev, true in ha
+   */
+  readonly auth?: boolean;
+  /** User name of Marathon and Mesos when auth is on. @default "admin" */
+  readonly authUsername?: string;
+  /**
+   * `generated`: random passwords kept in Terraform state; `variables`:
+   * sensitive Terraform variables `marathon_password` and `mesos_password`
+   * (set TF_VAR_marathon_password / TF_VAR_mesos_password at plan and apply).
+   * @default "generated"
+   */
+  readonly authPasswords?: PasswordSource;
+  /**
+   * Mutual TLS on the Swarm API (port 2376, client certificates).
+   * @default the value of `auth`
+   */
+  readonly swarmTls?: boolean;
   /** Admin SSH public key. @default generated (sensitive output ssh_private_key) */
   readonly sshPublicKey?: string;
   /** Image overrides. @default {@link DEFAULT_IMAGES} */
@@ -86,6 +129,12 @@ export interface MesosClusterStackProps {
    * @default an AzureTarget or AwsTarget from the props above
    */
   readonly target?: (scope: Construct) => CloudTarget;
+  /**
+   * Where Terraform keeps this stack's state: `{ type: "azurerm", ... }` or
+   * `{ type: "s3", ... }` for CI and teams (see stacks/backend.ts).
+   * @default cdktf's local file terraform.<stack id>.tfstate
+   */
+  readonly backend?: StateBackend | BackendSettings;
 }
 
 /**
@@ -102,6 +151,7 @@ export class MesosClusterStack extends TerraformStack {
   public readonly agents: MesosAgentPool;
   public readonly swarm: SwarmManager;
   public readonly adminCidrs: string[];
+  public readonly auth: boolean;
 
   constructor(scope: Construct, id: string, props: MesosClusterStackProps = {}) {
     super(scope, id);
@@ -115,6 +165,11 @@ export class MesosClusterStack extends TerraformStack {
     const agentCount = checkInteger(this, "agentCount", props.agentCount ?? defaults.agentCount, 0, 1000);
     const clusterName = checkPattern(this, "clusterName", props.clusterName ?? `mesos-${id}`, NAME_PATTERN, NAME_ALLOWED);
     this.adminCidrs = checkAdminCidrs(this, props.adminCidrs ?? []);
+    const internet = (props.internetIngress ?? []).map((svc, i) => checkOneOf(this, `internetIngress[${i}]`, svc, INTERNET_SERVICES));
+    this.auth = props.auth ?? PROFILE_AUTH[this.profile];
+    const passwordSource = checkOneOf(this, "authPasswords", props.authPasswords ?? "generated", ["generated", "variables"] as PasswordSource[]);
+    // Checked even while auth is off, so a typo waits for nobody to turn it on.
+    const username = checkPattern(this, "authUsername", props.authUsername ?? "admin", USERNAME_PATTERN, "1-64 characters: letters, digits, '.', '_' and '-' (no ':', spaces or quotes)");
     const images = { ...DEFAULT_IMAGES, ...(props.images ?? {}) };
     for (const key of Object.keys(props.images ?? {})) {
       checkOneOf(this, "images", key, Object.keys(DEFAULT_IMAGES));
@@ -123,7 +178,7 @@ export class MesosClusterStack extends TerraformStack {
     this.target = props.target
       ? props.target(this)
       : cloud === "azure"
-        ? new AzureTarget(this, "azure", {
+        ? new (loadAzureTarget())(this, "azure", {
             clusterName,
             location: props.region,
             zones: props.zones,
@@ -132,7 +187,7 @@ export class MesosClusterStack extends TerraformStack {
             agentSubnetCidr: single(this, "agentSubnetCidrs", props.agentSubnetCidrs),
             sshPublicKey: props.sshPublicKey,
           })
-        : new AwsTarget(this, "aws", {
+        : new (loadAwsTarget())(this, "aws", {
             clusterName,
             region: props.region,
             zones: props.zones,
@@ -142,17 +197,28 @@ export class MesosClusterStack extends TerraformStack {
             sshPublicKey: props.sshPublicKey,
           });
     const sizes = DEFAULT_VM_SIZES[this.target.cloud];
+    applyBackend(this, props.backend, this.target.cloud, this.target.clusterName);
 
     this.masters = new NodeGroup(this, "masters", {
       target: this.target,
       count: masterCount,
+      // A public IP only when something may reach it. On Azure adding one later is an in-place NIC
+      // update; on AWS it would replace the instance, so AWS masters always get one (closed by default).
+      publicIp: this.target.cloud === "aws" || this.adminCidrs.length > 0 || internet.length > 0,
       vmSize: props.masterVmSize ?? sizes.master,
       dataDiskGb: props.masterDataDiskGb,
       dockerEngineVersion: props.dockerEngineVersion,
     });
     this.zookeeper = new ZookeeperEnsemble(this, "zookeeper", { nodes: this.masters, image: images.zookeeper });
-    this.mesos = new MesosMasterGroup(this, "mesos", { nodes: this.masters, zookeeper: this.zookeeper, image: images.mesosMaster });
-    this.marathon = new MarathonService(this, "marathon", { masters: this.mesos, image: images.marathon });
+    const credentials = (service: string): HttpCredentials | undefined =>
+      this.auth ? { username, password: this.password(service, passwordSource) } : undefined;
+    this.mesos = new MesosMasterGroup(this, "mesos", {
+      nodes: this.masters,
+      zookeeper: this.zookeeper,
+      image: images.mesosMaster,
+      credentials: credentials("mesos"),
+    });
+    this.marathon = new MarathonService(this, "marathon", { masters: this.mesos, image: images.marathon, credentials: credentials("marathon") });
     this.agents = new MesosAgentPool(this, "agents", {
       target: this.target,
       masters: this.mesos,
@@ -161,18 +227,35 @@ export class MesosClusterStack extends TerraformStack {
       image: images.mesosAgent,
       dockerEngineVersion: props.dockerEngineVersion,
     });
-    this.swarm = new SwarmManager(this, "swarm", { masters: this.mesos, agentPools: [this.agents], image: images.swarm });
+    this.swarm = new SwarmManager(this, "swarm", {
+      masters: this.mesos,
+      agentPools: [this.agents],
+      image: images.swarm,
+      tls: props.swarmTls ?? this.auth,
+    });
 
     if (this.adminCidrs.length > 0) {
       const admins = Peer.cidrs(this.adminCidrs);
       this.masters.allowFrom(admins, Port.tcp(22), "SSH from admin networks", "admin-ssh");
       this.masters.allowFrom(admins, Port.tcp(this.mesos.port), "Mesos UI and API from admin networks", "admin-mesos");
       this.masters.allowFrom(admins, Port.tcp(this.marathon.httpPort), "Marathon UI and API from admin networks", "admin-marathon");
-      this.masters.allowFrom(admins, Port.tcp(this.swarm.port), "Swarm API (DOCKER_HOST) from admin networks", "admin-swarm");
+      this.masters.allowFrom(admins, Port.tcp(this.swarm.apiPort), "Swarm API (DOCKER_HOST) from admin networks", "admin-swarm");
+    }
+    const internetPorts: Record<InternetService, [number, string]> = {
+      ssh: [22, "SSH"],
+      mesos: [this.mesos.port, "Mesos UI and API"],
+      marathon: [this.marathon.httpPort, "Marathon UI and API"],
+      swarm: [this.swarm.apiPort, "Swarm API"],
+    };
+    for (const svc of internet) {
+      const [port, what] = internetPorts[svc];
+      this.masters.allowFrom(Peer.anyIpv4(), Port.tcp(port), `${what} from the internet (internetIngress)`, `internet-${svc}`);
     }
 
     this.output("master_private_ips", this.masters.privateIps, "Static private IPs of the masters");
-    if (this.masters.publicIps.length > 0) this.output("master_public_ips", this.masters.publicIps, "Public IPs of the masters (closed unless adminCidrs open them)");
+    if (this.masters.publicIps.length > 0) {
+      this.output("master_public_ips", this.masters.publicIps, "Public IPs of the masters (closed unless adminCidrs open them)");
+    }
     this.output("zookeeper_connect_string", this.zookeeper.connectString, "ZooKeeper connect string");
     this.output("mesos_zk_url", this.mesos.zkUrl, "zk:// URL of the Mesos masters");
     this.output("mesos_url", this.mesos.urls[0], "Mesos master UI/API (any master redirects to the leader)");
@@ -180,12 +263,60 @@ export class MesosClusterStack extends TerraformStack {
     this.output("marathon_url", this.marathon.urls[0], "Marathon UI/API (any instance proxies to the leader)");
     this.output("marathon_urls", this.marathon.urls, "Every Marathon instance");
     this.output("docker_host", this.swarm.dockerHost, "DOCKER_HOST for the Swarm manager");
+    const tls = this.swarm.tlsCertificates;
+    this.output("docker_tls_verify", tls ? "1" : "0", "DOCKER_TLS_VERIFY for the Swarm API");
+    if (tls) {
+      this.output("swarm_ca_pem", tls.caCertPem, "CA of the Swarm API (DOCKER_CERT_PATH/ca.pem)");
+      this.output("swarm_client_cert_pem", tls.clientCertPem, "Client certificate (DOCKER_CERT_PATH/cert.pem)", true);
+      this.output("swarm_client_key_pem", tls.clientKeyPem, "Client key (DOCKER_CERT_PATH/key.pem)", true);
+    }
+    for (const [service, creds] of [["marathon", this.marathon.credentials], ["mesos", this.mesos.credentials]] as const) {
+      if (!creds) continue;
+      this.output(`${service}_username`, creds.username, `User name of the ${service} HTTP API`);
+      this.output(`${service}_password`, creds.password, `Password of the ${service} HTTP API`, true);
+    }
     this.output("ssh_user", this.target.adminUsername, "SSH login user");
   }
 
-  private output(name: string, value: unknown, description: string): void {
-    new TerraformOutput(this, name, { value, description }).overrideLogicalId(name);
+  private output(name: string, value: unknown, description: string, sensitive = false): void {
+    new TerraformOutput(this, `output-${name}`, { value, description, sensitive }).overrideLogicalId(name);
   }
+
+  /** A generated password (random provider) or a sensitive variable with its own validation. */
+  private password(service: string, source: PasswordSource): string {
+    if (source === "variables") {
+      const variable = new TerraformVariable(this, `variable-${service}-password`, {
+        type: "string",
+        sensitive: true,
+        description: `Password of the ${service} HTTP API (TF_VAR_${service}_password)`,
+        validation: [
+          {
+            condition: `can(regex("^[A-Za-z0-9._~-]{16,128}$", var.${service}_password))`,
+            errorMessage: "16-128 characters: letters, digits, '.', '_', '~' and '-'.",
+          },
+        ],
+      });
+      variable.overrideLogicalId(`${service}_password`);
+      return variable.stringValue;
+    }
+    ensureRandomProvider(this);
+    // Letters and digits only: the password travels through shell, JSON and user:password forms.
+    return new Password(this, `${service}-password`, { length: 32, special: false }).result;
+  }
+}
+
+/*
+ * Each target pulls in its provider's resource classes (tens of milliseconds
+ * to load); a synth for one cloud loads only that cloud's.
+ */
+function loadAzureTarget(): typeof AzureTargetClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("../constructs/cloud/azure") as typeof import("../constructs/cloud/azure")).AzureTarget;
+}
+
+function loadAwsTarget(): typeof AwsTargetClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("../constructs/cloud/aws") as typeof import("../constructs/cloud/aws")).AwsTarget;
 }
 
 function checkAdminCidrs(scope: Construct, cidrs: string[]): string[] {
@@ -193,7 +324,9 @@ function checkAdminCidrs(scope: Construct, cidrs: string[]): string[] {
   cidrs.forEach((c, i) => {
     const parsed = Cidr.tryParse(c);
     if (!parsed) fail(scope, `adminCidrs[${i}]`, c, "an IPv4 CIDR block such as 203.0.113.0/24 (no host bits set)");
-    if (parsed.prefixLength === 0) fail(scope, `adminCidrs[${i}]`, c, "a block narrower than the whole internet (0.0.0.0/0 is not an admin network)");
+    if (parsed.prefixLength === 0) {
+      fail(scope, `adminCidrs[${i}]`, c, "a block narrower than the whole internet (to open a service to everyone, name it in internetIngress)");
+    }
   });
   return [...cidrs];
 }

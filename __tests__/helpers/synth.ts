@@ -128,19 +128,36 @@ export function enabledUnits(doc: CloudConfigDoc): string[] {
     .flatMap((c) => c.slice(2).filter((w) => w !== "--now"));
 }
 
-/** One ingress rule as "destination <- source : port", groups by short name, CIDRs literally. */
+/**
+ * One ingress rule as "destination <- source : port", groups by short name,
+ * CIDRs literally. On Azure, groups of fixed machines are named by their
+ * static IPs: an address list equal to a group's machines reads as the group.
+ */
 export function ruleTable(json: TfJson, cloud: Cloud, clusterName: string): string[] {
   const short = (name: string) => name.replace(`${clusterName}-`, "");
   const rows: string[] = [];
   if (cloud === "azure") {
+    const groups = new Map<string, string[]>();
+    for (const n of userDataNodes(json).filter((x) => x.kind === "fixed")) {
+      const group = short(n.name).replace(/-\d+$/, "");
+      groups.set(group, [...(groups.get(group) ?? []), n.privateIp!]);
+    }
+    const named = (addresses: string[]): string[] => {
+      for (const [group, ips] of groups) if ([...ips].sort().join() === [...addresses].sort().join()) return [group];
+      return addresses;
+    };
     for (const r of Object.values(resourcesOf(json, "azurerm_network_security_rule"))) {
       if (r.access !== "Allow") continue;
       expect(r.direction).toBe("Inbound");
       expect(r.protocol).toBe("Tcp");
-      const to = (r.destination_application_security_group_ids as string[]).map((id) => short(String(resolveRef(json, id).name)));
+      const to = r.destination_address_prefixes
+        ? named(r.destination_address_prefixes as string[])
+        : (r.destination_application_security_group_ids as string[]).map((id) => short(String(resolveRef(json, id).name)));
       const from = r.source_application_security_group_ids
         ? (r.source_application_security_group_ids as string[]).map((id) => short(String(resolveRef(json, id).name)))
-        : ((r.source_address_prefixes as string[]) ?? [String(r.source_address_prefix)]);
+        : r.source_address_prefixes
+          ? named(r.source_address_prefixes as string[])
+          : [String(r.source_address_prefix)];
       for (const t of to) for (const f of from) rows.push(`${t} <- ${f} : ${r.destination_port_range}`);
     }
   } else {

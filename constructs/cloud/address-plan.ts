@@ -16,12 +16,14 @@ export interface AddressPlanInput {
   readonly agentSubnetCidrs?: string[];
 }
 
+/** One subnet of an {@link AddressPlan}: its block and, on zonal clouds, its zone. */
 export interface PlannedSubnet {
   readonly cidr: string;
   /** Zone of a zonal subnet. */
   readonly zone?: string;
 }
 
+/** The checked address plan: the network block and the master and agent subnets carved from it. */
 export interface AddressPlan {
   readonly addressSpace: string;
   readonly masters: PlannedSubnet[];

@@ -21,15 +21,23 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import { DefaultSecurityGroup } from "@cdktf/provider-aws/lib/default-security-group";
+import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
 import { checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
 import { planAddresses } from "./address-plan";
-import { hasProvider, resolveSshKey, SshKey } from "./ssh-key";
+import { awsSecretFetcher, ssmPrefix } from "./secret-fetchers/aws";
+import { resolveSshKey, SshKey } from "./ssh-key";
+import { hasProvider } from "../core/providers";
 import {
   CloudTarget,
   ClusterNetwork,
+  ClusterSecret,
   MachineGroupResources,
   MachineGroupSpec,
   PoolResources,
@@ -107,6 +115,8 @@ export class AwsTarget extends Construct implements CloudTarget {
   private readonly imageId: string;
   private readonly pinnedAmi: boolean;
   private readonly tags: Record<string, string>;
+  private instanceProfile?: IamInstanceProfile;
+  private readonly secretNames = new Set<string>();
 
   constructor(scope: Construct, id: string, props: AwsTargetProps) {
     super(scope, id);
@@ -174,6 +184,8 @@ export class AwsTarget extends Construct implements CloudTarget {
       tags: { Name: `${this.clusterName}-vpc` },
     });
     this.vpcId = vpc.id;
+    // The VPC's default group lets its members talk freely; emptied, it opens nothing if something lands in it.
+    new DefaultSecurityGroup(this, "default-group", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-default-closed` } });
     const igw = new InternetGateway(this, "igw", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-igw` } });
     const subnets = (tier: "masters" | "agents", planned: { cidr: string; zone?: string }[]): SubnetRef[] =>
       planned.map((p, i) => {
@@ -206,6 +218,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     agentSubnets.forEach((s, i) => new RouteTableAssociation(this, `private-routes-${i + 1}`, { subnetId: s.id, routeTableId: privateRoutes.id }));
   }
 
+  /** AWS names every group by a security group (instances carry it), whatever its members' addresses. */
   public createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef {
     const sg = new SecurityGroup(scope, id, {
       name,
@@ -259,6 +272,10 @@ export class AwsTarget extends Construct implements CloudTarget {
         associatePublicIpAddress: spec.publicIp,
         vpcSecurityGroupIds: [spec.securityGroup.id],
         keyName: this.keyName,
+        // Machines that read secrets get the cluster's instance profile (SSM GetParameter on its path only).
+        iamInstanceProfile: Lazy.stringValue({
+          produce: () => (this.instanceProfile && spec.readsSecrets() ? this.instanceProfile.name : undefined),
+        }),
         userData: Lazy.stringValue({ produce: () => (encoded().encoding === "plain" ? encoded().value : undefined) }),
         userDataBase64: Lazy.stringValue({ produce: () => (encoded().encoding === "plain" ? undefined : encoded().value) }),
         // cloud-init applies a document once per instance: a changed document needs a new instance.
@@ -287,6 +304,52 @@ export class AwsTarget extends Construct implements CloudTarget {
       }
     }
     return { instances, dataDisks, publicIps };
+  }
+
+  public get secretFetcherSource(): string {
+    return awsSecretFetcher(this.region, this.clusterName);
+  }
+
+  public storeSecret(scope: IConstruct, id: string, name: string, value: string): ClusterSecret {
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) fail(scope, "secret name", name, "lower-case letters, digits and '-', starting with a letter");
+    if (this.secretNames.has(name)) fail(scope, "secret name", name, "a name not yet used by another secret of this cluster");
+    this.secretNames.add(name);
+    this.ensureInstanceProfile();
+    new SsmParameter(scope, id, {
+      name: `${ssmPrefix(this.clusterName)}${name}`,
+      type: "SecureString",
+      value,
+      description: `Mesos cluster ${this.clusterName}: ${name}`,
+    });
+    return { name };
+  }
+
+  /** The role machines read their cluster's parameters with, created on first use. */
+  private ensureInstanceProfile(): IamInstanceProfile {
+    if (this.instanceProfile) return this.instanceProfile;
+    const role = new IamRole(this, "machine-role", {
+      name: `${this.clusterName}-machines`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    });
+    new IamRolePolicy(this, "machine-role-secrets", {
+      name: "read-cluster-secrets",
+      role: role.id,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Action: "ssm:GetParameter",
+            Resource: `arn:aws:ssm:${this.region}:*:parameter${ssmPrefix(this.clusterName)}*`,
+          },
+        ],
+      }),
+    });
+    this.instanceProfile = new IamInstanceProfile(this, "machine-profile", { name: `${this.clusterName}-machines`, role: role.name });
+    return this.instanceProfile;
   }
 
   public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {

@@ -22,13 +22,21 @@ import { SubnetNatGatewayAssociation } from "@cdktf/provider-azurerm/lib/subnet-
 import { SubnetNetworkSecurityGroupAssociation } from "@cdktf/provider-azurerm/lib/subnet-network-security-group-association";
 import { VirtualMachineDataDiskAttachment } from "@cdktf/provider-azurerm/lib/virtual-machine-data-disk-attachment";
 import { VirtualNetwork } from "@cdktf/provider-azurerm/lib/virtual-network";
+import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
+import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
+import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
+import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
+import { StringResource } from "@cdktf/provider-random/lib/string-resource";
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
 import { checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
 import { planAddresses } from "./address-plan";
-import { hasProvider, resolveSshKey, SshKey } from "./ssh-key";
+import { AZURE_SECRET_FETCHER, KEY_VAULT_TAG } from "./secret-fetchers/azure";
+import { resolveSshKey, SshKey } from "./ssh-key";
+import { ensureRandomProvider, hasProvider } from "../core/providers";
 import {
   CloudTarget,
   ClusterNetwork,
+  ClusterSecret,
   MachineGroupResources,
   MachineGroupSpec,
   PoolResources,
@@ -114,6 +122,9 @@ export class AzureTarget extends Construct implements CloudTarget {
   private readonly tags: Record<string, string>;
   private readonly diskType: string;
   private nextPriority = 100;
+  private secretStore?: { vault: KeyVault; identity: UserAssignedIdentity };
+  private readonly secretNames = new Set<string>();
+  public readonly secretFetcherSource = AZURE_SECRET_FETCHER;
 
   constructor(scope: Construct, id: string, props: AzureTargetProps) {
     super(scope, id);
@@ -237,7 +248,13 @@ export class AzureTarget extends Construct implements CloudTarget {
     }
   }
 
-  public createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef {
+  /**
+   * Machines with static IPs are named by their addresses in NSG rules (no
+   * application security group and no per-NIC association resource, and the
+   * rules read plainly in a plan); pools by an application security group.
+   */
+  public createSecurityGroup(scope: IConstruct, id: string, name: string, addresses?: string[]): SecurityGroupRef {
+    if (addresses) return { name, id: "", addresses };
     const asg = new ApplicationSecurityGroup(scope, id, {
       name,
       resourceGroupName: this.resourceGroupName,
@@ -254,10 +271,15 @@ export class AzureTarget extends Construct implements CloudTarget {
     if (priority >= 4000) fail(scope, "rules", id, "fewer than 390 ingress rules per cluster (Azure NSG priorities 100-3990)");
     const source =
       rule.from instanceof GroupPeer
-        ? { sourceApplicationSecurityGroupIds: [rule.from.group.id] }
+        ? rule.from.group.addresses
+          ? { sourceAddressPrefixes: rule.from.group.addresses }
+          : { sourceApplicationSecurityGroupIds: [rule.from.group.id] }
         : (rule.from as CidrPeer).isInternet
           ? { sourceAddressPrefix: "Internet" }
           : { sourceAddressPrefixes: (rule.from as CidrPeer).cidrs };
+    const destination = rule.to.addresses
+      ? { destinationAddressPrefixes: rule.to.addresses }
+      : { destinationApplicationSecurityGroupIds: [rule.to.id] };
     new NetworkSecurityRule(scope, id, {
       name: `${rule.to.name}-${id}`.slice(0, 80),
       description: rule.description.slice(0, 140),
@@ -269,7 +291,7 @@ export class AzureTarget extends Construct implements CloudTarget {
       protocol: "Tcp",
       sourcePortRange: "*",
       destinationPortRange: rule.port.toString(),
-      destinationApplicationSecurityGroupIds: [rule.to.id],
+      ...destination,
       ...source,
     });
   }
@@ -311,10 +333,12 @@ export class AzureTarget extends Construct implements CloudTarget {
         ],
         tags: this.tags,
       });
-      new NetworkInterfaceApplicationSecurityGroupAssociation(group, "asg", {
-        networkInterfaceId: nic.id,
-        applicationSecurityGroupId: spec.securityGroup.id,
-      });
+      if (!spec.securityGroup.addresses) {
+        new NetworkInterfaceApplicationSecurityGroupAssociation(group, "asg", {
+          networkInterfaceId: nic.id,
+          applicationSecurityGroupId: spec.securityGroup.id,
+        });
+      }
       const vm = new LinuxVirtualMachine(group, "vm", {
         name: m.name,
         computerName: m.name,
@@ -330,8 +354,23 @@ export class AzureTarget extends Construct implements CloudTarget {
         sourceImageReference: UBUNTU_2204,
         // base64 (gzip+base64 near the limit), rendered from the roles at synth: a literal in the JSON.
         customData: Lazy.stringValue({ produce: () => m.userData().value }),
-        tags: { ...this.tags, role: spec.name },
+        // Machines that read secrets learn the (randomly named) vault from a tag; identity: see below.
+        tags: Lazy.anyValue({
+          produce: () => ({
+            ...this.tags,
+            role: spec.name,
+            ...(this.secretStore && spec.readsSecrets() ? { [KEY_VAULT_TAG]: this.secretStore.vault.name } : {}),
+          }),
+        }) as never,
       });
+      // Machines that read secrets get the cluster's identity. An override, because the
+      // identity block takes no token, and the answer is known only at synth.
+      vm.addOverride(
+        "identity",
+        Lazy.anyValue({
+          produce: () => (this.secretStore && spec.readsSecrets() ? { type: "UserAssigned", identity_ids: [this.secretStore.identity.id] } : undefined),
+        }),
+      );
       instances.push(vm);
       if (spec.dataDiskGb !== undefined) {
         const disk = new ManagedDisk(group, "data-disk", {
@@ -355,6 +394,54 @@ export class AzureTarget extends Construct implements CloudTarget {
       }
     }
     return { instances, dataDisks, publicIps };
+  }
+
+  public storeSecret(scope: IConstruct, id: string, name: string, value: string): ClusterSecret {
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) fail(scope, "secret name", name, "lower-case letters, digits and '-', starting with a letter");
+    if (this.secretNames.has(name)) fail(scope, "secret name", name, "a name not yet used by another secret of this cluster");
+    this.secretNames.add(name);
+    const store = this.ensureSecretStore();
+    new KeyVaultSecret(scope, id, { name, value, keyVaultId: store.vault.id, contentType: "text/plain" });
+    return { name };
+  }
+
+  /**
+   * The cluster's Key Vault and the identity its machines read it with,
+   * created on first use. Access policies (not RBAC) apply at once, so the
+   * first apply does not race role-assignment propagation.
+   */
+  private ensureSecretStore(): { vault: KeyVault; identity: UserAssignedIdentity } {
+    if (this.secretStore) return this.secretStore;
+    ensureRandomProvider(this);
+    const client = new DataAzurermClientConfig(this, "deployer");
+    const identity = new UserAssignedIdentity(this, "machine-identity", {
+      name: `${this.clusterName}-machines`,
+      resourceGroupName: this.resourceGroupName,
+      location: this.location,
+      tags: this.tags,
+    });
+    // Vault names are global: a random suffix keeps two clusters named alike from colliding.
+    const suffix = new StringResource(this, "vault-suffix", { length: 6, upper: false, special: false });
+    const vault = new KeyVault(this, "vault", {
+      name: `${this.clusterName.slice(0, 16)}-${suffix.result}`,
+      resourceGroupName: this.resourceGroupName,
+      location: this.location,
+      tenantId: client.tenantId,
+      skuName: "standard",
+      softDeleteRetentionDays: 7,
+      purgeProtectionEnabled: false,
+      accessPolicy: [
+        {
+          tenantId: client.tenantId,
+          objectId: client.objectId,
+          secretPermissions: ["Get", "List", "Set", "Delete", "Purge", "Recover"],
+        },
+        { tenantId: client.tenantId, objectId: identity.principalId, secretPermissions: ["Get"] },
+      ],
+      tags: this.tags,
+    });
+    this.secretStore = { vault, identity };
+    return this.secretStore;
   }
 
   public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {

@@ -1,7 +1,7 @@
-import { TerraformOutput, TerraformProvider, TerraformStack } from "cdktf";
-import { Construct, IConstruct } from "constructs";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
 import { PrivateKey } from "@cdktf/provider-tls/lib/private-key";
-import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
+import { ensureTlsProvider } from "../core/providers";
 import { fail, isUnresolved } from "../core/validation";
 
 /** Key types each cloud accepts for its admin user. */
@@ -35,7 +35,7 @@ export function resolveSshKey(scope: Construct, cloud: keyof typeof SSH_KEY_TYPE
   }
   if (configured !== undefined) return { publicKey: configured, generated: false };
   const stack = TerraformStack.of(scope);
-  if (!hasProvider(stack, "tls")) new TlsProvider(stack, "tls-provider");
+  ensureTlsProvider(stack);
   const key = new PrivateKey(scope, "ssh-key", { algorithm: "RSA", rsaBits: 4096 });
   const output = new TerraformOutput(stack, "ssh_private_key", {
     value: key.privateKeyOpenssh,
@@ -44,11 +44,6 @@ export function resolveSshKey(scope: Construct, cloud: keyof typeof SSH_KEY_TYPE
   });
   output.overrideLogicalId("ssh_private_key");
   return { publicKey: key.publicKeyOpenssh, generated: true };
-}
-
-/** True when the stack already holds a provider of this type (the user's own block). */
-export function hasProvider(stack: IConstruct, type: string): boolean {
-  return stack.node.findAll().some((c) => TerraformProvider.isTerraformProvider(c) && c.terraformResourceType === type);
 }
 
 function abbreviate(text: string): string {

@@ -62,6 +62,17 @@ export interface MachineGroupSpec {
   /** Give each machine a public IP (inbound is still closed unless a rule opens it). */
   readonly publicIp: boolean;
   readonly securityGroup: SecurityGroupRef;
+  /**
+   * Whether the machines read cluster secrets at boot (asked at synth, so a
+   * role attached later still gets its machines an identity).
+   */
+  readonly readsSecrets: () => boolean;
+}
+
+/** A secret machines fetch at boot by name; its value lives only in the cloud's secret store and Terraform state. */
+export interface ClusterSecret {
+  /** Name in the secret store, unique in the cluster: lower-case letters, digits and '-'. */
+  readonly name: string;
 }
 
 /** What an auto-scaled pool of identical machines needs from the cloud. */
@@ -123,12 +134,30 @@ export interface CloudTarget extends IConstruct {
    */
   readonly dataDiskLocator: string;
 
-  /** A group that rules can name as source or destination. */
-  createSecurityGroup(scope: IConstruct, id: string, name: string): SecurityGroupRef;
+  /**
+   * A group that rules can name as source or destination. `addresses` are the
+   * static IPs of a fixed group's members (undefined for a pool): a cloud may
+   * name such a group by its addresses instead of a group resource.
+   */
+  createSecurityGroup(scope: IConstruct, id: string, name: string, addresses?: string[]): SecurityGroupRef;
   /** Opens `rule.port` on `rule.to` for `rule.from`. */
   allowIngress(scope: IConstruct, id: string, rule: IngressRule): void;
   /** Machines with static private IPs, spread over zones, with optional data disks. */
   createMachines(scope: IConstruct, id: string, spec: MachineGroupSpec): MachineGroupResources;
   /** A scale set / auto scaling group of identical machines. */
   createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources;
+
+  /**
+   * Keeps a secret (usually a Terraform token: a generated password, a
+   * sensitive variable, a private key) in the cloud's secret store (Azure
+   * Key Vault, AWS SSM Parameter Store), readable by machines whose group
+   * reads secrets. Its value never enters user data.
+   */
+  storeSecret(scope: IConstruct, id: string, name: string, value: string): ClusterSecret;
+  /**
+   * A Python 3 program (standard library only) that prints a secret's value:
+   * `fetch-cluster-secret NAME`. It authenticates with the machine's cloud
+   * identity and retries while identities and permissions propagate.
+   */
+  readonly secretFetcherSource: string;
 }

@@ -174,6 +174,7 @@ export class CloudConfig {
 /** How user data is carried in the Terraform attribute. */
 export type UserDataEncoding = "plain" | "base64" | "gzip+base64";
 
+/** User data as a cloud attribute takes it, with the size the cloud counts against its limit. */
 export interface EncodedUserData {
   readonly value: string;
   readonly encoding: UserDataEncoding;
@@ -183,6 +184,7 @@ export interface EncodedUserData {
   readonly countedBytes: number;
 }
 
+/** How user data must be encoded for a cloud attribute, and its size limit. */
 export interface UserDataLimits {
   /** The cloud's limit on user data, in bytes, counted as `countedBytes`. */
   readonly limitBytes: number;

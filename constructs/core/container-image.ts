@@ -102,4 +102,5 @@ export class DockerEngine {
   }
 }
 
+/** The Docker CE version machines run unless told otherwise (Swarm 1.2.8 needs 25-28). */
 export const DEFAULT_DOCKER_ENGINE_VERSION = "27.5.1";

@@ -25,6 +25,7 @@ export function parseIpv4(text: string): number | undefined {
   return value;
 }
 
+/** A 32-bit address as a dotted quad. */
 export function formatIpv4(value: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }

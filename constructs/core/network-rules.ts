@@ -26,8 +26,13 @@ export class Port {
 export interface SecurityGroupRef {
   /** Name of the group (for rule names and docs). */
   readonly name: string;
-  /** The cloud's id of the group (an Azure application security group, an AWS security group). */
+  /**
+   * The cloud's id of the group (an Azure application security group, an AWS
+   * security group); empty where the cloud names the group by `addresses`.
+   */
   readonly id: string;
+  /** The members' static IPs, when the cloud's rules name this group by address. */
+  readonly addresses?: string[];
 }
 
 /** Where traffic may come from. */
@@ -57,6 +62,7 @@ export abstract class Peer {
   public abstract get label(): string;
 }
 
+/** A peer named by its security group (application security group on Azure). */
 export class GroupPeer extends Peer {
   constructor(public readonly group: SecurityGroupRef) {
     super();
@@ -67,6 +73,7 @@ export class GroupPeer extends Peer {
   }
 }
 
+/** A peer named by address blocks. */
 export class CidrPeer extends Peer {
   constructor(public readonly cidrs: string[]) {
     super();

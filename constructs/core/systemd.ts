@@ -80,6 +80,7 @@ export function parseEnvFile(text: string): Record<string, string> {
   return env;
 }
 
+/** Where the environment file of service `name` lives on a machine. */
 export function envFilePath(name: string): string {
   return `${CONFIG_DIR}/${name}.env`;
 }

@@ -13,9 +13,17 @@ export class ClusterConfigError extends Error {
   public readonly property: string;
   public readonly value: unknown;
   public readonly allowed: string;
+  /**
+   * The one-line message. cdktf prefixes errors thrown while it resolves
+   * tokens ("Resolution error: ...") and appends stack traces to `message`;
+   * this copy stays clean for printing.
+   */
+  public readonly summary: string;
 
   constructor(constructPath: string, property: string, value: unknown, allowed: string) {
-    super(`${constructPath}: invalid ${property} ${describeValue(value)}; allowed: ${allowed}`);
+    const summary = `${constructPath}: invalid ${property} ${describeValue(value)}; allowed: ${allowed}`;
+    super(summary);
+    this.summary = summary;
     this.name = "ClusterConfigError";
     this.constructPath = constructPath;
     this.property = property;
@@ -89,4 +97,5 @@ export function checkPattern(
 
 /** A DNS-label-like name used for clusters and machines: lower case, digits and hyphens. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
+/** What {@link NAME_PATTERN} allows, for error messages. */
 export const NAME_ALLOWED = "2-24 characters: lower-case letters, digits and '-', starting with a letter, not ending with '-'";

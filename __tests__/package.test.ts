@@ -1,0 +1,241 @@
+/**
+ * The package as another team gets it: `npm pack` (which builds), installed
+ * into a clean project from the local npm cache only, type-checked against
+ * our .d.ts, and used by a consumer stack with its own provider blocks and
+ * its own VNet/VPC. The slow test of the suite (about 20 s): it runs once.
+ */
+import { execFileSync } from "child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { builtinModules } from "module";
+import { tmpdir } from "os";
+import { join, relative } from "path";
+import { readSynthOutput, resolveRef, TfJson, userDataNodes } from "../scripts/lib/synth-output";
+import { copyProject, ROOT } from "./helpers/project-copy";
+import { TEST_SSH_KEY } from "./helpers/synth";
+
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+const PEERS: Record<string, string> = pkg.peerDependencies;
+
+/** The consumer's code: its own providers and networks, our constructs on them, and our whole-cluster stack with an S3 backend. */
+const CONSUMER = `
+import { App, TerraformStack } from "cdktf";
+import { Construct } from "constructs";
+import { AzurermProvider } from "@cdktf/provider-azurerm/lib/provider";
+import { ResourceGroup } from "@cdktf/provider-azurerm/lib/resource-group";
+import { Subnet as AzureSubnet } from "@cdktf/provider-azurerm/lib/subnet";
+import { VirtualNetwork } from "@cdktf/provider-azurerm/lib/virtual-network";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Subnet as AwsSubnet } from "@cdktf/provider-aws/lib/subnet";
+import { Vpc } from "@cdktf/provider-aws/lib/vpc";
+import {
+  AwsTarget, AzureTarget, CloudTarget, MarathonService, MesosAgentPool, MesosClusterStack,
+  MesosMasterGroup, NodeGroup, StateBackend, SwarmManager, ZookeeperEnsemble,
+} from "mesos-cluster-cdktf";
+
+const KEY = ${JSON.stringify(TEST_SSH_KEY)};
+
+/** The platform team's cluster, composed from the constructs. */
+function cluster(scope: Construct, target: CloudTarget, vmSize: string): void {
+  const masters = new NodeGroup(scope, "masters", { target, count: 3, vmSize });
+  const zookeeper = new ZookeeperEnsemble(scope, "zookeeper", { nodes: masters });
+  const mesos = new MesosMasterGroup(scope, "mesos", { nodes: masters, zookeeper });
+  new MarathonService(scope, "marathon", { masters: mesos });
+  const agents = new MesosAgentPool(scope, "agents", { target, masters: mesos, count: 4, vmSize });
+  new SwarmManager(scope, "swarm", { masters: mesos, agentPools: [agents] });
+}
+
+class AzurePlatform extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new AzurermProvider(this, "azurerm", { features: [{}], subscriptionId: "00000000-0000-0000-0000-000000000001" });
+    const rg = new ResourceGroup(this, "rg", { name: "platform-rg", location: "northeurope" });
+    const vnet = new VirtualNetwork(this, "vnet", { name: "platform-vnet", resourceGroupName: rg.name, location: rg.location, addressSpace: ["10.50.0.0/16"] });
+    const subnet = (name: string, cidr: string) =>
+      new AzureSubnet(this, name, { name, resourceGroupName: rg.name, virtualNetworkName: vnet.name, addressPrefixes: [cidr] });
+    const target = new AzureTarget(this, "azure", {
+      clusterName: "platform",
+      location: "northeurope",
+      sshPublicKey: KEY,
+      existingNetwork: {
+        resourceGroupName: rg.name,
+        addressSpace: ["10.50.0.0/16"],
+        masterSubnet: { id: subnet("mesos-masters", "10.50.1.0/24").id, cidr: "10.50.1.0/24" },
+        agentSubnet: { id: subnet("mesos-agents", "10.50.8.0/22").id, cidr: "10.50.8.0/22" },
+      },
+    });
+    cluster(this, target, "Standard_D2s_v5");
+  }
+}
+
+class AwsPlatform extends TerraformStack {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new AwsProvider(this, "aws", { region: "us-east-2", allowedAccountIds: ["123456789012"] });
+    const vpc = new Vpc(this, "vpc", { cidrBlock: "10.60.0.0/16" });
+    const zones = ["us-east-2a", "us-east-2b", "us-east-2c"];
+    const subnet = (name: string, cidr: string, zone: string) => ({
+      id: new AwsSubnet(this, name, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: zone }).id,
+      cidr,
+      zone,
+    });
+    const target = new AwsTarget(this, "aws-target", {
+      clusterName: "platform",
+      region: "us-east-2",
+      sshPublicKey: KEY,
+      existingNetwork: {
+        vpcId: vpc.id,
+        addressSpace: ["10.60.0.0/16"],
+        masterSubnets: zones.map((z, i) => subnet("masters-" + z, "10.60." + i + ".0/24", z)),
+        agentSubnets: zones.map((z, i) => subnet("agents-" + z, "10.60." + (16 + 4 * i) + ".0/22", z)),
+      },
+    });
+    cluster(this, target, "t3.large");
+  }
+}
+
+const app = new App({ outdir: process.argv[2] });
+new AzurePlatform(app, "platform-azure");
+new AwsPlatform(app, "platform-aws");
+const backend: StateBackend = { type: "s3", bucket: "acme-tf-state", region: "eu-west-1" };
+new MesosClusterStack(app, "whole-cluster", { cloud: "aws", profile: "ha", sshPublicKey: KEY, backend });
+app.synth();
+`;
+
+function run(command: string, args: string[], cwd: string): string {
+  try {
+    return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${command} ${args.join(" ")} failed in ${cwd}:\n${err.stdout ?? ""}\n${err.stderr ?? err.message}`);
+  }
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+let tarball: string;
+let packedFiles: string[];
+let consumer: string;
+let out: Map<string, TfJson>;
+/** Temporary folders, removed after the tests (the consumer's node_modules is large). */
+const temporary: string[] = [];
+
+afterAll(() => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeAll(() => {
+  // A copy without dist/: the tarball is only complete if `npm pack` built it.
+  const copy = copyProject();
+  temporary.push(copy);
+  expect(existsSync(join(copy, "dist"))).toBe(false);
+  const packDir = mkdtempSync(join(tmpdir(), "pack-"));
+  temporary.push(packDir);
+  const packed = run("npm", ["pack", "--json", "--pack-destination", packDir], copy);
+  const info = JSON.parse(packed.slice(packed.indexOf("[")))[0] as { filename: string; files: { path: string }[] };
+  tarball = join(packDir, info.filename);
+  packedFiles = info.files.map((f) => f.path).sort();
+
+  consumer = mkdtempSync(join(tmpdir(), "consumer-"));
+  temporary.push(consumer);
+  const devPins: Record<string, string> = pkg.devDependencies;
+  const dependencies: Record<string, string> = { [pkg.name]: `file:${tarball}` };
+  // The consumer picks versions in our peer ranges: the ones we pin (already in the npm cache).
+  for (const peer of [...Object.keys(PEERS), "@types/node"]) dependencies[peer] = devPins[peer];
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "platform-consumer", version: "1.0.0", private: true, dependencies }, null, 2));
+  run("npm", ["install", "--offline", "--no-audit", "--no-fund"], consumer);
+
+  mkdirSync(join(consumer, "src"));
+  writeFileSync(join(consumer, "src", "main.ts"), CONSUMER);
+  // A modern TypeScript setup resolves our types through package.json "exports".
+  writeFileSync(
+    join(consumer, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { target: "ES2022", module: "node16", moduleResolution: "node16", strict: true, outDir: "out", rootDir: "src", skipLibCheck: false, types: ["node"] }, include: ["src"] }),
+  );
+  run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "."], consumer);
+  const outdir = join(consumer, "cdktf.out");
+  run(process.execPath, [join("out", "main.js"), outdir], consumer);
+  out = readSynthOutput(outdir);
+}, 180000);
+
+test("the tarball holds the compiled library and nothing else", () => {
+  for (const file of packedFiles) expect(file).toMatch(/^(package\.json|README\.md|LICENSE|dist\/(constructs|stacks)\/.+\.(js|d\.ts))$/);
+  expect(packedFiles).toEqual(expect.arrayContaining(["dist/constructs/index.js", "dist/constructs/index.d.ts", "dist/stacks/mesos-cluster-stack.js", "dist/stacks/backend.d.ts"]));
+  const installed = JSON.parse(readFileSync(join(consumer, "node_modules", pkg.name, "package.json"), "utf8"));
+  expect(installed.exports["."]).toEqual({ types: "./dist/constructs/index.d.ts", require: "./dist/constructs/index.js", default: "./dist/constructs/index.js" });
+  expect(installed.dependencies).toBeUndefined();
+});
+
+test("at run time the library needs only its peer dependencies and node's own modules; its types name no provider barrel", () => {
+  const root = join(consumer, "node_modules", pkg.name);
+  const allowed = new Set([...Object.keys(PEERS), ...builtinModules]);
+  for (const file of filesUnder(join(root, "dist"))) {
+    const text = readFileSync(file, "utf8");
+    const specifiers = [...text.matchAll(/(?:require\(|from |import\()"([^"]+)"/g)].map((m) => m[1]).filter((s) => !s.startsWith("."));
+    for (const spec of specifiers) {
+      const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0];
+      expect(`${relative(root, file)}: ${allowed.has(name) ? "peer or built-in" : spec}`).toBe(`${relative(root, file)}: peer or built-in`);
+      // Deep paths only: a provider package root costs seconds and gigabytes.
+      if (name.startsWith("@cdktf/provider-")) expect(spec).toMatch(/^@cdktf\/provider-[a-z]+\/lib\/[a-z0-9-]+$/);
+    }
+  }
+  // Dev-only modules are not installed, yet the consumer synthesized.
+  for (const dev of ["sucrase", "yaml", "jest", "typescript", "cdktf-cli"]) expect(existsSync(join(consumer, "node_modules", dev))).toBe(false);
+  // "exports" is the public surface: the package.json is reachable, internals are not.
+  const resolve = (spec: string) => {
+    try {
+      return execFileSync(process.execPath, ["-e", `console.log(require.resolve(${JSON.stringify(spec)}))`], { cwd: consumer, encoding: "utf8", stdio: "pipe" }).trim();
+    } catch (e) {
+      return String((e as { stderr: string }).stderr).match(/ERR_PACKAGE_PATH_NOT_EXPORTED/)?.[0] ?? String(e);
+    }
+  };
+  expect(resolve(pkg.name)).toBe(join(root, "dist", "constructs", "index.js"));
+  expect(resolve(`${pkg.name}/package.json`)).toBe(join(root, "package.json"));
+  expect(resolve(`${pkg.name}/dist/constructs/nodes.js`)).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED");
+
+});
+
+test("the consumer's Azure stack keeps its own provider block and VNet", () => {
+  const json = out.get("platform-azure")!;
+  expect(json.provider.azurerm).toEqual([{ features: [{}], subscription_id: "00000000-0000-0000-0000-000000000001" }]);
+  expect(Object.keys(json.resource.azurerm_virtual_network)).toEqual(["vnet"]);
+  expect(json.resource.azurerm_nat_gateway).toBeUndefined();
+  const masters = userDataNodes(json).filter((n) => n.kind === "fixed");
+  expect(masters.map((m) => `${m.name} ${m.privateIp} ${m.zone}`)).toEqual(["platform-masters-1 10.50.1.10 1", "platform-masters-2 10.50.1.11 2", "platform-masters-3 10.50.1.12 3"]);
+  for (const m of masters) {
+    const vm = json.resource.azurerm_linux_virtual_machine[m.address.split(".")[1]];
+    const nic = resolveRef(json, (vm.network_interface_ids as string[])[0])!;
+    expect((nic.ip_configuration as { subnet_id: string }[])[0].subnet_id).toBe("${azurerm_subnet.mesos-masters.id}");
+    expect(m.text).toContain("server.1=10.50.1.10:2888:3888;2181\n");
+    expect(m.text).toContain("server.3=10.50.1.12:2888:3888;2181\n");
+  }
+  const pool = Object.values(json.resource.azurerm_linux_virtual_machine_scale_set)[0];
+  expect(pool).toMatchObject({ instances: 4, location: "northeurope", resource_group_name: "${azurerm_resource_group.rg.name}" });
+});
+
+test("the consumer's AWS stack keeps its own provider block and VPC", () => {
+  const json = out.get("platform-aws")!;
+  expect(json.provider.aws).toEqual([{ allowed_account_ids: ["123456789012"], region: "us-east-2" }]);
+  expect(Object.keys(json.resource.aws_vpc)).toEqual(["vpc"]);
+  const instances = Object.values(json.resource.aws_instance);
+  expect(instances.map((i) => [i.subnet_id, i.private_ip, i.availability_zone])).toEqual([
+    ["${aws_subnet.masters-us-east-2a.id}", "10.60.0.10", "us-east-2a"],
+    ["${aws_subnet.masters-us-east-2b.id}", "10.60.1.10", "us-east-2b"],
+    ["${aws_subnet.masters-us-east-2c.id}", "10.60.2.10", "us-east-2c"],
+  ]);
+  expect(Object.keys(json.resource.aws_ebs_volume)).toHaveLength(3);
+  const asg = Object.values(json.resource.aws_autoscaling_group)[0];
+  expect(asg.vpc_zone_identifier).toEqual(["${aws_subnet.agents-us-east-2a.id}", "${aws_subnet.agents-us-east-2b.id}", "${aws_subnet.agents-us-east-2c.id}"]);
+});
+
+test("the packaged MesosClusterStack takes a remote state backend", () => {
+  const json = out.get("whole-cluster")!;
+  expect(json.terraform?.backend).toEqual({
+    s3: { bucket: "acme-tf-state", region: "eu-west-1", key: "mesos-cluster/aws/mesos-whole-cluster.tfstate", encrypt: true, use_lockfile: true },
+  });
+  expect(Object.keys(json.resource.aws_instance)).toHaveLength(3);
+});

@@ -1,0 +1,393 @@
+/**
+ * plan-diff on real synth outputs of our dev and ha stacks, before and after
+ * concrete changes: what is reported as created, changed, replaced, and what
+ * that does to the ZooKeeper quorum.
+ */
+import { mkdtempSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { buildApp } from "../stacks/app";
+import { loadAppConfig } from "../stacks/config";
+import { diffHunks, unifiedDiff } from "../scripts/lib/text-diff";
+import { diffSynthOutputs, PlanDiff, ResourceChange, StackDiff } from "../scripts/lib/plan-diff";
+import { renderReport } from "../scripts/lib/plan-diff-report";
+import { readSynthOutput, TfJson } from "../scripts/lib/synth-output";
+import { Cloud, TEST_SSH_KEY } from "./helpers/synth";
+
+const HOME = mkdtempSync(join(tmpdir(), "plan-diff-home-"));
+
+/** `npx cdktf synth` in-process: the app of main.ts with this environment, written to a folder and read back. */
+function synthOutput(env: Record<string, string>): Map<string, TfJson> {
+  const outdir = mkdtempSync(join(tmpdir(), "plan-diff-out-"));
+  const config = loadAppConfig({ env: { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env }, cwd: HOME, homeDir: HOME });
+  buildApp({ config, outdir }).app.synth();
+  return readSynthOutput(outdir);
+}
+
+const bases = new Map<Cloud, Map<string, TfJson>>();
+function base(cloud: Cloud): Map<string, TfJson> {
+  if (!bases.has(cloud)) bases.set(cloud, synthOutput({ CLUSTER_CLOUD: cloud }));
+  return bases.get(cloud)!;
+}
+
+function diffOf(cloud: Cloud, change: Record<string, string>): PlanDiff {
+  return diffSynthOutputs(base(cloud), synthOutput({ CLUSTER_CLOUD: cloud, ...change }));
+}
+
+function stackOf(diff: PlanDiff, name: string): StackDiff {
+  const stack = diff.stacks.find((s) => s.stack === name);
+  if (!stack) throw new Error(`no changes reported for stack ${name} (have ${diff.stacks.map((s) => s.stack).join(", ")})`);
+  return stack;
+}
+
+/** `action type construct-path-tail`, readable in a failing assertion. */
+function rows(stack: StackDiff, action?: ResourceChange["action"]): string[] {
+  return stack.resources.filter((r) => !action || r.action === action).map((r) => `${r.action} ${r.type} ${r.constructPath.split("/").slice(1).join("/")}`);
+}
+
+function attrs(r: ResourceChange): string[] {
+  return r.attributes.map((a) => `${a.path}: ${JSON.stringify(a.before)} -> ${JSON.stringify(a.after)} (${a.effect})`);
+}
+
+describe("the four changes of the issue", () => {
+  test.each(["azure", "aws"] as Cloud[])("ha agent count 3 -> 5 on %s: the pool scales in place, nothing else", (cloud) => {
+    const diff = diffOf(cloud, { CLUSTER_HA_AGENT_COUNT: "5" });
+    expect(diff.exitCode).toBe(2);
+    expect(diff.stacks.map((s) => s.stack)).toEqual(["ha"]);
+    const ha = stackOf(diff, "ha");
+    expect(ha.resources).toHaveLength(1);
+    expect(ha.resources[0].action).toBe("update");
+    expect(attrs(ha.resources[0])).toEqual(
+      cloud === "azure"
+        ? ["instances: 3 -> 5 (update)"]
+        : ["desired_capacity: 3 -> 5 (update)", "max_size: 3 -> 5 (update)", "min_size: 3 -> 5 (update)"],
+    );
+    expect(ha.userData).toEqual([]);
+    expect(ha.statefulReplacements).toEqual([]);
+    expect(ha.quorum).toBeUndefined();
+  });
+
+  test.each(["azure", "aws"] as Cloud[])("Marathon image tag on %s: every master is replaced, data disks stay, quorum lost", (cloud) => {
+    const diff = diffOf(cloud, { CLUSTER_IMAGE_MARATHON: "mesosphere/marathon:v1.11.23" });
+    expect(diff.exitCode).toBe(3);
+    const ha = stackOf(diff, "ha");
+    const machine = cloud === "azure" ? "azurerm_linux_virtual_machine" : "aws_instance";
+    const attachment = cloud === "azure" ? "azurerm_virtual_machine_data_disk_attachment" : "aws_volume_attachment";
+    const vm = cloud === "azure" ? "vm" : "instance";
+    const att = cloud === "azure" ? "data-disk-attachment" : "data-volume-attachment";
+    // AWS masters get new public IPs with new instances, and the Swarm server certificate names them:
+    // a new request, a new certificate, a new value of the parameter that carries it. Azure's public IPs stay.
+    const tls = cloud === "aws" ? ["update aws_ssm_parameter swarm/tls-cert-secret", "replace tls_cert_request swarm/tls/server-request", "replace tls_locally_signed_cert swarm/tls/server-cert"] : [];
+    expect(rows(ha)).toEqual(
+      [
+        ...[1, 2, 3].map((i) => `replace ${machine} masters/machines-mesos-ha-masters-${i}/${vm}`),
+        ...[1, 2, 3].map((i) => `replace ${attachment} masters/machines-mesos-ha-masters-${i}/${att}`),
+        ...tls,
+      ].sort((a, b) => (a.split(" ")[1] + a < b.split(" ")[1] + b ? -1 : 1)),
+    );
+    if (cloud === "aws") {
+      const request = ha.resources.find((r) => r.type === "tls_cert_request")!;
+      expect(request.replaceReasons).toEqual([1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^ip_addresses names aws_instance\\.masters_machines-mesos-ha-masters-${i}_instance_\\w+, which is replaced$`))));
+    }
+    // Replaced because of the user data; the attachments because they name the replaced machine's id.
+    const userDataAttr = cloud === "azure" ? "custom_data" : "user_data_base64";
+    for (const r of ha.resources.filter((x) => x.type === machine)) expect(r.replaceReasons).toEqual([userDataAttr]);
+    for (const r of ha.resources.filter((x) => x.type === attachment)) expect(r.replaceReasons[0]).toMatch(new RegExp(`^(virtual_machine_id|instance_id) names ${machine}\\.`));
+    expect(ha.statefulReplacements.map((r) => `${r.stateful} ${r.machine}`)).toEqual(["master mesos-ha-masters-1", "master mesos-ha-masters-2", "master mesos-ha-masters-3"]);
+    // Only the masters' documents changed, exactly in the Marathon unit.
+    expect(ha.userData.map((u) => `${u.name} ${u.action}`)).toEqual(["mesos-ha-masters-1 changed", "mesos-ha-masters-2 changed", "mesos-ha-masters-3 changed"]);
+    const changedLines = ha.userData[0].diff!.split("\n").filter((l) => /^[-+](?![-+]{2} )/.test(l));
+    expect(changedLines).toHaveLength(4);
+    expect(changedLines.filter((l) => l.startsWith("-")).every((l) => l.includes("mesosphere/marathon:v1.11.24"))).toBe(true);
+    expect(changedLines.filter((l) => l.startsWith("+")).every((l) => l.includes("mesosphere/marathon:v1.11.23"))).toBe(true);
+    expect(ha.quorum).toEqual({ ensembleSize: 3, quorum: 2, tolerated: 1, replaced: ["mesos-ha-masters-1", "mesos-ha-masters-2", "mesos-ha-masters-3"], destroyed: [], added: [], losesQuorum: true });
+    const dev = stackOf(diff, "dev");
+    expect(dev.quorum).toMatchObject({ ensembleSize: 1, replaced: ["mesos-dev-masters-1"], losesQuorum: true });
+
+    const text = renderReport(diff, { format: "text", baseLabel: "main", headLabel: "head" });
+    expect(text).toContain("QUORUM LOST: 3 of 3 ZooKeeper members are replaced at once, but an ensemble of 3 tolerates only 1 down (quorum 2).");
+    expect(text).toContain("ZOOKEEPER DOWN: the only member is replaced");
+    expect(text).toContain("The masters' data disks are kept");
+    expect(text).toContain("+      ExecStartPre=-/usr/bin/docker pull mesosphere/marathon:v1.11.23");
+  });
+
+  test.each(["azure", "aws"] as Cloud[])("master count 3 -> 5 on %s: 2 new masters, the 3 existing ones REPLACED, quorum lost", (cloud) => {
+    const diff = diffOf(cloud, { CLUSTER_HA_MASTER_COUNT: "5" });
+    expect(diff.exitCode).toBe(3);
+    expect(diff.stacks.map((s) => s.stack)).toEqual(["ha"]);
+    const ha = stackOf(diff, "ha");
+    const created = cloud === "azure"
+      ? ["azurerm_linux_virtual_machine", "azurerm_managed_disk", "azurerm_network_interface", "azurerm_virtual_machine_data_disk_attachment"]
+      : ["aws_ebs_volume", "aws_instance", "aws_volume_attachment"];
+    expect(rows(ha, "create")).toEqual(
+      created.flatMap((type) => [4, 5].map((i) => `create ${type} ${ha.resources.find((r) => r.type === type && r.constructPath.includes(`masters-${i}/`))!.constructPath.split("/").slice(1).join("/")}`)),
+    );
+    // The Swarm server certificate names every master's IP: a new request and certificate, stored anew.
+    expect(ha.resources.filter((r) => r.action === "replace").map((r) => r.type)).toEqual(
+      cloud === "azure"
+        ? [...Array(3).fill("azurerm_linux_virtual_machine"), ...Array(3).fill("azurerm_virtual_machine_data_disk_attachment"), "tls_cert_request", "tls_locally_signed_cert"]
+        : [...Array(3).fill("aws_instance"), ...Array(3).fill("aws_volume_attachment"), "tls_cert_request", "tls_locally_signed_cert"],
+    );
+    // The agents learn the new masters: their pool's user data changes, in place.
+    // On Azure, rules name the masters by their IPs: every rule that names them gains the new ones, in place.
+    const updated = ha.resources.filter((r) => r.action === "update" && r.type !== "azurerm_network_security_rule");
+    const pool = cloud === "azure" ? "azurerm_linux_virtual_machine_scale_set" : "aws_launch_template";
+    expect(updated.map((r) => r.type)).toEqual(cloud === "azure" ? ["azurerm_key_vault_secret", pool] : [pool, "aws_ssm_parameter"]);
+    const ruleUpdates = ha.resources.filter((r) => r.type === "azurerm_network_security_rule");
+    if (cloud === "azure") {
+      expect(ruleUpdates.length).toBeGreaterThan(0);
+      for (const r of ruleUpdates) {
+        expect(r.action).toBe("update");
+        expect(attrs(r).every((a) => /^(source|destination)_address_prefixes: .*10\.20\.0\.14.* \(update\)$/.test(a))).toBe(true);
+      }
+    } else {
+      expect(ruleUpdates).toEqual([]);
+    }
+    const poolChange = updated.find((r) => r.type === pool)!;
+    expect(poolChange.attributes.map((a) => [a.path, a.userData])).toEqual([[cloud === "azure" ? "custom_data" : "user_data", true]]);
+    expect(updated.find((r) => r.type !== pool)!.attributes.map((a) => `${a.path} <- ${a.recomputedFrom?.split("_")[0]}`)).toEqual(["value <- tls"]);
+
+    expect(ha.statefulReplacements.map((r) => `${r.action} ${r.stateful} ${r.machine}`)).toEqual([1, 2, 3].map((i) => `replace master mesos-ha-masters-${i}`));
+    expect(ha.quorum).toEqual({
+      ensembleSize: 5,
+      quorum: 3,
+      tolerated: 2,
+      replaced: ["mesos-ha-masters-1", "mesos-ha-masters-2", "mesos-ha-masters-3"],
+      destroyed: [],
+      added: ["mesos-ha-masters-4", "mesos-ha-masters-5"],
+      losesQuorum: true,
+    });
+    expect(ha.userData.map((u) => `${u.name} ${u.action}`)).toEqual([
+      "mesos-ha-agents changed",
+      "mesos-ha-masters-1 changed",
+      "mesos-ha-masters-2 changed",
+      "mesos-ha-masters-3 changed",
+      "mesos-ha-masters-4 added",
+      "mesos-ha-masters-5 added",
+    ]);
+    const master1 = ha.userData.find((u) => u.name === "mesos-ha-masters-1")!.diff!.split("\n");
+    // Azure masters share one regional subnet; AWS masters get one subnet per zone.
+    const [ip4, ip5] = cloud === "azure" ? ["10.20.0.13", "10.20.0.14"] : ["10.20.0.11", "10.20.1.11"];
+    expect(master1.filter((l) => /^[-+]\s+server\./.test(l))).toEqual([`+      server.4=${ip4}:2888:3888;2181`, `+      server.5=${ip5}:2888:3888;2181`]);
+    expect(master1.filter((l) => /^[-+]\s+MESOS_QUORUM=/.test(l))).toEqual(["-      MESOS_QUORUM=2", "+      MESOS_QUORUM=3"]);
+    // Azure masters have no public IP without adminCidrs; AWS masters always do.
+    expect(ha.outputs.map((o) => o.name)).toEqual(
+      ["marathon_urls", "master_private_ips", ...(cloud === "aws" ? ["master_public_ips"] : []), "mesos_urls", "mesos_zk_url", "zookeeper_connect_string"],
+    );
+
+    const md = renderReport(diff, { format: "markdown", baseLabel: "main", headLabel: "head" });
+    expect(md).toContain("> [!CAUTION]");
+    expect(md).toContain("**QUORUM LOST: 3 of 5 ZooKeeper members are replaced at once, but an ensemble of 5 tolerates only 2 down (quorum 3).");
+    // One targeted apply per existing master: its machine and its attachment.
+    const targeted = md.split("\n").filter((l) => l.startsWith("> terraform -chdir=cdktf.out/stacks/ha apply"));
+    expect(targeted).toHaveLength(3);
+    for (const [i, line] of targeted.entries()) expect(line.match(/-target='[^']*masters-(\d)[^']*'/g)!.map((t) => /masters-(\d)/.exec(t)![1])).toEqual([String(i + 1), String(i + 1)]);
+  });
+
+  test.each(["azure", "aws"] as Cloud[])("admin CIDRs on %s: four rules per stack added, no machine replaced", (cloud) => {
+    const diff = diffOf(cloud, { CLUSTER_ADMIN_CIDRS: "203.0.113.0/24" });
+    expect(diff.exitCode).toBe(2);
+    const type = cloud === "azure" ? "azurerm_network_security_rule" : "aws_vpc_security_group_ingress_rule";
+    for (const name of ["dev", "ha"]) {
+      const stack = stackOf(diff, name);
+      const machines = name === "dev" ? [1] : [1, 2, 3];
+      // On Azure the masters get their public IPs now: new IP resources, NICs updated in place.
+      const publicIps =
+        cloud === "azure"
+          ? machines.flatMap((i) => [
+              `update azurerm_network_interface masters/machines-mesos-${name}-masters-${i}/nic`,
+              `create azurerm_public_ip masters/machines-mesos-${name}-masters-${i}/public-ip`,
+            ])
+          : [];
+      // ... and in ha, whose Swarm API has TLS, the server certificate names the new public IPs: reissued and stored anew.
+      const certificate =
+        cloud === "azure" && name === "ha"
+          ? ["replace tls_cert_request swarm/tls/server-request", "replace tls_locally_signed_cert swarm/tls/server-cert", "update azurerm_key_vault_secret swarm/tls-cert-secret"]
+          : [];
+      expect(rows(stack).sort()).toEqual([...["marathon", "mesos", "ssh", "swarm"].map((s) => `create ${type} masters/admin-${s}`), ...publicIps, ...certificate].sort());
+      expect(stack.userData).toEqual([]);
+      expect(stack.quorum).toBeUndefined();
+    }
+    // Moving to another network changes those rules in place.
+    const moved = diffSynthOutputs(synthOutput({ CLUSTER_CLOUD: cloud, CLUSTER_ADMIN_CIDRS: "203.0.113.0/24" }), synthOutput({ CLUSTER_CLOUD: cloud, CLUSTER_ADMIN_CIDRS: "198.51.100.0/24" }));
+    expect(moved.exitCode).toBe(2);
+    const ha = stackOf(moved, "ha");
+    expect(ha.resources.map((r) => `${r.action} ${attrs(r).join("; ")}`)).toEqual(
+      Array(4).fill(cloud === "azure" ? 'update source_address_prefixes: ["203.0.113.0/24"] -> ["198.51.100.0/24"] (update)' : 'update cidr_ipv4: "203.0.113.0/24" -> "198.51.100.0/24" (update)'),
+    );
+  });
+});
+
+describe("replacement rules on other changes", () => {
+  test("no change: exit 0 and a one-line report", () => {
+    const diff = diffSynthOutputs(base("azure"), synthOutput({ CLUSTER_CLOUD: "azure" }));
+    expect(diff).toEqual({ stacks: [], exitCode: 0 });
+    expect(renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" })).toContain("No changes");
+  });
+
+  test("scaling the masters down destroys members and their data disks: loud, exit 3", () => {
+    const diff = diffSynthOutputs(synthOutput({ CLUSTER_CLOUD: "aws", CLUSTER_HA_MASTER_COUNT: "5" }), base("aws"));
+    expect(diff.exitCode).toBe(3);
+    const ha = stackOf(diff, "ha");
+    expect(ha.statefulReplacements.map((r) => `${r.action} ${r.stateful} ${r.machine}`)).toEqual([
+      "destroy data-disk mesos-ha-masters-4",
+      "destroy data-disk mesos-ha-masters-5",
+      "replace master mesos-ha-masters-1",
+      "replace master mesos-ha-masters-2",
+      "replace master mesos-ha-masters-3",
+      "destroy master mesos-ha-masters-4",
+      "destroy master mesos-ha-masters-5",
+    ]);
+    expect(ha.quorum).toMatchObject({ ensembleSize: 3, replaced: ["mesos-ha-masters-1", "mesos-ha-masters-2", "mesos-ha-masters-3"], destroyed: ["mesos-ha-masters-4", "mesos-ha-masters-5"], losesQuorum: true });
+    expect(renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" })).toContain("THEIR DATA (ZooKeeper snapshots and logs, the Mesos replicated log) IS LOST");
+  });
+
+  test("a smaller Azure data disk is a new, empty disk; a larger one grows in place; EBS never shrinks by replacement", () => {
+    const shrink = diffOf("azure", { CLUSTER_MASTER_DATA_DISK_GB: "16" });
+    expect(shrink.exitCode).toBe(3);
+    const ha = stackOf(shrink, "ha");
+    expect(ha.statefulReplacements.map((r) => `${r.action} ${r.stateful} ${r.machine} ${r.replaceReasons.join(",")}`)).toEqual(
+      [1, 2, 3].map((i) => `replace data-disk mesos-ha-masters-${i} disk_size_gb`),
+    );
+    // The attachments name the new disks.
+    expect(ha.resources.filter((r) => r.type === "azurerm_virtual_machine_data_disk_attachment").every((r) => r.action === "replace")).toBe(true);
+    expect(ha.resources.some((r) => r.type === "azurerm_linux_virtual_machine")).toBe(false);
+
+    const grow = diffOf("azure", { CLUSTER_MASTER_DATA_DISK_GB: "64" });
+    expect(grow.exitCode).toBe(2);
+    expect(rows(stackOf(grow, "ha"))).toEqual([1, 2, 3].map((i) => `update azurerm_managed_disk masters/machines-mesos-ha-masters-${i}/data-disk`));
+
+    const ebs = diffOf("aws", { CLUSTER_MASTER_DATA_DISK_GB: "16" });
+    expect(ebs.exitCode).toBe(2);
+    expect(stackOf(ebs, "ha").resources.map((r) => `${r.action} ${r.type} ${attrs(r).join("")}`)).toEqual(Array(3).fill("update aws_ebs_volume size: 32 -> 16 (update)"));
+  });
+
+  test("VM size is updated in place on both clouds; a disk type change replaces Azure masters (OS disk)", () => {
+    for (const cloud of ["azure", "aws"] as Cloud[]) {
+      const diff = diffOf(cloud, { CLUSTER_MASTER_VM_SIZE: cloud === "azure" ? "Standard_D4s_v5" : "m6i.large" });
+      expect(diff.exitCode).toBe(2);
+      expect(stackOf(diff, "ha").resources.map((r) => `${r.action} ${r.attributes.map((a) => a.path).join(",")}`)).toEqual(Array(3).fill(`update ${cloud === "azure" ? "size" : "instance_type"}`));
+    }
+  });
+
+  test("lifecycle.ignore_changes hides a change; without it the same change replaces", () => {
+    const before = base("aws").get("dev")!;
+    const withAmi = (ami: string, ignore: boolean): Map<string, TfJson> => {
+      const json = JSON.parse(JSON.stringify(before)) as TfJson;
+      for (const instance of Object.values(json.resource.aws_instance)) {
+        instance.ami = ami;
+        instance.lifecycle = ignore ? { ignore_changes: ["ami"] } : undefined;
+      }
+      return new Map([["dev", json]]);
+    };
+    expect(diffSynthOutputs(withAmi("ami-0123456789abcdef0", true), withAmi("ami-0fedcba9876543210", true)).exitCode).toBe(0);
+    const pinned = diffSynthOutputs(withAmi("ami-0123456789abcdef0", false), withAmi("ami-0fedcba9876543210", false));
+    expect(pinned.exitCode).toBe(3);
+    expect(stackOf(pinned, "dev").statefulReplacements[0].replaceReasons).toEqual(["ami"]);
+  });
+
+  test("user_data without user_data_replace_on_change is an update (stop/start), with it a replacement", () => {
+    const before = base("aws").get("dev")!;
+    const variant = (userData: string, replaceOnChange: boolean) => {
+      const json = JSON.parse(JSON.stringify(before)) as TfJson;
+      for (const instance of Object.values(json.resource.aws_instance)) {
+        instance.user_data = `${String(instance.user_data ?? Buffer.from(String(instance.user_data_base64), "base64").toString())}# ${userData}\n`;
+        delete instance.user_data_base64;
+
+        instance.user_data_replace_on_change = replaceOnChange;
+      }
+      return new Map([["dev", json]]);
+    };
+    expect(diffSynthOutputs(variant("a", false), variant("b", false)).exitCode).toBe(2);
+    expect(diffSynthOutputs(variant("a", true), variant("b", true)).exitCode).toBe(3);
+  });
+
+  test("an attribute the table does not know counts as a possible replacement on a master", () => {
+    const before = base("azure").get("dev")!;
+    const after = JSON.parse(JSON.stringify(before)) as TfJson;
+    for (const vm of Object.values(after.resource.azurerm_linux_virtual_machine)) vm.patch_mode = "AutomaticByPlatform";
+    const diff = diffSynthOutputs(new Map([["dev", before]]), new Map([["dev", after]]));
+    expect(diff.exitCode).toBe(3);
+    expect(stackOf(diff, "dev").resources.map((r) => r.action)).toEqual(["unassessed"]);
+    expect(renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" })).toContain("POSSIBLY REPLACED");
+  });
+
+  test("a backend change is reported; local state paths of two checkouts are not", () => {
+    const local = synthOutput({ CLUSTER_CLOUD: "aws" });
+    const s3 = synthOutput({ CLUSTER_CLOUD: "aws", CLUSTER_BACKEND: "s3", CLUSTER_BACKEND_BUCKET: "acme-state", CLUSTER_BACKEND_REGION: "eu-west-1" });
+    const elsewhere = JSON.parse(JSON.stringify(local.get("dev"))) as TfJson;
+    elsewhere.terraform = { ...elsewhere.terraform, backend: { local: { path: "/tmp/other-checkout/terraform.dev.tfstate" } } };
+    expect(diffSynthOutputs(local, new Map([...local, ["dev", elsewhere]])).exitCode).toBe(0);
+    const diff = diffSynthOutputs(local, s3);
+    expect(diff.exitCode).toBe(2);
+    expect(stackOf(diff, "ha").settings).toEqual([
+      'backend changed: local (terraform.ha.tfstate) -> s3 {"bucket":"acme-state","encrypt":true,"key":"mesos-cluster/aws/mesos-ha.tfstate","region":"eu-west-1","use_lockfile":true} (run `terraform init -migrate-state` / `cdktf deploy --migrate-state` once)',
+    ]);
+  });
+});
+
+describe("the report", () => {
+  test("markdown stays under the size limit: user data diffs are cut with a note, the warnings stay whole", () => {
+    const diff = diffOf("aws", { CLUSTER_HA_MASTER_COUNT: "5" });
+    const full = renderReport(diff, { format: "markdown", baseLabel: "main", headLabel: "head" });
+    expect(full.length).toBeLessThan(60000);
+    expect(full.match(/<details>/g)).toHaveLength(4);
+    const cut = renderReport(diff, { format: "markdown", baseLabel: "main", headLabel: "head", maxChars: 9000 });
+    expect(cut.length).toBeLessThanOrEqual(9000);
+    expect(cut).toContain("**QUORUM LOST: 3 of 5");
+    expect(cut).toMatch(/(more lines not shown|more user data diffs? not shown)[^\n]*npm run plan-diff/);
+    // Fences stay balanced, so the comment renders.
+    expect((cut.match(/^(> )?```/gm) ?? []).length % 2).toBe(0);
+  });
+
+  test("a diff that itself holds backticks gets a longer fence", () => {
+    const before = base("azure").get("dev")!;
+    const after = JSON.parse(JSON.stringify(before)) as TfJson;
+    for (const vm of Object.values(after.resource.azurerm_linux_virtual_machine)) {
+      const text = Buffer.from(String(vm.custom_data), "base64").toString("utf8");
+      vm.custom_data = Buffer.from(`${text}# a comment with \`\`\` in it\n`).toString("base64");
+    }
+    const md = renderReport(diffSynthOutputs(new Map([["dev", before]]), new Map([["dev", after]])), { format: "markdown", baseLabel: "a", headLabel: "b" });
+    expect(md).toContain("````diff\n");
+    expect(md).toContain("+# a comment with ``` in it\n");
+  });
+});
+
+describe("unified diff", () => {
+  /** Applies hunks to the old lines: must give the new lines. */
+  function apply(oldText: string, newText: string): string {
+    const lines = oldText.split("\n");
+    let offset = 0;
+    for (const h of diffHunks(oldText, newText, 2)) {
+      const start = (h.oldLines === 0 ? h.oldStart : h.oldStart - 1) + offset;
+      const removed = h.lines.filter((l) => l[0] !== "+").map((l) => l.slice(1));
+      expect(lines.slice(start, start + removed.length)).toEqual(removed);
+      const added = h.lines.filter((l) => l[0] !== "-").map((l) => l.slice(1));
+      lines.splice(start, removed.length, ...added);
+      offset += added.length - removed.length;
+    }
+    return lines.join("\n");
+  }
+
+  test("hunks turn the old text into the new one", () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    for (let round = 0; round < 200; round++) {
+      const a = Array.from({ length: rand(40) }, () => `line ${rand(8)}`);
+      const b = a.filter(() => rand(5) > 0).flatMap((l) => (rand(6) === 0 ? [l, `new ${rand(8)}`] : [l]));
+      const oldText = a.join("\n");
+      const newText = b.join("\n");
+      expect(apply(oldText, newText)).toEqual(newText);
+    }
+  });
+
+  test("the headers are those of diff -u", () => {
+    const a = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
+    const b = "1\n2\nthree\n4\n5\n6\n7\n8\n9\n10\neleven\n";
+    expect(unifiedDiff(a, b, "a", "b")).toBe(
+      ["--- a", "+++ b", "@@ -1,6 +1,6 @@", " 1", " 2", "-3", "+three", " 4", " 5", " 6", "@@ -8,3 +8,4 @@", " 8", " 9", " 10", "+eleven", ""].join("\n"),
+    );
+    expect(unifiedDiff("", "x\n", "a", "b")).toBe("--- a\n+++ b\n@@ -0,0 +1,1 @@\n+x\n");
+    expect(unifiedDiff("same\n", "same\n", "a", "b")).toBe("");
+  });
+});

@@ -1,0 +1,315 @@
+/**
+ * Secure by default: nothing open to the world, explicit and loud internet
+ * opt-in, authentication with secrets that never enter user data, TLS for
+ * the Swarm API, hardened hosts, and no data lost when the agents change.
+ */
+import { App, TerraformStack } from "cdktf";
+import { MesosClusterStack, MesosClusterStackProps } from "../stacks/mesos-cluster-stack";
+import {
+  Cloud,
+  execStartOf,
+  fileOf,
+  machineDocs,
+  parseCloudConfig,
+  poolDoc,
+  resolveRef,
+  resourcesOf,
+  ruleTable,
+  synthCluster,
+  synthStack,
+  TEST_SSH_KEY,
+  TfJson,
+} from "./helpers/synth";
+
+const CLOUDS: Cloud[] = ["azure", "aws"];
+const PROFILES = ["dev", "ha"] as const;
+
+/** Every ingress opening whose source is the internet. */
+function internetRules(json: TfJson, cloud: Cloud): string[] {
+  const open: string[] = [];
+  if (cloud === "azure") {
+    for (const r of Object.values(resourcesOf(json, "azurerm_network_security_rule"))) {
+      if (r.access !== "Allow" || r.direction !== "Inbound") continue;
+      const sources = [r.source_address_prefix, ...((r.source_address_prefixes as string[]) ?? [])].filter((x) => x !== undefined);
+      if (!r.source_application_security_group_ids && sources.length === 0) open.push(`${r.name}: no source`);
+      for (const src of sources) if (["*", "Internet", "0.0.0.0/0", "Any"].includes(String(src))) open.push(`${r.name}: ${r.destination_port_range}`);
+    }
+    for (const nsg of Object.values(resourcesOf(json, "azurerm_network_security_group"))) {
+      expect(nsg.security_rule).toBeUndefined(); // no inline rules hiding beside the separate ones
+    }
+  } else {
+    for (const r of Object.values(resourcesOf(json, "aws_vpc_security_group_ingress_rule"))) {
+      if (r.cidr_ipv4 === "0.0.0.0/0" || r.cidr_ipv6 === "::/0" || (!r.cidr_ipv4 && !r.referenced_security_group_id)) open.push(`${r.description}: ${r.from_port}`);
+    }
+    for (const sg of Object.values(resourcesOf(json, "aws_security_group"))) expect(sg.ingress).toBeUndefined();
+  }
+  return open;
+}
+
+function warningsOf(stack: TerraformStack): string[] {
+  return stack.node
+    .findAll()
+    .flatMap((c) => c.node.metadata)
+    .filter((m) => m.type === "@cdktf/warn")
+    .map((m) => String(m.data));
+}
+
+describe.each(CLOUDS)("%s", (cloud) => {
+  describe.each(PROFILES)("%s defaults", (profile) => {
+    let json: TfJson;
+    beforeAll(() => {
+      json = synthCluster({ cloud, profile }).json;
+    });
+
+    test("open nothing to the internet", () => {
+      expect(internetRules(json, cloud)).toEqual([]);
+      if (cloud === "aws") {
+        // The VPC's default group is emptied: no rule lets its members in.
+        const [def] = Object.values(resourcesOf(json, "aws_default_security_group"));
+        expect(def.ingress).toBeUndefined();
+        expect(def.egress).toBeUndefined();
+      }
+    });
+
+    test("agents have no public IP; SSH takes keys only", () => {
+      if (cloud === "azure") {
+        const [vmss] = Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"));
+        const ipc = ((vmss.network_interface as Record<string, unknown>[])[0].ip_configuration as Record<string, unknown>[])[0];
+        expect(ipc.public_ip_address).toBeUndefined();
+        for (const r of [vmss, ...Object.values(resourcesOf(json, "azurerm_linux_virtual_machine"))]) {
+          expect(r.disable_password_authentication).toBe(true);
+          expect(r.admin_password).toBeUndefined();
+          expect((r.admin_ssh_key as { public_key: string }[])[0].public_key).toBe(TEST_SSH_KEY);
+        }
+      } else {
+        const [lt] = Object.values(resourcesOf(json, "aws_launch_template"));
+        expect((lt.network_interfaces as Record<string, unknown>[])[0].associate_public_ip_address).toBe("false");
+        for (const r of [lt, ...Object.values(resourcesOf(json, "aws_instance"))]) expect(String(r.key_name)).toContain("aws_key_pair");
+      }
+      for (const text of [...machineDocs(json, cloud).map((d) => d.text), poolDoc(json, cloud)]) {
+        const doc = parseCloudConfig(text);
+        expect(doc.raw.ssh_pwauth).toBe(false);
+        expect(doc.raw.disable_root).toBe(true);
+      }
+    });
+
+    test("disks are encrypted; AWS requires IMDSv2 tokens", () => {
+      if (cloud === "aws") {
+        for (const inst of Object.values(resourcesOf(json, "aws_instance"))) {
+          expect(inst.metadata_options).toMatchObject({ http_tokens: "required" });
+          expect(inst.root_block_device).toMatchObject({ encrypted: true });
+        }
+        for (const vol of Object.values(resourcesOf(json, "aws_ebs_volume"))) expect(vol.encrypted).toBe(true);
+        const [lt] = Object.values(resourcesOf(json, "aws_launch_template"));
+        expect(lt.metadata_options).toMatchObject({ http_tokens: "required" });
+        expect((lt.block_device_mappings as { ebs: Record<string, unknown> }[])[0].ebs.encrypted).toBe("true");
+      } else {
+        // Azure managed disks are encrypted at rest by the platform; no unmanaged (blob VHD) disks are used.
+        expect(Object.keys(resourcesOf(json, "azurerm_managed_disk")).length).toBeGreaterThan(0);
+        for (const vm of Object.values(resourcesOf(json, "azurerm_linux_virtual_machine"))) expect(vm.os_disk).toMatchObject({ storage_account_type: "StandardSSD_LRS" });
+      }
+    });
+  });
+
+  test("an internet opening needs internetIngress by name, and warns at synth", () => {
+    const app = new App({ outdir: "/tmp/mesos-cluster-test-out" });
+    const stack = new MesosClusterStack(app, "dev", { cloud, profile: "dev", sshPublicKey: TEST_SSH_KEY, internetIngress: ["marathon"] });
+    const json = synthStack(stack);
+    expect(internetRules(json, cloud)).toHaveLength(1);
+    expect(ruleTable(json, cloud, "mesos-dev").filter((r) => /0\.0\.0\.0\/0|Internet/.test(r))).toEqual([`masters <- ${cloud === "azure" ? "Internet" : "0.0.0.0/0"} : 8080`]);
+    expect(warningsOf(stack)).toEqual(["dev/masters: port 8080 (Marathon UI and API from the internet (internetIngress)) is open to the whole internet (0.0.0.0/0)"]);
+    // An admin CIDR of the whole internet is refused, pointing at the explicit opt-in.
+    expect(() => new MesosClusterStack(app, "x", { cloud, sshPublicKey: TEST_SSH_KEY, adminCidrs: ["0.0.0.0/0"] })).toThrow(
+      'x: invalid adminCidrs[0] "0.0.0.0/0"; allowed: a block narrower than the whole internet (to open a service to everyone, name it in internetIngress)',
+    );
+  });
+
+  describe("authentication (on in ha)", () => {
+    let json: TfJson;
+    beforeAll(() => {
+      json = synthCluster({ cloud, profile: "ha" }).json;
+    });
+
+    test("passwords are generated, kept in the secret store, and only sensitive outputs show them", () => {
+      const passwords = Object.keys(resourcesOf(json, "random_password")).sort();
+      expect(passwords).toEqual(["marathon-password", "mesos-password"]);
+      for (const p of Object.values(resourcesOf(json, "random_password"))) expect(p).toMatchObject({ length: 32, special: false });
+      const stored =
+        cloud === "azure"
+          ? Object.values(resourcesOf(json, "azurerm_key_vault_secret")).map((s) => [s.name, s.value])
+          : Object.values(resourcesOf(json, "aws_ssm_parameter")).map((s) => [String(s.name).replace("/mesos-cluster/mesos-ha/", ""), s.value, s.type]);
+      expect(stored).toEqual(
+        expect.arrayContaining([
+          expect.arrayContaining(["marathon-password", "${random_password.marathon-password.result}"]),
+          expect.arrayContaining(["mesos-password", "${random_password.mesos-password.result}"]),
+        ]),
+      );
+      if (cloud === "aws") for (const s of Object.values(resourcesOf(json, "aws_ssm_parameter"))) expect(s.type).toBe("SecureString");
+      for (const name of ["marathon_password", "mesos_password", "swarm_client_key_pem", "swarm_client_cert_pem"]) {
+        expect(json.output[name]).toMatchObject({ sensitive: true });
+      }
+      expect(json.output.marathon_username.value).toBe("admin");
+      // No secret, and no reference to one, is in any machine's user data.
+      for (const d of machineDocs(json, cloud)) {
+        expect(d.text).not.toContain("random_password");
+        expect(d.text).not.toContain("${");
+        expect(d.text).not.toContain("PRIVATE KEY");
+      }
+    });
+
+    test("masters read their secrets with the cluster's identity at boot", () => {
+      for (const d of machineDocs(json, cloud)) {
+        const doc = parseCloudConfig(d.text);
+        expect(fileOf(doc, "/usr/local/sbin/marathon-credentials")).toContain("password=$(/usr/local/sbin/fetch-cluster-secret marathon-password)");
+        expect(fileOf(doc, "/usr/local/sbin/mesos-master-credentials")).toContain('{"credentials":[{"principal":"%s","secret":"%s"}]}');
+        expect(execStartOf(doc, "mesos-master")).toContain("/run/mesos-cluster/secrets/mesos-credentials.json:/etc/mesos/credentials.json:ro");
+        if (cloud === "azure") {
+          const vm = d.resource;
+          expect(vm.identity).toEqual({ type: "UserAssigned", identity_ids: [expect.stringContaining("azurerm_user_assigned_identity")] });
+          expect(Object.keys(vm.tags as object)).toContain("mesos-cluster-key-vault");
+        } else {
+          expect(String(d.resource.iam_instance_profile)).toContain("aws_iam_instance_profile");
+        }
+      }
+      if (cloud === "azure") {
+        const [vault] = Object.values(resourcesOf(json, "azurerm_key_vault"));
+        const policies = vault.access_policy as { object_id: string; secret_permissions: string[] }[];
+        const machine = policies.find((p) => p.object_id.includes("azurerm_user_assigned_identity"))!;
+        expect(machine.secret_permissions).toEqual(["Get"]);
+      } else {
+        const [policy] = Object.values(resourcesOf(json, "aws_iam_role_policy"));
+        expect(JSON.parse(String(policy.policy)).Statement).toEqual([
+          { Effect: "Allow", Action: "ssm:GetParameter", Resource: "arn:aws:ssm:eu-west-1:*:parameter/mesos-cluster/mesos-ha/*" },
+        ]);
+      }
+      // Agents read no secrets: no identity, no instance profile.
+      if (cloud === "azure") expect(Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"))[0].identity).toBeUndefined();
+      else expect(Object.values(resourcesOf(json, "aws_launch_template"))[0].iam_instance_profile).toBeUndefined();
+    });
+
+    test("off in dev: no secrets, no identities, no passwords", () => {
+      const { json: dev } = synthCluster({ cloud, profile: "dev" });
+      for (const type of ["random_password", "azurerm_key_vault", "aws_ssm_parameter", "aws_iam_role", "azurerm_user_assigned_identity", "tls_locally_signed_cert"]) {
+        expect(resourcesOf(dev, type)).toEqual({});
+      }
+      for (const d of machineDocs(dev, cloud)) {
+        expect(d.resource.identity).toBeUndefined();
+        expect(d.resource.iam_instance_profile).toBeUndefined();
+        expect(parseCloudConfig(d.text).files.has("/usr/local/sbin/fetch-cluster-secret")).toBe(false);
+      }
+    });
+
+    test("passwords from sensitive Terraform variables instead, validated by Terraform", () => {
+      const { json: vars } = synthCluster({ cloud, profile: "ha", authPasswords: "variables", authUsername: "ops" });
+      const variables = (vars as unknown as { variable: Record<string, Record<string, unknown>> }).variable;
+      expect(Object.keys(variables).sort()).toEqual(["marathon_password", "mesos_password"]);
+      expect(variables.marathon_password).toMatchObject({ sensitive: true, type: "string" });
+      expect(JSON.stringify(variables.marathon_password.validation)).toContain("{16,128}");
+      expect(resourcesOf(vars, "random_password")).toEqual({});
+      expect(vars.output.marathon_username.value).toBe("ops");
+      expect(fileOf(parseCloudConfig(machineDocs(vars, cloud)[0].text), "/usr/local/sbin/marathon-credentials")).toContain("'ops'");
+    });
+  });
+
+  test("Swarm API over mutual TLS: manager on loopback, stunnel demands client certificates", () => {
+    const { json } = synthCluster({ cloud, profile: "ha" });
+    const [master] = machineDocs(json, cloud);
+    const doc = parseCloudConfig(master.text);
+    expect(execStartOf(doc, "swarm-manager")).toContain("tcp://127.0.0.1:2375");
+    const conf = fileOf(doc, "/etc/mesos-cluster/swarm-tls.conf");
+    for (const line of ["accept = 0.0.0.0:2376", "connect = 127.0.0.1:2375", "verifyChain = yes", "requireCert = yes", "sslVersionMin = TLSv1.2"]) expect(conf).toContain(line);
+    expect(fileOf(doc, "/usr/local/sbin/swarm-tls-prepare")).toContain("/usr/local/sbin/fetch-cluster-secret swarm-tls-key > /run/mesos-cluster/secrets/swarm-tls/key.pem");
+    expect(doc.raw.packages).toContainEqual("stunnel4");
+    // The server certificate names every master; the client certificate is for clients only.
+    const certs = Object.values(resourcesOf(json, "tls_locally_signed_cert"));
+    const uses = certs.map((c) => (c.allowed_uses as string[]).filter((u) => u.endsWith("_auth"))).sort();
+    expect(uses).toEqual([["client_auth"], ["server_auth"]]);
+    const requests = Object.values(resourcesOf(json, "tls_cert_request"));
+    const server = requests.find((r) => r.ip_addresses);
+    expect(server!.ip_addresses).toEqual(expect.arrayContaining(["127.0.0.1", ...machineDocs(json, cloud).map((d) => d.privateIp)]));
+    // Without adminCidrs nobody outside reaches 2376; nothing inside needs the manager's API either.
+    expect(ruleTable(json, cloud, "mesos-ha").filter((r) => r.startsWith("masters") && /: 237[56]$/.test(r))).toEqual([]);
+    // Small ECDSA keys: each PEM fits a standard SSM parameter (4 KB).
+    for (const key of Object.values(resourcesOf(json, "tls_private_key"))) expect(key).toMatchObject({ algorithm: "ECDSA", ecdsa_curve: "P256" });
+  });
+});
+
+describe("nothing lost on change", () => {
+  /**
+   * The stateful resources of a stack: machines with static IPs, their NICs,
+   * data disks and attachments. A NIC's public IP reference is left out: it
+   * changes in place when adminCidrs first gives Azure masters a public IP.
+   */
+  function statefulResources(json: TfJson): Record<string, unknown> {
+    const types = [
+      "azurerm_linux_virtual_machine",
+      "azurerm_network_interface",
+      "azurerm_managed_disk",
+      "azurerm_virtual_machine_data_disk_attachment",
+      "aws_instance",
+      "aws_ebs_volume",
+      "aws_volume_attachment",
+    ];
+    const picked: Record<string, unknown> = {};
+    for (const t of types) {
+      for (const [name, r] of Object.entries(resourcesOf(json, t))) {
+        picked[`${t}.${name}`] =
+          t === "azurerm_network_interface"
+            ? { ...r, ip_configuration: (r.ip_configuration as Record<string, unknown>[]).map(({ public_ip_address_id: _ignored, ...rest }) => rest) }
+            : r;
+      }
+    }
+    return picked;
+  }
+
+  const CHANGES: [string, Partial<MesosClusterStackProps>][] = [
+    ["agent count", { agentCount: 9 }],
+    ["agent VM size", { agentVmSize: "BIGGER" }],
+    ["agent image tag", { images: { mesosAgent: "mesosphere/mesos-slave:1.7.0" } }],
+    ["admin CIDRs", { adminCidrs: ["198.51.100.0/24", "203.0.113.7/32"] }],
+  ];
+
+  describe.each(CLOUDS.flatMap((c) => PROFILES.map((p) => [c, p] as [Cloud, "dev" | "ha"])))("%s %s", (cloud, profile) => {
+    let before: TfJson;
+    beforeAll(() => {
+      before = synthCluster({ cloud, profile }).json;
+    });
+
+    test.each(CHANGES)("changing the %s leaves masters and data disks untouched", (_name, change) => {
+      const props: MesosClusterStackProps = { cloud, profile, ...change };
+      if (change.agentVmSize) (props as { agentVmSize: string }).agentVmSize = cloud === "azure" ? "Standard_D8s_v5" : "m6i.2xlarge";
+      const after = synthCluster(props).json;
+      const stateful = statefulResources(before);
+      expect(Object.keys(stateful).length).toBeGreaterThan(0);
+      expect(statefulResources(after)).toEqual(stateful);
+      // ... while the change did reach the stack.
+      expect(after).not.toEqual(before);
+    });
+
+    test("the data disks are separate resources attached to the machines, not OS disks", () => {
+      const machines = machineDocs(before, cloud);
+      if (cloud === "azure") {
+        const attachments = Object.values(resourcesOf(before, "azurerm_virtual_machine_data_disk_attachment"));
+        expect(attachments).toHaveLength(machines.length);
+        for (const a of attachments) {
+          expect(resolveRef(before, a.managed_disk_id)).toMatchObject({ create_option: "Empty" });
+          expect(String(a.virtual_machine_id)).toContain("azurerm_linux_virtual_machine");
+        }
+      } else {
+        const attachments = Object.values(resourcesOf(before, "aws_volume_attachment"));
+        expect(attachments).toHaveLength(machines.length);
+        for (const a of attachments) {
+          const volume = resolveRef(before, a.volume_id);
+          const instance = resolveRef(before, a.instance_id);
+          expect(volume.availability_zone).toBe(instance.availability_zone);
+        }
+      }
+      // ZooKeeper and the replicated log live on that disk's mount point.
+      const doc = parseCloudConfig(machines[0].text);
+      expect(execStartOf(doc, "zookeeper")).toContain("/var/lib/mesos-cluster/zookeeper/data:/data");
+      expect(execStartOf(doc, "mesos-master")).toContain("/var/lib/mesos-cluster/mesos:/var/lib/mesos");
+      expect(fileOf(doc, "/etc/systemd/system/zookeeper.service")).toContain("Requires=docker.service mesos-data-disk.service");
+      expect(fileOf(doc, "/usr/local/sbin/mount-data-disk")).toContain("formatted only when blank");
+    });
+  });
+});
