@@ -394,7 +394,19 @@ const PACKAGE_STUBS: Record<string, { executables: string[]; units: Record<strin
     executables: ["/usr/bin/containerd"],
     units: { "containerd.service": ["[Unit]", "Description=containerd (stub)", "[Service]", "ExecStart=/usr/bin/containerd", ""].join("\n") },
   },
+  // Debian/Ubuntu's stunnel4 (dpkg -c): the daemon as /usr/bin/stunnel4, /usr/bin/stunnel links to it.
+  stunnel4: { executables: ["/usr/bin/stunnel4", "/usr/bin/stunnel"], units: {} },
 };
+
+/**
+ * The executables a package this table does not know is assumed to provide:
+ * one named after it in a system bin directory (nginx: /usr/sbin/nginx).
+ * Anything else a unit runs must come from the document, a known package or
+ * the base system.
+ */
+function assumedExecutables(pkg: string): string[] {
+  return PACKAGE_STUBS[pkg] ? [] : ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].map((dir) => `${dir}/${pkg}`);
+}
 
 const PACKAGED_EXECUTABLES = new Set(Object.values(PACKAGE_STUBS).flatMap((p) => p.executables));
 
@@ -415,8 +427,7 @@ async function verifyUnits(model: UserDataModel): Promise<Finding[]> {
   return withTempDir("user-data-units-", async (root) => {
     cpSync(systemUnitDir(), join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
     for (const pkg of model.packages) {
-      const stub = PACKAGE_STUBS[pkg];
-      if (!stub) continue;
+      const stub = PACKAGE_STUBS[pkg] ?? { executables: assumedExecutables(pkg), units: {} };
       for (const exe of stub.executables) writeTree(join(root, exe), "#!/bin/sh\n", 0o755);
       for (const [name, text] of Object.entries(stub.units)) writeTree(join(root, "usr/lib/systemd/system", name), text);
     }
