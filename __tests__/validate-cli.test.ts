@@ -4,7 +4,7 @@
  * or could not run, 2 usage error).
  */
 import { execFile } from "child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { gzipSync } from "zlib";
@@ -66,9 +66,20 @@ const USAGE_ERRORS: [string[], RegExp][] = [
   [["--verbose"], /unknown argument --verbose/],
 ];
 
+/** Temporary folders of this file, removed after it. */
+const temporary: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Copies a synth output and breaks one flag inside the gzipped user data of ha's second master. */
 function brokenCopy(out: string): string {
-  const broken = mkdtempSync(join(tmpdir(), "validate-cli-broken-"));
+  const broken = tempDir("validate-cli-broken-");
   cpSync(out, broken, { recursive: true });
   const file = join(broken, "stacks", "ha", "cdk.tf.json");
   const json = JSON.parse(readFileSync(file, "utf8")) as TfJson;
@@ -87,7 +98,7 @@ describe("npm run validate on an AWS synth output", () => {
   let runs: Record<"good" | "broken" | "noTools" | "skipped", Promise<CliResult>>;
   let usage: Promise<CliResult>[];
   beforeAll(() => {
-    const out = mkdtempSync(join(tmpdir(), "validate-cli-out-"));
+    const out = tempDir("validate-cli-out-");
     const config = loadAppConfig({ env: { CLUSTER_CLOUD: "aws", CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY }, cwd: ROOT, homeDir: "/nonexistent" });
     buildApp({ config, outdir: out }).app.synth();
     // An empty PATH hides every tool (node is started by its absolute path).
