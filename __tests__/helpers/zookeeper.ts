@@ -5,9 +5,9 @@
  * One machine stands in for the cluster: each member gets a loopback address
  * (127.0.0.N) in place of its private IP and its own temporary data
  * directories; every other line of the configuration is used exactly as
- * rendered. Every JVM started here is ended by `stopAll()`, on process exit,
- * and — should a test runner die without either — by the next
- * `startEnsemble` that needs the same addresses.
+ * rendered. Every JVM started here is ended by `stopAll()`; should a test
+ * runner exit or die without it, by a watcher process within a second (and,
+ * failing that, by the next `startEnsemble` that needs the same addresses).
  */
 import { ChildProcess, spawn } from "child_process";
 import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
@@ -417,6 +417,25 @@ interface MemberState extends RunningMember {
 const liveProcesses = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+/**
+ * Ends the JVMs listed in the lock files once the process that started them
+ * is gone, then removes the locks and the ensemble's files. Jest runs tests
+ * in a sandbox whose `process.on("exit")` never fires, and a killed runner
+ * runs no hook at all; this watcher (a shell polling once a second) still
+ * cleans up. Each JVM is matched by pid and its zoo.cfg path, so a recycled
+ * pid is never hit.
+ */
+const GUARDIAN = `parent=$1; files=$2; shift 2
+while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+for f in "$@"; do
+  [ -f "$f" ] || continue
+  while read -r pid cfg; do
+    if tr '\\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$cfg"; then kill -9 "$pid"; fi
+  done < "$f"
+  rm -rf "\${f%/jvms}"
+done
+rm -rf "$files"`;
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -444,10 +463,13 @@ export async function startEnsemble(members: ZkMemberConfig[], ipMap: Record<str
   const locks: string[] = [];
   let stopped = false;
 
+  let guardian: ChildProcess | undefined;
+
   const stopAll = async (): Promise<void> => {
     await Promise.all(states.map((s) => stopMember(s)));
     if (stopped) return;
     stopped = true;
+    guardian?.kill("SIGKILL");
     for (const lock of locks) rmSync(lock, { recursive: true, force: true });
     rmSync(root, { recursive: true, force: true });
   };
@@ -480,6 +502,11 @@ export async function startEnsemble(members: ZkMemberConfig[], ipMap: Record<str
         if (!(await portFree(s.host, port))) throw new Error(`${key} is already in use on this machine (another ZooKeeper?); member ${s.myid} cannot start`);
       }
     }
+    guardian = spawn("sh", ["-c", GUARDIAN, "zk-harness-guardian", String(process.pid), root, ...locks.map((l) => join(l, "jvms"))], {
+      detached: true,
+      stdio: "ignore",
+    });
+    guardian.unref();
     await Promise.all(states.map((s) => startMember(s)));
   } catch (e) {
     await stopAll();
@@ -525,6 +552,8 @@ async function startMember(s: MemberState): Promise<void> {
   const log = openSync(s.logPath, "a");
   const child = spawn("java", [...JVM_OPTIONS, "-cp", ZOOKEEPER_CLASSPATH, MAIN_CLASS, s.configPath], { stdio: ["ignore", log, log] });
   closeSync(log);
+  // A forgotten stopAll() must not keep the test runner alive: the exit hook then ends the JVM.
+  child.unref();
   s.process = child;
   liveProcesses.add(child);
   let exitCode: number | string | null | undefined;

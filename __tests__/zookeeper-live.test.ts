@@ -1,0 +1,149 @@
+/**
+ * The masters' ZooKeeper configuration, run for real: Debian's ZooKeeper 3.8
+ * (QuorumPeerMain) started from each master's zoo.cfg and myid exactly as
+ * the user data renders them, with the masters' addresses mapped to
+ * 127.0.0.1-3. `ha` must elect a leader, replicate, survive its leader's loss
+ * and take the old leader back as a follower; `dev` runs standalone.
+ * Step timings are printed (they are measurements, not assertions).
+ */
+import { ZOO_CFG_PATH } from "../constructs/zookeeper-ensemble";
+import { Cloud, envOf, fileOf, machineDocs, parseCloudConfig, synthCluster } from "./helpers/synth";
+import { describeWithTool } from "./helpers/tools";
+import { RunningEnsemble, sleep, startEnsemble, ZkMemberConfig, ZkMode, ZOOKEEPER_TOOL } from "./helpers/zookeeper";
+
+/** Each master's ZooKeeper configuration as its user data gives it. */
+function renderedMembers(cloud: Cloud, profile: "dev" | "ha"): { members: ZkMemberConfig[]; ipMap: Record<string, string> } {
+  const machines = machineDocs(synthCluster({ cloud, profile }).json, cloud);
+  const members = machines.map((m) => {
+    const doc = parseCloudConfig(m.text);
+    const myid = Number(envOf(doc, "zookeeper").ZOO_MY_ID);
+    // The prepare script writes the same myid to the data disk (the file ZooKeeper reads).
+    const written = /^echo (\d+) > "\$myid_file"$/m.exec(fileOf(doc, "/usr/local/sbin/zookeeper-prepare"));
+    expect(Number(written?.[1])).toBe(myid);
+    const zooCfg = fileOf(doc, ZOO_CFG_PATH);
+    // server.<myid> names this very machine.
+    expect(zooCfg).toMatch(new RegExp(`^server\\.${myid}=${m.privateIp.replace(/\./g, "\\.")}:`, "m"));
+    return { myid, zooCfg, ip: m.privateIp };
+  });
+  const ipMap: Record<string, string> = {};
+  for (const m of members) ipMap[m.ip] = `127.0.0.${m.myid}`;
+  return { members: members.map(({ myid, zooCfg }) => ({ myid, zooCfg })), ipMap };
+}
+
+/** Measures named steps and prints them as a table. */
+class Stopwatch {
+  private readonly steps: [string, number][] = [];
+  private last = Date.now();
+  lap(step: string): void {
+    const now = Date.now();
+    this.steps.push([step, (now - this.last) / 1000]);
+    this.last = now;
+  }
+  print(title: string): void {
+    const width = Math.max(...this.steps.map(([s]) => s.length));
+    const total = this.steps.reduce((sum, [, t]) => sum + t, 0);
+    console.log(`${title}\n${this.steps.map(([s, t]) => `  ${s.padEnd(width)}  ${t.toFixed(2)} s`).join("\n")}\n  ${"total".padEnd(width)}  ${total.toFixed(2)} s`);
+  }
+}
+
+/** Polls every member's mode until `done` holds; fails with the modes and the members' logs after `timeoutMs`. */
+async function waitForModes(
+  ensemble: RunningEnsemble,
+  myids: number[],
+  done: (modes: Record<number, ZkMode>) => boolean,
+  what: string,
+  timeoutMs = 60000,
+): Promise<Record<number, ZkMode>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const modes: Record<number, ZkMode> = {};
+    for (const [i, mode] of (await Promise.all(myids.map((id) => ensemble.mode(id)))).entries()) modes[myids[i]] = mode;
+    if (done(modes)) return modes;
+    if (Date.now() > deadline) {
+      const logs = myids.map((id) => `--- member ${id} ---\n${ensemble.logTail(id)}`).join("\n");
+      throw new Error(`${what}: not reached within ${timeoutMs / 1000} s; modes ${JSON.stringify(modes)}\n${logs}`);
+    }
+    await sleep(100);
+  }
+}
+
+const count = (modes: Record<number, ZkMode>, mode: ZkMode) => Object.values(modes).filter((m) => m === mode).length;
+const leaderOf = (modes: Record<number, ZkMode>) => Number(Object.entries(modes).find(([, m]) => m === "leader")?.[0]);
+
+describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run for real", () => {
+  const running: RunningEnsemble[] = [];
+  // Also when a test fails or times out: no JVM outlives the file.
+  afterAll(() => Promise.all(running.map((e) => e.stopAll())));
+
+  describe.each<Cloud>(["azure", "aws"])("%s", (cloud) => {
+    test("ha: one leader and two followers; a znode reaches every member, survives the leader's loss, and the old leader rejoins as a follower", async () => {
+      const { members, ipMap } = renderedMembers(cloud, "ha");
+      expect(members.map((m) => m.myid)).toEqual([1, 2, 3]);
+      const ids = members.map((m) => m.myid);
+      const clock = new Stopwatch();
+      const ensemble = await startEnsemble(members, ipMap);
+      running.push(ensemble);
+      try {
+        expect(ensemble.connectString).toBe("127.0.0.1:2181,127.0.0.2:2181,127.0.0.3:2181");
+        clock.lap("start 3 JVMs until each answers ruok");
+
+        const elected = await waitForModes(ensemble, ids, (m) => count(m, "leader") === 1 && count(m, "follower") === 2, "one leader, two followers");
+        const leader = leaderOf(elected);
+        clock.lap(`elect a leader (member ${leader})`);
+
+        const path = `/mesos-cluster-live-${cloud}`;
+        const data = `written through a follower on ${cloud}`;
+        const follower = ids.find((id) => id !== leader)!;
+        await ensemble.write(follower, path, data);
+        for (const id of ids) expect(await ensemble.read(id, path)).toBe(data);
+        clock.lap("write a znode, read it back from all 3");
+
+        await ensemble.stop(leader);
+        const rest = ids.filter((id) => id !== leader);
+        const reelected = await waitForModes(ensemble, rest, (m) => count(m, "leader") === 1 && count(m, "follower") === 1, "a new leader among the other two");
+        expect(await ensemble.mode(leader)).toBe("down");
+        clock.lap(`stop leader ${leader}, elect a new one (member ${leaderOf(reelected)})`);
+
+        for (const id of rest) expect(await ensemble.read(id, path)).toBe(data);
+        clock.lap("read the znode from both survivors");
+
+        await ensemble.start(leader);
+        const rejoined = await waitForModes(ensemble, ids, (m) => m[leader] === "follower" && count(m, "leader") === 1 && count(m, "follower") === 2, `member ${leader} rejoining`);
+        expect(leaderOf(rejoined)).toBe(leaderOf(reelected));
+        expect(await ensemble.read(leader, path)).toBe(data);
+        clock.lap(`restart member ${leader}: rejoins as follower, reads the znode`);
+      } finally {
+        await ensemble.stopAll();
+        clock.lap("stop all members");
+        clock.print(`ZooKeeper ha ensemble (${cloud} masters' zoo.cfg), seconds per step:`);
+      }
+    }, 120000);
+
+    test("dev: one standalone server serves a znode and keeps it across a restart", async () => {
+      const { members, ipMap } = renderedMembers(cloud, "dev");
+      expect(members).toHaveLength(1);
+      const clock = new Stopwatch();
+      const ensemble = await startEnsemble(members, ipMap);
+      running.push(ensemble);
+      try {
+        clock.lap("start 1 JVM until it answers ruok");
+        await waitForModes(ensemble, [1], (m) => m[1] === "standalone", "standalone mode");
+        clock.lap("serving in standalone mode");
+        const path = `/mesos-cluster-live-${cloud}-dev`;
+        await ensemble.write(1, path, "standalone");
+        expect(await ensemble.read(1, path)).toBe("standalone");
+        clock.lap("write a znode and read it back");
+        await ensemble.stop(1);
+        expect(await ensemble.mode(1)).toBe("down");
+        await ensemble.start(1);
+        await waitForModes(ensemble, [1], (m) => m[1] === "standalone", "standalone mode after restart");
+        expect(await ensemble.read(1, path)).toBe("standalone");
+        clock.lap("restart; the znode is still there");
+      } finally {
+        await ensemble.stopAll();
+        clock.lap("stop");
+        clock.print(`ZooKeeper dev standalone (${cloud} master's zoo.cfg), seconds per step:`);
+      }
+    }, 60000);
+  });
+});

@@ -1,0 +1,565 @@
+/**
+ * Checks every machine's and pool's user data with the real tools a CI
+ * machine can run — cloud-init's schema validator, shellcheck and
+ * systemd-analyze — plus the size limits, the documented Mesos and Marathon
+ * flags and the ordering of the units. Used by `npm run validate`
+ * (scripts/validate.ts) and by the tests, so the tests exercise exactly what
+ * users run.
+ */
+import { spawn } from "child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { cpus, tmpdir } from "os";
+import { dirname, join } from "path";
+import { DATA_DISK_UNIT, DATA_ROOT } from "../../constructs/nodes";
+import { Cloud, TfJson, UserDataNode, userDataNodes } from "./synth-output";
+import { CLOUD_INIT, missingToolMessage, SHELLCHECK, SYSTEMD_ANALYZE, toolAvailable, ToolSpec } from "./tools";
+import {
+  containerEnvironment,
+  containerRuns,
+  imageName,
+  readUserData,
+  shellScripts,
+  splitExecLine,
+  unitFiles,
+  unitList,
+  UNIT_DIR,
+  UserDataModel,
+} from "./user-data-model";
+
+/** The five checks, in the order they are reported. */
+export const CHECKS = ["schema", "size", "shellcheck", "flags", "systemd"] as const;
+export type CheckId = (typeof CHECKS)[number];
+
+/** The tool each check needs (size and flags need none). */
+export const CHECK_TOOLS: Partial<Record<CheckId, ToolSpec>> = { schema: CLOUD_INIT, shellcheck: SHELLCHECK, systemd: SYSTEMD_ANALYZE };
+
+/** One problem found in one document. */
+export interface Finding {
+  readonly check: CheckId;
+  /** Where in the document: a file path, a unit, `runcmd`, or `document`. */
+  readonly where: string;
+  readonly message: string;
+}
+
+/** A decoded user data document and where it comes from. */
+export interface UserDataDocument {
+  /** Stack name, e.g. `dev`. */
+  readonly stack: string;
+  /** Node group, e.g. `masters` or `agents`. */
+  readonly group: string;
+  /** Machine or pool name. */
+  readonly name: string;
+  readonly cloud: Cloud;
+  /** The decoded document. */
+  readonly text: string;
+  readonly encoding: UserDataNode["encoding"];
+  /** Bytes the cloud counts against its limit (the compressed size when gzipped). */
+  readonly countedBytes: number;
+  readonly limitBytes: number;
+}
+
+/** What happened to one check of one document. */
+export interface CheckResult {
+  readonly check: CheckId;
+  /** `skipped`: asked not to run; `unavailable`: its tool or reference is missing. */
+  readonly status: "ok" | "failed" | "skipped" | "unavailable";
+  readonly findings: Finding[];
+}
+
+export interface DocumentReport {
+  readonly document: UserDataDocument;
+  readonly results: CheckResult[];
+  /** Every finding of every check. */
+  readonly findings: Finding[];
+  /** No check found a problem (checks that did not run are not problems of the document). */
+  readonly ok: boolean;
+}
+
+/** Flag names documented for Mesos 1.11 and Marathon 1.11, by process. */
+export interface FlagReference {
+  /** Where the list was read from. */
+  readonly source: string;
+  readonly mesos_master: ReadonlySet<string>;
+  readonly mesos_agent: ReadonlySet<string>;
+  readonly marathon: ReadonlySet<string>;
+}
+
+export interface ValidateOptions {
+  /** Checks not to run. @default none */
+  readonly skip?: readonly CheckId[];
+  /** The documented flags; without it the flags check is `unavailable`. */
+  readonly flags?: FlagReference;
+}
+
+/** The copy of ../shared/reference/flags.json this repository ships, so users' CI can check flags too. */
+export const VENDORED_FLAGS_PATH = join(__dirname, "documented-flags.json");
+
+export function loadFlagReference(path: string): FlagReference {
+  const json = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  const list = (key: string): ReadonlySet<string> => {
+    const value = json[key];
+    if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) throw new Error(`${path}: "${key}" is not a list of flag names`);
+    return new Set(value as string[]);
+  };
+  return { source: path, mesos_master: list("mesos_master"), mesos_agent: list("mesos_agent"), marathon: list("marathon") };
+}
+
+/** The node group of a machine or pool, from its construct path (or logical id): `ha/masters/machines-x/vm` -> `masters`. */
+export function nodeGroupOf(node: UserDataNode): string {
+  const segments = node.constructPath ? node.constructPath.split("/").slice(1) : node.address.split(".")[1].split("_");
+  const end = segments.findIndex((s) => s.startsWith("machines"));
+  return (end > 0 ? segments.slice(0, end) : segments.slice(0, -1)).join("/") || node.name;
+}
+
+/** The documents of one synthesized stack. */
+export function documentsOf(stack: string, json: TfJson): UserDataDocument[] {
+  return userDataNodes(json).map((n) => ({
+    stack,
+    group: nodeGroupOf(n),
+    name: n.name,
+    cloud: n.cloud,
+    text: n.text,
+    encoding: n.encoding,
+    countedBytes: n.countedBytes,
+    limitBytes: n.limitBytes,
+  }));
+}
+
+// ---------------------------------------------------------------------------
+// Running tools
+
+interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(argv: string[], timeoutMs = 60000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.stdout.on("data", (c) => out.push(c));
+    child.stderr.on("data", (c) => err.push(c));
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+    });
+    child.stdin.end();
+  });
+}
+
+/** Maps with at most `limit` calls in flight (the tools are processes; a machine has few cores). */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+const PARALLEL = Math.max(2, cpus().length * 2);
+
+function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+function writeTree(path: string, content: string, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content);
+  chmodSync(path, mode);
+}
+
+// ---------------------------------------------------------------------------
+// 1. cloud-init schema
+
+/** The interpreter of the installed `cloud-init` script (it may not be the first python3 on PATH). */
+function cloudInitPython(): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    const path = join(dir, "cloud-init");
+    if (!existsSync(path)) continue;
+    const shebang = /^#!\s*(\S+)/.exec(readFileSync(path, "utf8").split("\n")[0]);
+    return shebang?.[1];
+  }
+  return undefined;
+}
+
+let topLevelKeys: Promise<Set<string> | undefined> | undefined;
+
+/**
+ * Top-level keys the installed cloud-init's own schema defines. cloud-init
+ * 22.4 accepts any other top-level key as valid and then ignores it at boot,
+ * so a typo such as `runcmnd:` would pass its validator unnoticed.
+ */
+export function cloudInitTopLevelKeys(): Promise<Set<string> | undefined> {
+  topLevelKeys ??= (async () => {
+    const python = cloudInitPython();
+    if (!python) return undefined;
+    const program = [
+      "import json",
+      "from cloudinit.config.schema import get_schema",
+      "s = get_schema(); keys = set(s.get('properties', {}))",
+      "for ref in s.get('allOf', []):",
+      "    keys.update(s['$defs'][ref['$ref'].split('/')[-1]].get('properties', {}))",
+      "print(json.dumps(sorted(keys)))",
+    ].join("\n");
+    const r = await run([python, "-c", program]).catch(() => undefined);
+    if (!r || r.code !== 0) return undefined;
+    return new Set(JSON.parse(r.stdout) as string[]);
+  })();
+  return topLevelKeys;
+}
+
+async function checkSchema(docs: readonly UserDataDocument[], models: (UserDataModel | Error)[]): Promise<Finding[][]> {
+  const known = await cloudInitTopLevelKeys();
+  return withTempDir("user-data-schema-", (dir) =>
+    mapLimit(docs, PARALLEL, async (doc, i) => {
+      const file = join(dir, `${i}.yaml`);
+      writeFileSync(file, doc.text);
+      const r = await run(["cloud-init", "schema", "--config-file", file]);
+      const findings: Finding[] = [];
+      const said = `${r.stdout}\n${r.stderr}`.split(file).join("(document)");
+      // 22.4 says "Valid cloud-config: FILE"; later releases say "Valid schema FILE".
+      if (r.code !== 0 || !/^\s*Valid (cloud-config|schema)\b/m.test(r.stdout)) {
+        // Drop the tool's empty headings ("Error:", a deprecations heading with nothing under it).
+        const message = said
+          .replace(/^(Error:|Cloud config schema deprecations:)\s*$/gm, "")
+          .replace(/\s+/g, " ")
+          .trim();
+        findings.push({ check: "schema", where: "document", message: `cloud-init schema: ${message || `exit ${r.code}`}` });
+      }
+      const model = models[i];
+      if (known && !(model instanceof Error)) {
+        for (const key of Object.keys(model.raw)) {
+          if (!known.has(key)) findings.push({ check: "schema", where: key, message: `top-level key "${key}" is not in cloud-init's schema: cloud-init would ignore it` });
+        }
+      }
+      return findings;
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// 2. size
+
+/** `8.4 KiB of 64 KiB (87% free, base64)`. */
+export function describeSize(doc: UserDataDocument): string {
+  const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  const free = Math.floor(((doc.limitBytes - doc.countedBytes) / doc.limitBytes) * 100);
+  const decoded = doc.encoding === "gzip+base64" ? `, ${kib(Buffer.byteLength(doc.text))} decoded` : "";
+  const margin = free >= 0 ? `${free}% free` : `${kib(doc.countedBytes - doc.limitBytes)} OVER`;
+  return `${kib(doc.countedBytes)} of ${kib(doc.limitBytes)} (${margin}, ${doc.encoding}${decoded})`;
+}
+
+function checkSize(doc: UserDataDocument): Finding[] {
+  if (doc.countedBytes <= doc.limitBytes) return [];
+  const counted = doc.encoding === "gzip+base64" ? "gzipped" : "raw";
+  return [
+    {
+      check: "size",
+      where: "document",
+      message: `${doc.countedBytes} bytes (${counted}) exceed ${doc.cloud}'s user data limit of ${doc.limitBytes} bytes by ${doc.countedBytes - doc.limitBytes}`,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// 3. shellcheck
+
+interface ShellcheckComment {
+  file: string;
+  line: number;
+  column: number;
+  level: string;
+  code: number;
+  message: string;
+}
+
+/** One shellcheck run over every script of every document (`-S warning`). */
+async function checkShell(models: (UserDataModel | Error)[]): Promise<Finding[][]> {
+  const findings: Finding[][] = models.map(() => []);
+  return withTempDir("user-data-shell-", async (dir) => {
+    const owners = new Map<string, { doc: number; where: string; headerLines: number; exclude: string[] }>();
+    models.forEach((model, doc) => {
+      if (model instanceof Error) return;
+      shellScripts(model).forEach((script, n) => {
+        const file = join(dir, `${doc}-${n}.sh`);
+        writeFileSync(file, script.text);
+        owners.set(file, { doc, where: script.where, headerLines: script.headerLines, exclude: script.exclude });
+      });
+    });
+    if (owners.size === 0) return findings;
+    const r = await run(["shellcheck", "-S", "warning", "-f", "json1", ...owners.keys()]);
+    if (r.code !== 0 && r.code !== 1) throw new Error(`shellcheck failed (exit ${r.code}): ${r.stderr.trim()}`);
+    for (const c of (JSON.parse(r.stdout) as { comments: ShellcheckComment[] }).comments) {
+      const owner = owners.get(c.file);
+      if (!owner || owner.exclude.includes(`SC${c.code}`)) continue;
+      findings[owner.doc].push({
+        check: "shellcheck",
+        where: owner.where,
+        message: `line ${c.line - owner.headerLines}: SC${c.code} (${c.level}): ${c.message}`,
+      });
+    }
+    return findings;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 4. documented flags
+
+/** Which process an image runs, for the flags it takes. */
+function processOf(image: string): "mesos_master" | "mesos_agent" | "marathon" | undefined {
+  const name = imageName(image);
+  if (name === "mesos-master") return "mesos_master";
+  if (name === "mesos-slave" || name === "mesos-agent") return "mesos_agent";
+  if (name === "marathon") return "marathon";
+  return undefined;
+}
+
+/**
+ * Every `MESOS_*` / `MARATHON_*` variable and `--flag` a Mesos or Marathon
+ * container gets must be a documented flag of that process, and set once.
+ * (`LIBPROCESS_*` and other variables configure libraries, not flags.)
+ */
+function checkFlags(model: UserDataModel, ref: FlagReference): Finding[] {
+  const findings: Finding[] = [];
+  for (const run of containerRuns(model)) {
+    const proc = processOf(run.image);
+    if (!proc) continue;
+    const where = run.unit.unit;
+    const known = ref[proc];
+    const prefix = proc === "marathon" ? "MARATHON_" : "MESOS_";
+    const seen = new Map<string, string>();
+    const note = (flag: string, how: string) => {
+      if (!known.has(flag) && !(proc !== "marathon" && flag.startsWith("no_") && known.has(flag.slice(3)))) {
+        findings.push({ check: "flags", where, message: `${how} sets "${flag}", which is not a documented ${proc.replace("_", " ")} flag` });
+      }
+      const before = seen.get(flag);
+      if (before) findings.push({ check: "flags", where, message: `"${flag}" is set twice (${before} and ${how})` });
+      seen.set(flag, how);
+    };
+    const { env, unresolved } = containerEnvironment(model, run);
+    for (const path of unresolved) findings.push({ check: "flags", where, message: `--env-file ${path} is neither in the document nor written by a script in it` });
+    for (const key of Object.keys(env)) if (key.startsWith(prefix)) note(key.slice(prefix.length).toLowerCase(), key);
+    for (const arg of run.args) {
+      if (!arg.startsWith("--")) continue;
+      // Mesos negates a boolean as --no-flag.
+      const name = arg.slice(2).split("=")[0];
+      note(proc === "marathon" ? name : name.replace(/^no-/, "no_"), arg.split("=")[0]);
+    }
+  }
+  return findings;
+}
+
+// ---------------------------------------------------------------------------
+// 5. systemd units
+
+/**
+ * What the packages a document installs put on an Ubuntu machine, stubbed in
+ * the verification root: the executables units run and the units they name.
+ */
+const PACKAGE_STUBS: Record<string, { executables: string[]; units: Record<string, string> }> = {
+  "docker-ce": {
+    executables: ["/usr/bin/dockerd"],
+    units: {
+      "docker.service": [
+        "[Unit]",
+        "Description=Docker Application Container Engine (stub of docker-ce's unit)",
+        "After=network-online.target docker.socket containerd.service",
+        "Wants=network-online.target containerd.service",
+        "Requires=docker.socket",
+        "[Service]",
+        "Type=notify",
+        "ExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+      ].join("\n"),
+      "docker.socket": ["[Unit]", "Description=Docker Socket (stub)", "[Socket]", "ListenStream=/run/docker.sock", "[Install]", "WantedBy=sockets.target", ""].join("\n"),
+    },
+  },
+  "docker-ce-cli": { executables: ["/usr/bin/docker"], units: {} },
+  "containerd.io": {
+    executables: ["/usr/bin/containerd"],
+    units: { "containerd.service": ["[Unit]", "Description=containerd (stub)", "[Service]", "ExecStart=/usr/bin/containerd", ""].join("\n") },
+  },
+  // Debian/Ubuntu's stunnel4 (dpkg -c): the daemon as /usr/bin/stunnel4, /usr/bin/stunnel links to it.
+  stunnel4: { executables: ["/usr/bin/stunnel4", "/usr/bin/stunnel"], units: {} },
+};
+
+/**
+ * The executables a package this table does not know is assumed to provide:
+ * one named after it in a system bin directory (nginx: /usr/sbin/nginx).
+ * Anything else a unit runs must come from the document, a known package or
+ * the base system.
+ */
+function assumedExecutables(pkg: string): string[] {
+  return PACKAGE_STUBS[pkg] ? [] : ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].map((dir) => `${dir}/${pkg}`);
+}
+
+const PACKAGED_EXECUTABLES = new Set(Object.values(PACKAGE_STUBS).flatMap((p) => p.executables));
+
+/** The host's own systemd units (targets, basic services), standing in for the Ubuntu image's. */
+function systemUnitDir(): string {
+  return ["/usr/lib/systemd/system", "/lib/systemd/system"].find((d) => existsSync(join(d, "multi-user.target"))) ?? "/usr/lib/systemd/system";
+}
+
+/**
+ * Builds a root with the document's files (as cloud-init writes them), the
+ * installed packages' stubs and the base system's units, then runs
+ * `systemd-analyze verify --root` on every unit the document writes or
+ * extends. Any line it prints is a finding.
+ */
+async function verifyUnits(model: UserDataModel): Promise<Finding[]> {
+  const units = unitFiles(model);
+  if (units.length === 0) return [];
+  return withTempDir("user-data-units-", async (root) => {
+    cpSync(systemUnitDir(), join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+    for (const pkg of model.packages) {
+      const stub = PACKAGE_STUBS[pkg] ?? { executables: assumedExecutables(pkg), units: {} };
+      for (const exe of stub.executables) writeTree(join(root, exe), "#!/bin/sh\n", 0o755);
+      for (const [name, text] of Object.entries(stub.units)) writeTree(join(root, "usr/lib/systemd/system", name), text);
+    }
+    for (const f of model.files) writeTree(join(root, f.path), f.content, parseInt(f.permissions, 8));
+    // systemd-analyze verify checks only the first command of each Exec kind (and none marked "-"), so every one is checked here.
+    const findings: Finding[] = [];
+    for (const unit of units) {
+      for (const [key, values] of unit.sections.get("Service") ?? []) {
+        if (!key.startsWith("Exec")) continue;
+        for (const value of values) {
+          const exe = splitExecLine(value)[0];
+          if (!exe?.startsWith("/") || existsSync(join(root, exe))) continue;
+          // Executables of the base system (e.g. /bin/sh) exist on Ubuntu as on this host; packaged ones only when installed.
+          if (existsSync(exe) && !PACKAGED_EXECUTABLES.has(exe)) writeTree(join(root, exe), "#!/bin/sh\n", 0o755);
+          else findings.push({ check: "systemd", where: unit.unit, message: `${key}= runs ${exe}, which neither the document, an installed package nor the base system provides` });
+        }
+      }
+    }
+    const names = [...new Set(units.map((u) => u.unit))];
+    const r = await run(["systemd-analyze", "verify", `--root=${root}`, "--man=no", "--generators=no", ...names]);
+    const lines = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.split(root).join("").trim()).filter(Boolean);
+    findings.push(...lines.map((line): Finding => ({ check: "systemd", where: names.find((n) => line.includes(n)) ?? "units", message: `systemd-analyze verify: ${line}` })));
+    if (r.code !== 0 && findings.length === 0) findings.push({ check: "systemd", where: "units", message: `systemd-analyze verify exited ${r.code}` });
+    return findings;
+  });
+}
+
+/**
+ * What verify does not judge: a container unit must start after docker and
+ * the network (and pull the network in), and after the data disk when it
+ * keeps data there; every unit the document enables must exist.
+ */
+export function checkUnitOrdering(model: UserDataModel): Finding[] {
+  const findings: Finding[] = [];
+  const units = unitFiles(model).filter((u) => !u.dropIn);
+  const hasDataDisk = units.some((u) => u.unit === DATA_DISK_UNIT);
+  for (const run of containerRuns(model)) {
+    const unit = run.unit;
+    if (unit.dropIn) continue;
+    const after = unitList(unit, "Unit", "After");
+    const requires = [...unitList(unit, "Unit", "Requires"), ...unitList(unit, "Unit", "BindsTo")];
+    const wants = [...unitList(unit, "Unit", "Wants"), ...requires];
+    const need = (list: string[], dep: string, key: string, why: string) => {
+      if (!list.includes(dep)) findings.push({ check: "systemd", where: unit.unit, message: `${key} lacks ${dep}: ${why}` });
+    };
+    need(after, "docker.service", "After=", "the container needs the Docker engine up");
+    need(requires, "docker.service", "Requires=", "without the engine the container cannot run");
+    need(after, "network-online.target", "After=", "the service talks to other machines from its first second");
+    need(wants, "network-online.target", "Wants=", "After= alone does not pull network-online.target in");
+    const stateful = run.volumes.some((v) => v.split(":")[0] === DATA_ROOT || v.startsWith(`${DATA_ROOT}/`));
+    if (hasDataDisk && stateful) {
+      need(after, DATA_DISK_UNIT, "After=", `it keeps data under ${DATA_ROOT}, the data disk's mount point`);
+      need(requires, DATA_DISK_UNIT, "Requires=", `without the data disk its data would land on the OS disk`);
+    }
+  }
+  const provided = new Set(model.packages.flatMap((p) => Object.keys(PACKAGE_STUBS[p]?.units ?? {})));
+  for (const name of model.enabledUnits) {
+    if (!units.some((u) => u.unit === name) && !provided.has(name)) {
+      findings.push({ check: "systemd", where: name, message: `runcmd enables ${name}, which neither the document (${UNIT_DIR}) nor an installed package provides` });
+    }
+  }
+  return findings;
+}
+
+// ---------------------------------------------------------------------------
+// All checks
+
+/** Runs the checks on documents; the tools run concurrently across documents. */
+export async function validateDocuments(docs: readonly UserDataDocument[], options: ValidateOptions = {}): Promise<DocumentReport[]> {
+  const models = docs.map((d) => {
+    try {
+      return readUserData(d.text);
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+  });
+  const skip = new Set(options.skip ?? []);
+  const available = (check: CheckId): boolean => {
+    const tool = CHECK_TOOLS[check];
+    return !tool || toolAvailable(tool.probe);
+  };
+  const wanted = (check: CheckId) => !skip.has(check) && available(check) && (check !== "flags" || options.flags !== undefined);
+
+  const [schema, shell, units] = await Promise.all([
+    wanted("schema") ? checkSchema(docs, models) : undefined,
+    wanted("shellcheck") ? checkShell(models) : undefined,
+    wanted("systemd") ? mapLimit(models, PARALLEL, (m) => (m instanceof Error ? Promise.resolve([]) : verifyUnits(m))) : undefined,
+  ]);
+
+  return docs.map((document, i) => {
+    const model = models[i];
+    const unreadable = (check: CheckId): Finding[] =>
+      model instanceof Error ? [{ check, where: "document", message: `cannot read the document: ${model.message.split("\n")[0]}` }] : [];
+    const perCheck: Record<CheckId, () => Finding[]> = {
+      schema: () => schema![i],
+      size: () => checkSize(document),
+      shellcheck: () => [...unreadable("shellcheck"), ...shell![i]],
+      flags: () => (model instanceof Error ? unreadable("flags") : checkFlags(model, options.flags!)),
+      systemd: () => (model instanceof Error ? unreadable("systemd") : [...units![i], ...checkUnitOrdering(model)]),
+    };
+    const results: CheckResult[] = CHECKS.map((check) => {
+      if (skip.has(check)) return { check, status: "skipped", findings: [] };
+      if (!wanted(check)) return { check, status: "unavailable", findings: [] };
+      const findings = perCheck[check]();
+      return { check, status: findings.length > 0 ? "failed" : "ok", findings };
+    });
+    const findings = results.flatMap((r) => r.findings);
+    return { document, results, findings, ok: findings.length === 0 };
+  });
+}
+
+/** Why a check could not run, for the report. */
+export function unavailableReason(check: CheckId, options: ValidateOptions): string {
+  const tool = CHECK_TOOLS[check];
+  if (tool && !toolAvailable(tool.probe)) return `${missingToolMessage(tool)}, or pass --skip ${check}`;
+  if (check === "flags" && !options.flags) return "no flag reference was given (--flags FILE), or pass --skip flags";
+  return "not run";
+}
+
+/** One line per document: stack, group, name, cloud, verdict, size. Columns are aligned across the lines. */
+export function summaryLines(reports: readonly DocumentReport[]): string[] {
+  const rows = reports.map((r) => [r.document.stack, r.document.group, r.document.name, r.document.cloud, r.ok ? "OK" : "FAIL", describeSize(r.document)]);
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => row[c].length))) ?? [];
+  return rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join("  "));
+}
+
+/** The findings of failed documents, indented under their name. */
+export function findingLines(reports: readonly DocumentReport[]): string[] {
+  const lines: string[] = [];
+  for (const r of reports.filter((x) => !x.ok)) {
+    lines.push(`${r.document.stack} ${r.document.name} (${r.document.cloud}):`);
+    for (const f of r.findings) lines.push(`  ${f.check.padEnd(10)} ${f.where}: ${f.message}`);
+  }
+  return lines;
+}
