@@ -1,0 +1,33 @@
+/**
+ * `npm run bench` keeps working and the README shows its table. Only what
+ * does not depend on the machine's speed is asserted here: the timing targets
+ * live in the benchmark and its README figures, never in a timed test.
+ */
+import { execFileSync } from "child_process";
+import { readFileSync } from "fs";
+import { join } from "path";
+
+const ROOT = join(__dirname, "..");
+
+test("one quick round measures every target; the deterministic ones hold; the README has its table", () => {
+  const out = execFileSync(process.execPath, ["scripts/run-ts.js", "scripts/bench.ts", "--runs", "1", "--skip-tests", "--json"], {
+    cwd: ROOT,
+    env: { ...process.env, CI: "" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const report = JSON.parse(out.toString()) as {
+    rows: { target: string; measure: string; met: boolean | null }[];
+    flatness: Record<string, number[]>;
+    userData: { share: number; case: string; stack: string; name: string }[];
+  };
+  // 2: the resource count does not grow with the agent count, on either cloud.
+  for (const counts of Object.values(report.flatness)) expect(new Set(counts).size).toBe(1);
+  // 4: every node of every synthesized case stays below half its cloud's limit.
+  expect(report.userData.length).toBeGreaterThan(20);
+  for (const u of report.userData) expect(u.share).toBeLessThan(0.5);
+  expect(report.rows.map((r) => r.target)).toEqual(expect.arrayContaining(["floor", "1", "2", "(2)", "4"]));
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const table = readme.slice(readme.indexOf("## Performance"), readme.indexOf("## Pinned versions"));
+  for (const row of report.rows) expect(table).toContain(`| ${row.target} | ${row.measure} |`);
+  expect(table).toContain("| 3 | npm test (typecheck once + jest, real tools) |");
+});
