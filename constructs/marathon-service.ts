@@ -83,8 +83,7 @@ export class MarathonService extends Construct implements INodeRole {
 
     if (props.credentials) {
       this.credentials = checkCredentials(this, "credentials", props.credentials);
-      const secret = this.nodes.target.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
-      this.passwordCommand = this.nodes.useSecret(secret);
+      this.passwordCommand = this.nodes.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
     }
 
     this.nodes.addRole(this);

@@ -334,6 +334,15 @@ export class NodeGroup extends MachineSet {
     return `${SCRIPT_DIR}/${SECRET_FETCHER} ${secret.name}`;
   }
 
+  /**
+   * Keeps `value` (usually a token) in the cloud's secret store as `name`,
+   * with its resource under `scope`, lets these machines read it, and returns
+   * the shell command that prints it on them.
+   */
+  public storeSecret(scope: Construct, id: string, name: string, value: string): string {
+    return this.useSecret(this.target.storeSecret(scope, id, name, value));
+  }
+
   /** True when a role of this group reads cluster secrets at boot. */
   public get readsSecrets(): boolean {
     return this.secretsRead.size > 0;

@@ -91,7 +91,7 @@ export class SwarmManager extends Construct implements INodeRole {
       }
       const nodes = this.masters.nodes;
       this.tlsCertificates = new SwarmTlsCertificates(this, "tls", { ipAddresses: [...nodes.privateIps, ...nodes.publicIps] });
-      const store = (name: string, value: string) => nodes.useSecret(nodes.target.storeSecret(this, `tls-${name}-secret`, `${this.node.id}-tls-${name}`, value));
+      const store = (name: string, value: string) => nodes.storeSecret(this, `tls-${name}-secret`, `${this.node.id}-tls-${name}`, value);
       this.tlsCommands = {
         ca: store("ca", this.tlsCertificates.caCertPem),
         cert: store("cert", this.tlsCertificates.serverCertPem),
