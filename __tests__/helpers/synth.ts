@@ -4,7 +4,7 @@
  * construct objects, so the tests see exactly what Terraform would.
  */
 import { App, TerraformStack, Testing } from "cdktf";
-import { parse } from "yaml";
+import { readUserData } from "../../scripts/lib/user-data-model";
 import { MesosClusterStack, MesosClusterStackProps } from "../../stacks/mesos-cluster-stack";
 import { parseEnvFile } from "../../constructs/core/systemd";
 
@@ -80,19 +80,22 @@ export function poolDoc(json: TfJson, cloud: Cloud): string {
 export interface CloudConfigDoc {
   readonly raw: Record<string, unknown>;
   /** write_files by path. */
-  readonly files: Map<string, { content: string; permissions?: string }>;
+  readonly files: Map<string, { content: string; permissions: string }>;
   readonly runcmd: unknown[];
+  /** Units the document enables (its `systemctl enable` commands). */
+  readonly enabledUnits: string[];
 }
 
-/** Parses a cloud-config document with a real YAML parser. */
+/** Parses a cloud-config document the way `npm run validate` reads it (scripts/lib/user-data-model.ts). */
 export function parseCloudConfig(text: string): CloudConfigDoc {
   if (!text.startsWith("#cloud-config\n")) throw new Error("user data does not begin with #cloud-config");
-  const raw = parse(text) as Record<string, unknown>;
-  const files = new Map<string, { content: string; permissions?: string }>();
-  for (const f of (raw.write_files as { path: string; content: string; permissions?: string }[]) ?? []) {
-    files.set(f.path, { content: f.content, permissions: f.permissions });
-  }
-  return { raw, files, runcmd: (raw.runcmd as unknown[]) ?? [] };
+  const model = readUserData(text);
+  return {
+    raw: model.raw,
+    files: new Map(model.files.map((f) => [f.path, { content: f.content, permissions: f.permissions }])),
+    runcmd: (model.raw.runcmd as unknown[]) ?? [],
+    enabledUnits: model.enabledUnits,
+  };
 }
 
 export function fileOf(doc: CloudConfigDoc, path: string): string {
@@ -123,9 +126,7 @@ export function imageOf(doc: CloudConfigDoc, service: string): string {
 
 /** Units the document enables (from its `systemctl enable` commands). */
 export function enabledUnits(doc: CloudConfigDoc): string[] {
-  return doc.runcmd
-    .filter((c): c is string[] => Array.isArray(c) && c[0] === "systemctl" && c[1] === "enable")
-    .flatMap((c) => c.slice(2).filter((w) => w !== "--now"));
+  return doc.enabledUnits;
 }
 
 /**
