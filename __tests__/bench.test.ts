@@ -3,19 +3,22 @@
  * does not depend on the machine's speed is asserted here: the timing targets
  * live in the benchmark and its README figures, never in a timed test.
  */
-import { execFileSync } from "child_process";
+import { spawnSync } from "child_process";
 import { readFileSync } from "fs";
 import { join } from "path";
 
 const ROOT = join(__dirname, "..");
 
 test("one quick round measures every target; the deterministic ones hold; the README has its table", () => {
-  const out = execFileSync(process.execPath, ["scripts/run-ts.js", "scripts/bench.ts", "--runs", "1", "--skip-tests", "--json"], {
+  const run = spawnSync(process.execPath, ["scripts/run-ts.js", "scripts/bench.ts", "--runs", "1", "--skip-tests", "--json"], {
     cwd: ROOT,
     env: { ...process.env, CI: "" },
     maxBuffer: 64 * 1024 * 1024,
   });
-  const report = JSON.parse(out.toString()) as {
+  // Exit 1 means a target was missed: on a machine busy with the rest of the suite a timing
+  // target may be, and timing is not this test's business. Anything else is a failure.
+  expect([0, 1]).toContain(run.status);
+  const report = JSON.parse(run.stdout.toString()) as {
     rows: { target: string; measure: string; met: boolean | null }[];
     flatness: Record<string, number[]>;
     userData: { share: number; case: string; stack: string; name: string }[];
@@ -26,6 +29,8 @@ test("one quick round measures every target; the deterministic ones hold; the RE
   expect(report.userData.length).toBeGreaterThan(20);
   for (const u of report.userData) expect(u.share).toBeLessThan(0.5);
   expect(report.rows.map((r) => r.target)).toEqual(expect.arrayContaining(["floor", "1", "2", "(2)", "4"]));
+  // The rows that do not depend on speed are met whatever the load.
+  for (const row of report.rows.filter((r) => r.measure.startsWith("ha resources") || r.measure.startsWith("largest user data"))) expect(row.met).toBe(true);
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const table = readme.slice(readme.indexOf("## Performance"), readme.indexOf("## Pinned versions"));
   for (const row of report.rows) expect(table).toContain(`| ${row.target} | ${row.measure} |`);
