@@ -1,14 +1,39 @@
 /**
  * The package as another team gets it: `npm pack` (which builds), installed
- * into a clean project from the local npm cache only, type-checked against
- * our .d.ts, and used by a consumer stack with its own provider blocks and
- * its own VNet/VPC. The slow test of the suite (about 20 s): it runs once.
+ * into a clean project outside this checkout, type-checked against our .d.ts,
+ * and used by a consumer stack with its own provider blocks and its own
+ * VNet/VPC. The slow test of the suite (about 20 s: `npm pack`'s build and
+ * the consumer's type check; the install takes well under a second): it runs once.
+ *
+ * The install does not run `npm install`: that needs the registry's metadata
+ * (packuments) for every pinned dependency, which `npm ci` never caches, so
+ * an offline install failed with ERESOLVE on a machine with a cold npm cache,
+ * and an online one would make the test depend on the network. Instead the
+ * consumer's node_modules is laid out as npm would leave it, from files this
+ * checkout already has (see installFromProject):
+ *   - each dependency the consumer pins (our peers at the versions we pin, and
+ *     @types/node) is a symlink to this project's installed copy, which npm ci
+ *     put there from the lockfile. Node and TypeScript follow symlinks to the
+ *     real path, so the library and the providers share one cdktf and one
+ *     constructs, as in a real install, and each peer finds its own
+ *     dependencies where npm ci placed them;
+ *   - the tarball is unpacked as npm unpacks it: its package/ folder becomes
+ *     node_modules/mesos-cluster-cdktf, a real folder in the consumer;
+ *   - what npm's resolver would refuse, this refuses: an installed version
+ *     other than the consumer's pin, a peer range (ours or a provider's) that
+ *     the installed versions miss, and a package that would need install
+ *     scripts or bin links, which this layout does not run or create.
+ * The consumer lives in the system temp folder, so nothing in it can resolve
+ * a module from this checkout's node_modules by walking up; a test checks
+ * that from inside the installed library the peers resolve to the consumer's
+ * node_modules and dev-only modules do not resolve at all. typescript is not
+ * installed in the consumer: this project's tsc checks it.
  */
 import { execFileSync } from "child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
-import { builtinModules } from "module";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "fs";
+import { builtinModules, createRequire } from "module";
 import { tmpdir } from "os";
-import { join, relative } from "path";
+import { dirname, join, relative } from "path";
 import { readSynthOutput, resolveRef, TfJson, userDataNodes } from "../scripts/lib/synth-output";
 import { copyProject, ROOT } from "./helpers/project-copy";
 import { TEST_SSH_KEY } from "./helpers/synth";
@@ -110,6 +135,49 @@ function run(command: string, args: string[], cwd: string): string {
   }
 }
 
+/** The one semver function the peer check needs, from the copy cdktf bundles (a pinned peer, so always installed). */
+const semver = createRequire(join(ROOT, "node_modules", "cdktf", "package.json"))("semver") as { satisfies(version: string, range: string): boolean };
+
+type Manifest = { name: string; version: string; bin?: unknown; scripts?: Record<string, string>; peerDependencies?: Record<string, string>; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
+
+/**
+ * Lays out `consumer`'s node_modules as `npm install` would for `dependencies`
+ * (the tarball under our name, exact versions for the rest) without the
+ * registry or the npm cache: see the top of this file.
+ */
+function installFromProject(consumer: string, tarball: string, dependencies: Record<string, string>): void {
+  const modules = join(consumer, "node_modules");
+  const manifest = (name: string): Manifest => JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8"));
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(dependencies)) {
+    const dest = join(modules, name);
+    mkdirSync(dirname(dest), { recursive: true });
+    if (name === pkg.name) {
+      mkdirSync(dest);
+      // npm pack puts everything under package/, which npm install strips.
+      run("tar", ["-xzf", tarball, "-C", dest, "--strip-components=1"], consumer);
+    } else {
+      symlinkSync(join(ROOT, "node_modules", name), dest, "junction"); // a plain symlink except on Windows
+      if (manifest(name).version !== spec) problems.push(`${name}: the consumer pins ${spec}, this project has ${manifest(name).version} installed (run npm ci)`);
+    }
+  }
+  for (const name of Object.keys(dependencies)) {
+    const m = manifest(name);
+    for (const [peer, range] of Object.entries(m.peerDependencies ?? {})) {
+      if (!existsSync(join(modules, peer, "package.json"))) {
+        if (!m.peerDependenciesMeta?.[peer]?.optional) problems.push(`${name}@${m.version}: peer ${peer}@"${range}" is not installed`);
+      } else if (!semver.satisfies(manifest(peer).version, range)) {
+        problems.push(`${name}@${m.version}: peer ${peer}@"${range}" does not match the installed ${manifest(peer).version}`);
+      }
+    }
+  }
+  // npm ci already ran the linked packages' install scripts where they live; ours would run here, so there must be none.
+  const ours = manifest(pkg.name);
+  const scripts = ["preinstall", "install", "postinstall"].filter((s) => ours.scripts?.[s]);
+  if (scripts.length > 0 || ours.bin) problems.push(`${pkg.name}: npm would run its ${scripts.join(", ") || "(no) install scripts"} and link its ${ours.bin ? "bins" : "(no) bins"}; installFromProject does neither`);
+  if (problems.length > 0) throw new Error(`the consumer's install would not be what npm install gives:\n${problems.join("\n")}`);
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -140,14 +208,14 @@ beforeAll(() => {
   tarball = join(packDir, info.filename);
   packedFiles = info.files.map((f) => f.path).sort();
 
-  consumer = mkdtempSync(join(tmpdir(), "consumer-"));
+  consumer = realpathSync(mkdtempSync(join(tmpdir(), "consumer-")));
   temporary.push(consumer);
   const devPins: Record<string, string> = pkg.devDependencies;
   const dependencies: Record<string, string> = { [pkg.name]: `file:${tarball}` };
-  // The consumer picks versions in our peer ranges: the ones we pin (already in the npm cache).
+  // The consumer picks versions in our peer ranges: the ones we pin (installed here by npm ci).
   for (const peer of [...Object.keys(PEERS), "@types/node"]) dependencies[peer] = devPins[peer];
   writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "platform-consumer", version: "1.0.0", private: true, dependencies }, null, 2));
-  run("npm", ["install", "--offline", "--no-audit", "--no-fund"], consumer);
+  installFromProject(consumer, tarball, dependencies);
 
   mkdirSync(join(consumer, "src"));
   writeFileSync(join(consumer, "src", "main.ts"), CONSUMER);
@@ -187,19 +255,26 @@ test("at run time the library needs only its peer dependencies and node's own mo
     }
   }
   // Dev-only modules are not installed, yet the consumer synthesized.
-  for (const dev of ["sucrase", "yaml", "jest", "typescript", "cdktf-cli"]) expect(existsSync(join(consumer, "node_modules", dev))).toBe(false);
-  // "exports" is the public surface: the package.json is reachable, internals are not.
-  const resolve = (spec: string) => {
-    try {
-      return execFileSync(process.execPath, ["-e", `console.log(require.resolve(${JSON.stringify(spec)}))`], { cwd: consumer, encoding: "utf8", stdio: "pipe" }).trim();
-    } catch (e) {
-      return String((e as { stderr: string }).stderr).match(/ERR_PACKAGE_PATH_NOT_EXPORTED/)?.[0] ?? String(e);
-    }
+  const devOnly = ["sucrase", "yaml", "jest", "typescript", "cdktf-cli"];
+  for (const dev of devOnly) expect(existsSync(join(consumer, "node_modules", dev))).toBe(false);
+  /** require.resolve in a real node process started in `cwd` (the path, or the error's code). */
+  const resolve = (cwd: string, specs: string[]): Record<string, string> => {
+    const script = `const r = {}; for (const s of ${JSON.stringify(specs)}) { try { r[s] = require.resolve(s) } catch (e) { r[s] = e.code } } console.log(JSON.stringify(r))`;
+    return JSON.parse(execFileSync(process.execPath, ["-e", script], { cwd, encoding: "utf8", stdio: "pipe" }));
   };
-  expect(resolve(pkg.name)).toBe(join(root, "dist", "constructs", "index.js"));
-  expect(resolve(`${pkg.name}/package.json`)).toBe(join(root, "package.json"));
-  expect(resolve(`${pkg.name}/dist/constructs/nodes.js`)).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED");
-
+  // From inside the installed library, each peer is the consumer's copy and nothing of this checkout is in reach.
+  const peers = Object.keys(PEERS);
+  const fromLibrary = resolve(join(root, "dist", "constructs"), [...peers.map((p) => `${p}/package.json`), ...devOnly]);
+  expect(fromLibrary).toEqual({
+    ...Object.fromEntries(peers.map((p) => [`${p}/package.json`, realpathSync(join(consumer, "node_modules", p, "package.json"))])),
+    ...Object.fromEntries(devOnly.map((d) => [d, "MODULE_NOT_FOUND"])),
+  });
+  // "exports" is the public surface: the package.json is reachable, internals are not.
+  expect(resolve(consumer, [pkg.name, `${pkg.name}/package.json`, `${pkg.name}/dist/constructs/nodes.js`])).toEqual({
+    [pkg.name]: join(root, "dist", "constructs", "index.js"),
+    [`${pkg.name}/package.json`]: join(root, "package.json"),
+    [`${pkg.name}/dist/constructs/nodes.js`]: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+  });
 });
 
 test("the consumer's Azure stack keeps its own provider block and VNet", () => {
