@@ -105,3 +105,24 @@ test.each([
   expect(error).toBeInstanceOf(ClusterConfigError);
   expect((error as Error).message).toContain(message);
 });
+
+test("the split Docker engine knobs: per role, and the old single knob is refused with what replaced it", () => {
+  const { cwd, home } = dirs();
+  const config = loadAppConfig({ env: { CLUSTER_MASTER_DOCKER_ENGINE_VERSION: "28.0.4", CLUSTER_HA_AGENT_DOCKER_ENGINE_VERSION: "25.0.4" }, cwd, homeDir: home });
+  expect(config.stacks.ha).toMatchObject({ masterDockerEngineVersion: "28.0.4", agentDockerEngineVersion: "25.0.4" });
+  expect(config.stacks.dev.agentDockerEngineVersion).toBeUndefined();
+  for (const name of ["CLUSTER_DOCKER_ENGINE_VERSION", "CLUSTER_HA_DOCKER_ENGINE_VERSION"]) {
+    expect(() => loadAppConfig({ env: { [name]: "27.5.1" }, cwd, homeDir: home })).toThrow(
+      new RegExp(`${name}.*"27\\.5\\.1".*masterDockerEngineVersion / agentDockerEngineVersion`),
+    );
+  }
+  writeFileSync(join(cwd, "cluster.config.json"), JSON.stringify({ stacks: { ha: { dockerEngineVersion: "27.5.1" } } }));
+  let error: unknown;
+  try {
+    loadAppConfig({ env: {}, cwd, homeDir: home });
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ClusterConfigError);
+  expect(String((error as Error).message)).toMatch(/stacks\.ha\.dockerEngineVersion.*agents need 25\.0\.x/);
+});

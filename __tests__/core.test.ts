@@ -169,7 +169,13 @@ describe("images and engines", () => {
 
   test("Docker engines that still serve Swarm's API 1.15", () => {
     expect(DockerEngine.ce("27.5.1").aptVersion).toBe("5:27.5.1-1~ubuntu.22.04~jammy");
-    expect(DockerEngine.problem("29.0.0")).toContain("cannot serve classic Swarm");
+    expect(DockerEngine.problem("29.0.0")).toContain("outside 25 to 28");
+    // Per role: only 25.0.x serves Swarm's API 1.15; 25-28 serve the agent image's CLI (API 1.29).
+    expect(DockerEngine.ce("25.0.5").swarmProblem()).toBeUndefined();
+    expect(DockerEngine.ce("25.1.0").swarmProblem()).toContain("only 25.0.x accepts DOCKER_MIN_API_VERSION=1.12");
+    expect(DockerEngine.ce("26.1.4").swarmProblem()).toContain("26.0 and later refuse to start");
+    expect(DockerEngine.ce("28.5.2").clientProblem("1.29")).toBeUndefined();
+    expect(DockerEngine.ce("27.5.1").clientProblem("1.15")).toContain("floor is 1.24");
     expect(DockerEngine.problem("27.5")).toContain("not an exact Docker version");
   });
 });

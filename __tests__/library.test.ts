@@ -29,6 +29,7 @@ import {
 import {
   Cloud,
   envOf,
+  execStartOf,
   fileOf,
   parseCloudConfig,
   poolDoc,
@@ -153,10 +154,11 @@ describe.each(["azure", "aws"] as Cloud[])("library use on %s with a bring-your-
       expect(zkDoc.files.has("/etc/marker")).toBe(false);
       const masterDoc = parseCloudConfig(docs.get(`platform-masters-${i}`)!);
       expect(masterDoc.files.has("/etc/mesos-cluster/zookeeper/zoo.cfg")).toBe(false);
-      const env = envOf(masterDoc, "mesos-master");
-      expect(env.MESOS_ZK).toBe(`zk://${zkIps.map((ip) => `${ip}:2181`).join(",")}/mesos`);
-      expect(env.MESOS_IP).toBe(mesos.nodes.privateIps[i - 1]);
-      expect(env.MESOS_CLUSTER).toBe("platform-mesos");
+      // The master's flags are its container's arguments (the image's CMD would otherwise win).
+      const args = execStartOf(masterDoc, "mesos-master");
+      expect(args).toContain(`--zk=zk://${zkIps.map((ip) => `${ip}:2181`).join(",")}/mesos`);
+      expect(args).toContain(`--ip=${mesos.nodes.privateIps[i - 1]}`);
+      expect(args).toContain("--cluster=platform-mesos");
       expect(fileOf(masterDoc, "/etc/marker")).toBe(`platform-masters-${i}\n`);
     }
     expect(parseCloudConfig(poolDoc(json, cloud)).files.has("/etc/systemd/system/docker.service.d/10-swarm-tcp.conf")).toBe(true);

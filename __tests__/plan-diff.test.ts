@@ -11,7 +11,7 @@ import { loadAppConfig } from "../stacks/config";
 import { diffHunks, unifiedDiff } from "../scripts/lib/text-diff";
 import { diffSynthOutputs, PlanDiff, ResourceChange, StackDiff } from "../scripts/lib/plan-diff";
 import { renderReport } from "../scripts/lib/plan-diff-report";
-import { readSynthOutput, TfJson } from "../scripts/lib/synth-output";
+import { decodeBase64UserData, readSynthOutput, TfJson } from "../scripts/lib/synth-output";
 import { Cloud, TEST_SSH_KEY } from "./helpers/synth";
 
 const HOME = mkdtempSync(join(tmpdir(), "plan-diff-home-"));
@@ -67,8 +67,20 @@ describe("the four changes of the issue", () => {
     expect(ha.quorum).toBeUndefined();
   });
 
+  test.each(["azure", "aws"] as Cloud[])("an agent image change on %s rolls through the pool in batches, and the report says so", (cloud) => {
+    const diff = diffOf(cloud, { CLUSTER_HA_IMAGE_MESOS_AGENT: "mesosphere/mesos-slave:1.7.0" });
+    expect(diff.exitCode).toBe(2);
+    const ha = stackOf(diff, "ha");
+    const pool = ha.resources.find((r) => r.type === (cloud === "azure" ? "azurerm_linux_virtual_machine_scale_set" : "aws_launch_template"))!;
+    const userData = pool.attributes.find((a) => a.path === (cloud === "azure" ? "custom_data" : "user_data"))!;
+    expect(userData.effect).toBe("update");
+    expect(userData.note).toMatch(cloud === "azure" ? /^ROLLING: .*at most 34% a batch.*\/health/ : /^ROLLING: .*instance refresh.*keeping 66% in service/);
+    expect(renderReport(diff, { format: "text", baseLabel: "main", headLabel: "head" })).toContain("ROLLING: ");
+    expect(ha.statefulReplacements).toEqual([]);
+  });
+
   test.each(["azure", "aws"] as Cloud[])("Marathon image tag on %s: every master is replaced, data disks stay, quorum lost", (cloud) => {
-    const diff = diffOf(cloud, { CLUSTER_IMAGE_MARATHON: "mesosphere/marathon:v1.11.23" });
+    const diff = diffOf(cloud, { CLUSTER_IMAGE_MARATHON: "mesosphere/marathon:v1.8.243" });
     expect(diff.exitCode).toBe(3);
     const ha = stackOf(diff, "ha");
     const machine = cloud === "azure" ? "azurerm_linux_virtual_machine" : "aws_instance";
@@ -98,8 +110,8 @@ describe("the four changes of the issue", () => {
     expect(ha.userData.map((u) => `${u.name} ${u.action}`)).toEqual(["mesos-ha-masters-1 changed", "mesos-ha-masters-2 changed", "mesos-ha-masters-3 changed"]);
     const changedLines = ha.userData[0].diff!.split("\n").filter((l) => /^[-+](?![-+]{2} )/.test(l));
     expect(changedLines).toHaveLength(4);
-    expect(changedLines.filter((l) => l.startsWith("-")).every((l) => l.includes("mesosphere/marathon:v1.11.24"))).toBe(true);
-    expect(changedLines.filter((l) => l.startsWith("+")).every((l) => l.includes("mesosphere/marathon:v1.11.23"))).toBe(true);
+    expect(changedLines.filter((l) => l.startsWith("-")).every((l) => l.includes("mesosphere/marathon:v1.8.244"))).toBe(true);
+    expect(changedLines.filter((l) => l.startsWith("+")).every((l) => l.includes("mesosphere/marathon:v1.8.243"))).toBe(true);
     expect(ha.quorum).toEqual({ ensembleSize: 3, quorum: 2, tolerated: 1, replaced: ["mesos-ha-masters-1", "mesos-ha-masters-2", "mesos-ha-masters-3"], destroyed: [], added: [], losesQuorum: true });
     const dev = stackOf(diff, "dev");
     expect(dev.quorum).toMatchObject({ ensembleSize: 1, replaced: ["mesos-dev-masters-1"], losesQuorum: true });
@@ -108,7 +120,7 @@ describe("the four changes of the issue", () => {
     expect(text).toContain("QUORUM LOST: 3 of 3 ZooKeeper members are replaced at once, but an ensemble of 3 tolerates only 1 down (quorum 2).");
     expect(text).toContain("ZOOKEEPER DOWN: the only member is replaced");
     expect(text).toContain("The masters' data disks are kept");
-    expect(text).toContain("+      ExecStartPre=-/usr/bin/docker pull mesosphere/marathon:v1.11.23");
+    expect(text).toContain("+      ExecStartPre=-/usr/bin/docker pull mesosphere/marathon:v1.8.243");
   });
 
   test.each(["azure", "aws"] as Cloud[])("master count 3 -> 5 on %s: 2 new masters, the 3 existing ones REPLACED, quorum lost", (cloud) => {
@@ -169,7 +181,9 @@ describe("the four changes of the issue", () => {
     // Azure masters share one regional subnet; AWS masters get one subnet per zone.
     const [ip4, ip5] = cloud === "azure" ? ["10.20.0.13", "10.20.0.14"] : ["10.20.0.11", "10.20.1.11"];
     expect(master1.filter((l) => /^[-+]\s+server\./.test(l))).toEqual([`+      server.4=${ip4}:2888:3888;2181`, `+      server.5=${ip5}:2888:3888;2181`]);
-    expect(master1.filter((l) => /^[-+]\s+MESOS_QUORUM=/.test(l))).toEqual(["-      MESOS_QUORUM=2", "+      MESOS_QUORUM=3"]);
+    // The master's flags are arguments of its ExecStart line (see runtime-fidelity.test.ts).
+    const quorumLines = master1.filter((l) => /^[-+]\s+ExecStart=.*mesos-master/.test(l));
+    expect(quorumLines.map((l) => `${l[0]} ${/--quorum=\d/.exec(l)![0]}`)).toEqual(["- --quorum=2", "+ --quorum=3"]);
     // Azure masters have no public IP without adminCidrs; AWS masters always do.
     expect(ha.outputs.map((o) => o.name)).toEqual(
       ["marathon_urls", "master_private_ips", ...(cloud === "aws" ? ["master_public_ips"] : []), "mesos_urls", "mesos_zk_url", "zookeeper_connect_string"],
@@ -293,7 +307,7 @@ describe("replacement rules on other changes", () => {
     const variant = (userData: string, replaceOnChange: boolean) => {
       const json = JSON.parse(JSON.stringify(before)) as TfJson;
       for (const instance of Object.values(json.resource.aws_instance)) {
-        instance.user_data = `${String(instance.user_data ?? Buffer.from(String(instance.user_data_base64), "base64").toString())}# ${userData}\n`;
+        instance.user_data = `${String(instance.user_data ?? decodeBase64UserData(String(instance.user_data_base64)).text)}# ${userData}\n`;
         delete instance.user_data_base64;
 
         instance.user_data_replace_on_change = replaceOnChange;

@@ -314,7 +314,8 @@ describe("nothing lost on change", () => {
       expect(execStartOf(doc, "zookeeper")).toContain("/var/lib/mesos-cluster/zookeeper/data:/data");
       expect(execStartOf(doc, "mesos-master")).toContain("/var/lib/mesos-cluster/mesos:/var/lib/mesos");
       expect(fileOf(doc, "/etc/systemd/system/zookeeper.service")).toContain("Requires=docker.service mesos-data-disk.service");
-      expect(fileOf(doc, "/usr/local/sbin/mount-data-disk")).toContain("formatted only when blank");
+      // Formatted only when blank: mkfs runs only where blkid finds no filesystem.
+      expect(fileOf(doc, "/usr/local/sbin/mount-data-disk")).toMatch(/if ! blkid "\$device" >\/dev\/null 2>&1; then\n\s*mkfs\.ext4/);
     });
   });
 });

@@ -227,22 +227,25 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     const ips = docs.map((d) => d.privateIp);
     const zk = `zk://${ips.map((ip) => `${ip}:2181`).join(",")}/mesos`;
     for (const d of docs) {
-      const env = envOf(parseCloudConfig(d.text), "mesos-master");
-      expect(env).toEqual({
-        ...(auth ? { MESOS_AUTHENTICATE_HTTP_READWRITE: "true", MESOS_HTTP_AUTHENTICATORS: "basic", MESOS_CREDENTIALS: "/etc/mesos/credentials.json" } : {}),
-        MESOS_ZK: zk,
-        MESOS_QUORUM: String(Math.floor(masterCount / 2) + 1),
-        MESOS_WORK_DIR: "/var/lib/mesos",
-        MESOS_LOG_DIR: "/var/log/mesos",
-        MESOS_CLUSTER: clusterName,
-        MESOS_HOSTNAME: d.privateIp,
-        MESOS_IP: d.privateIp,
-        MESOS_PORT: "5050",
-        MESOS_REGISTRY: "replicated_log",
-      });
+      // Every flag on the command line: the image's CMD --registry=in_memory would otherwise win
+      // over any MESOS_* environment (stout flags.hpp), so no master flag travels as environment.
+      expect(parseCloudConfig(d.text).files.has("/etc/mesos-cluster/mesos-master.env")).toBe(false);
+      const args = execStartOf(parseCloudConfig(d.text), "mesos-master");
+      expect(args.slice(args.indexOf("mesosphere/mesos-master:1.7.1") + 1)).toEqual([
+        `--zk=${zk}`,
+        `--quorum=${Math.floor(masterCount / 2) + 1}`,
+        "--work_dir=/var/lib/mesos",
+        "--log_dir=/var/log/mesos",
+        `--cluster=${clusterName}`,
+        `--hostname=${d.privateIp}`,
+        `--ip=${d.privateIp}`,
+        "--port=5050",
+        "--registry=replicated_log",
+        ...(auth ? ["--authenticate_http_readwrite=true", "--http_authenticators=basic", "--credentials=/etc/mesos/credentials.json"] : []),
+      ]);
       const run = execStartOf(parseCloudConfig(d.text), "mesos-master");
       expect(run).toContain("/var/lib/mesos-cluster/mesos:/var/lib/mesos");
-      expect(run[run.length - 1]).toBe("mesosphere/mesos-master:1.7.1");
+      expect(run).toContain("mesosphere/mesos-master:1.7.1");
     }
   });
 
@@ -252,7 +255,7 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     for (const d of docs) {
       const doc = parseCloudConfig(d.text);
       const run = execStartOf(doc, "marathon");
-      const image = run.indexOf("mesosphere/marathon:v1.11.24");
+      const image = run.indexOf("mesosphere/marathon:v1.8.244");
       expect(image).toBeGreaterThan(0);
       expect(run.slice(image + 1)).toEqual(["--master", `zk://${hosts}/mesos`, "--zk", `zk://${hosts}/marathon`, "--hostname", d.privateIp, "--http_port", "8080"]);
       expect(envOf(doc, "marathon")).toEqual({ LIBPROCESS_IP: d.privateIp, LIBPROCESS_PORT: "15101" });
@@ -271,7 +274,10 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
       const image = run.indexOf("swarm:1.2.8");
       expect(run.slice(image + 1)).toEqual([
         "manage", "-H", auth ? "tcp://127.0.0.1:2375" : "tcp://0.0.0.0:2375", "-c", "mesos-experimental",
-        "--cluster-opt", `mesos.address=${d.privateIp}`, "--cluster-opt", "mesos.port=3375", `zk://${hosts}/mesos`,
+        "--cluster-opt", `mesos.address=${d.privateIp}`, "--cluster-opt", "mesos.port=3375",
+        // Checkpointing: an agent restart keeps Swarm's containers.
+        "--cluster-opt", "mesos.checkpointfailover=true",
+        `zk://${hosts}/mesos`,
       ]);
       expect(envOf(doc, "swarm-manager")).toEqual({ SWARM_MESOS_USER: "root" });
       const units = enabledUnits(doc);
@@ -296,7 +302,13 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     expect(env.MESOS_SYSTEMD_ENABLE_SUPPORT).toBe("false");
     expect(env.MESOS_EXECUTOR_REGISTRATION_TIMEOUT).toBe("10mins");
     const run = execStartOf(doc, "mesos-agent");
-    expect(run).toEqual(expect.arrayContaining(["--net=host", "--pid=host", "--privileged", "/var/run/docker.sock:/var/run/docker.sock", "/usr/bin/docker:/usr/bin/docker:ro", "/sys/fs/cgroup:/sys/fs/cgroup", "/var/lib/mesos:/var/lib/mesos", "/run/mesos-cluster/mesos-agent.env"]));
+    expect(run).toEqual(expect.arrayContaining(["--net=host", "--pid=host", "--privileged", "/var/run/docker.sock:/var/run/docker.sock", "/sys/fs/cgroup:/sys/fs/cgroup", "/var/lib/mesos:/var/lib/mesos", "/run/mesos-cluster/mesos-agent.env"]));
+    // The image carries its own docker CLI; the host's (built for jammy's glibc) is never mounted.
+    expect(run.some((w) => w.startsWith("/usr/bin/docker:"))).toBe(false);
+    // Executors in containers of the agent's own image survive an agent restart.
+    expect(env.MESOS_DOCKER_MESOS_IMAGE).toBe("mesosphere/mesos-slave:1.7.1");
+    // Swarm finds the engine port through the agent attribute.
+    expect(env.MESOS_ATTRIBUTES).toBe("docker_port:2375");
     expect(run[run.length - 1]).toBe("mesosphere/mesos-slave:1.7.1");
     // The IP is learned at boot: the pre-start script writes it for the agent.
     expect(fileOf(doc, "/usr/local/sbin/mesos-agent-prestart")).toContain("MESOS_IP=%s");
@@ -306,12 +318,13 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     expect(dropIn).toContain("ExecStart=/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2375");
   });
 
-  test("every machine installs the pinned Docker engine and refuses SSH passwords", () => {
-    for (const text of [...machineDocs(json, cloud).map((d) => d.text), poolDoc(json, cloud)]) {
+  test("every machine installs its role's pinned Docker engine (agents 25.0.5, masters 27.5.1) and refuses SSH passwords", () => {
+    const docs = [...machineDocs(json, cloud).map((d) => [d.text, "27.5.1"]), [poolDoc(json, cloud), "25.0.5"]];
+    for (const [text, version] of docs) {
       const doc = parseCloudConfig(text);
       expect((doc.raw.packages as unknown[]).slice(0, 3)).toEqual([
-        ["docker-ce", "5:27.5.1-1~ubuntu.22.04~jammy"],
-        ["docker-ce-cli", "5:27.5.1-1~ubuntu.22.04~jammy"],
+        ["docker-ce", `5:${version}-1~ubuntu.22.04~jammy`],
+        ["docker-ce-cli", `5:${version}-1~ubuntu.22.04~jammy`],
         "containerd.io",
       ]);
       expect(doc.raw.ssh_pwauth).toBe(false);
@@ -342,7 +355,7 @@ test("images and the engine are pinned to the documented defaults", () => {
   expect(["zookeeper", "mesos-master", "marathon", "swarm-manager"].map((s) => imageOf(doc, s))).toEqual([
     "zookeeper:3.8.4",
     "mesosphere/mesos-master:1.7.1",
-    "mesosphere/marathon:v1.11.24",
+    "mesosphere/marathon:v1.8.244",
     "swarm:1.2.8",
   ]);
   expect(imageOf(parseCloudConfig(poolDoc(json, "azure")), "mesos-agent")).toBe("mesosphere/mesos-slave:1.7.1");

@@ -61,7 +61,7 @@ const LINE = /^(dev|ha)\s+(masters|agents)\s+(mesos-(?:dev|ha)-\S+)\s+aws\s+(OK|
 const USAGE_ERRORS: [string[], RegExp][] = [
   [["--out", "/nonexistent/cdktf.out"], /--out \/nonexistent\/cdktf.out: no such directory/],
   [["--out", ROOT], /no manifest.json, not a synth output/],
-  [["--skip", "spelling"], /--skip spelling: unknown check \(checks: schema, size, shellcheck, flags, systemd\)/],
+  [["--skip", "spelling"], /--skip spelling: unknown check \(checks: schema, size, shellcheck, flags, systemd, runtime\)/],
   [["--out"], /--out needs a value/],
   [["--verbose"], /unknown argument --verbose/],
 ];
@@ -86,7 +86,7 @@ function brokenCopy(out: string): string {
   const instance = Object.values(json.resource.aws_instance).find((i) => (i.tags as Record<string, string>).Name === "mesos-ha-masters-2")!;
   const decoded = decodeBase64UserData(String(instance.user_data_base64));
   expect(decoded.gzip).toBe(true);
-  const text = decoded.text.replace("MESOS_QUORUM=2", "MESOS_QUORUMM=2");
+  const text = decoded.text.replace("--quorum=2", "--quorumm=2");
   expect(text).not.toBe(decoded.text);
   instance.user_data_base64 = gzipSync(Buffer.from(text), { level: 9 }).toString("base64");
   writeFileSync(file, JSON.stringify(json));
@@ -95,7 +95,7 @@ function brokenCopy(out: string): string {
 
 describe("npm run validate on an AWS synth output", () => {
   // Every run starts at once (each is a process), the tests then read their results.
-  let runs: Record<"good" | "broken" | "noTools" | "skipped", Promise<CliResult>>;
+  let runs: Record<"good" | "broken" | "noTools" | "skipped" | "explain", Promise<CliResult>>;
   let usage: Promise<CliResult>[];
   beforeAll(() => {
     const out = tempDir("validate-cli-out-");
@@ -109,6 +109,7 @@ describe("npm run validate on an AWS synth output", () => {
       broken: validate(["--out", brokenCopy(out), "--skip", "schema,shellcheck,systemd"]),
       noTools: validate(["--out", out], noPath),
       skipped: validate(["--out", out, "--skip", "schema,shellcheck,systemd"], noPath),
+      explain: validate(["--out", out, "--skip", "schema,shellcheck,systemd", "--explain"]),
     };
     usage = USAGE_ERRORS.map(([args]) => validate(args));
   });
@@ -129,12 +130,32 @@ describe("npm run validate on an AWS synth output", () => {
     expect(r.code).toBe(0);
   });
 
+  test("--explain prints each node group's engine and each process's effective argv and flags with their source", async () => {
+    const r = await runs.explain;
+    expect(r.code).toBe(0);
+    const block = (name: string) => {
+      const start = r.stdout.indexOf(`\n${name} (aws):\n`);
+      expect(start).toBeGreaterThanOrEqual(0);
+      const rest = r.stdout.slice(start + 1);
+      return rest.slice(0, rest.indexOf("\n\n") > 0 ? rest.indexOf("\n\n") : undefined);
+    };
+    const agents = block("ha agents mesos-ha-agents");
+    expect(agents).toContain("docker engine 25.0.5: API floor 1.12 (DOCKER_MIN_API_VERSION=1.12), TCP 2375");
+    expect(agents).toContain("--docker_mesos_image=mesosphere/mesos-slave:1.7.1  [environment]");
+    const master = block("ha masters mesos-ha-masters-1");
+    expect(master).toContain("docker engine 27.5.1: API floor 1.24 (default)");
+    expect(master).toMatch(/argv: mesos-master --zk=zk:\/\/\S+ --quorum=2 --work_dir=\/var\/lib\/mesos/);
+    expect(master).toContain("--registry=replicated_log  [command line]");
+    expect(master).toContain("argv: /marathon/bin/marathon --master zk://");
+    expect(master).toContain("cluster-opt mesos.checkpointfailover=true");
+  });
+
   test("a broken document inside a gzipped attribute fails with its node named, the finding below, and exit 1", async () => {
     const r = await runs.broken;
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ha\s+masters\s+mesos-ha-masters-2\s+aws\s+FAIL\s/m);
     expect(r.stdout).toMatch(/^ha\s+masters\s+mesos-ha-masters-1\s+aws\s+OK\s/m);
-    expect(r.stdout).toContain('ha mesos-ha-masters-2 (aws):\n  flags      mesos-master.service: MESOS_QUORUMM sets "quorumm", which is not a documented mesos master flag');
+    expect(r.stdout).toContain('ha mesos-ha-masters-2 (aws):\n  flags      mesos-master.service: --quorumm sets "quorumm", which is not a documented mesos master flag');
     expect(r.stdout).toMatch(/^6 node groups, 1 failed;/m);
   });
 
@@ -145,7 +166,7 @@ describe("npm run validate on an AWS synth output", () => {
     expect(r.stdout).toContain("apt-get install shellcheck");
     expect(r.stdout).toContain("NOT RUN systemd: systemd-analyze is not installed");
     const skipped = await runs.skipped;
-    expect(skipped.stdout).toMatch(/checks run: size, flags /);
+    expect(skipped.stdout).toMatch(/checks run: size, flags, runtime /);
     expect(skipped.code).toBe(0);
   });
 

@@ -1,7 +1,8 @@
 import { Construct } from "constructs";
 import { CloudTarget } from "./cloud/target";
 import { CloudConfig, RunPhase } from "./core/cloud-config";
-import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
+import { AGENT_DOCKER_ENGINE_VERSION, ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
+import { imageFacts } from "./core/image-facts";
 import { checkExtraFlags, mesosEnvName } from "./core/flags";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript, RUNTIME_DIR } from "./core/systemd";
@@ -40,7 +41,13 @@ export interface MesosAgentPoolProps {
    * @default none
    */
   readonly attributes?: string;
-  /** Exact Docker CE version. @default "27.5.1" */
+  /**
+   * Exact Docker CE version of the agents' engine: 25 to 28 (the agent
+   * image's own docker CLI speaks API 1.29), and 25.0.x when a
+   * {@link SwarmManager} drives the pool (Swarm's API 1.15 needs
+   * `DOCKER_MIN_API_VERSION=1.12`, which 26.0 and later refuse).
+   * @default "25.0.5"
+   */
   readonly dockerEngineVersion?: string;
   /** Public IPs on agents. @default false */
   readonly publicIp?: boolean;
@@ -65,7 +72,19 @@ export const MANAGED_AGENT_FLAGS = [
   "attributes",
   "executor_registration_timeout",
   "systemd_enable_support",
+  "docker_mesos_image",
 ] as const;
+
+/** The agent attribute classic Swarm reads for the port of the agent's Docker engine (classicswarm cluster/mesos). */
+export const SWARM_DOCKER_PORT_ATTRIBUTE = "docker_port";
+
+/**
+ * Loopback port of the agent's health relay: it answers `/health` with the
+ * agent's own `/health` (which listens on the private IP only), so that a
+ * rolling upgrade waits for each upgraded agent (Azure's Application Health
+ * extension probes loopback).
+ */
+export const AGENT_HEALTH_PORT = 5052;
 
 /** The kernel switch Mesos 1.x's docker containerizer needs (cgroup v1 `cpu` hierarchy). */
 export const CGROUP_V1_KERNEL_ARG = "systemd.unified_cgroup_hierarchy=0";
@@ -84,6 +103,8 @@ export class MesosAgentPool extends Construct implements INodeRole {
   public readonly taskPorts: Port;
   public readonly attributes?: string;
   public readonly extraFlags: Record<string, string>;
+  /** The engine port Swarm reaches on these agents, once a {@link SwarmManager} drives the pool. */
+  private swarmEnginePort?: number;
 
   constructor(scope: Construct, id: string, props: MesosAgentPoolProps) {
     super(scope, id);
@@ -95,6 +116,8 @@ export class MesosAgentPool extends Construct implements INodeRole {
     checkInteger(this, "taskPorts[1]", to, 1024, 65535);
     if (from > to) fail(this, "taskPorts", props.taskPorts, "[first, last] with first <= last");
     if (this.port >= from && this.port <= to) fail(this, "port", this.port, `a port outside the task range ${from}-${to}`);
+    if (this.port === AGENT_HEALTH_PORT) fail(this, "port", this.port, `a port other than ${AGENT_HEALTH_PORT} (the agent's loopback health relay)`);
+    if (AGENT_HEALTH_PORT >= from && AGENT_HEALTH_PORT <= to) fail(this, "taskPorts", props.taskPorts, `a range without ${AGENT_HEALTH_PORT} (the agent's loopback health relay)`);
     this.taskPorts = Port.tcpRange(from, to);
     if (props.attributes !== undefined) {
       this.attributes = checkPattern(
@@ -113,9 +136,14 @@ export class MesosAgentPool extends Construct implements INodeRole {
       count: props.count,
       vmSize: props.vmSize,
       osDiskGb: props.osDiskGb,
-      dockerEngineVersion: props.dockerEngineVersion,
+      dockerEngineVersion: props.dockerEngineVersion ?? AGENT_DOCKER_ENGINE_VERSION,
       publicIp: props.publicIp,
+      healthEndpoint: { port: AGENT_HEALTH_PORT, path: "/health" },
     });
+    // The agent image's own docker CLI talks to the host's engine through the socket.
+    const cli = imageFacts(this.image.reference)?.dockerCli;
+    const clientProblem = cli && this.nodes.dockerEngine.clientProblem(cli.apiVersion);
+    if (clientProblem) fail(this, "dockerEngineVersion", this.nodes.dockerEngine.version, `an engine that accepts ${this.image.reference}'s docker CLI (API ${cli!.apiVersion}): ${clientProblem}`);
     this.nodes.addRole(this);
 
     const masters = this.masters.nodes;
@@ -131,6 +159,21 @@ export class MesosAgentPool extends Construct implements INodeRole {
     return this.nodes.count;
   }
 
+  /**
+   * Called by {@link SwarmManager.addAgentPool}: Swarm reaches these agents'
+   * engines on `port`, which it learns from the agent attribute `docker_port`
+   * (classicswarm cluster/mesos; without it Swarm assumes 2375). The engine
+   * must be one that serves Swarm's API 1.15.
+   */
+  public attachSwarmEngine(port: number): void {
+    const problem = this.nodes.dockerEngine.swarmProblem();
+    if (problem) fail(this, "dockerEngineVersion", this.nodes.dockerEngine.version, `25.0.x on agents that classic Swarm drives (${problem})`);
+    if (this.attributes?.split(";").some((a) => a.split(":")[0] === SWARM_DOCKER_PORT_ATTRIBUTE)) {
+      fail(this, "attributes", this.attributes, `attributes without ${SWARM_DOCKER_PORT_ATTRIBUTE} (the Swarm manager sets it to the engine port ${port})`);
+    }
+    this.swarmEnginePort = port;
+  }
+
   /** The agent's static `MESOS_*` environment (the machine's IP is added at boot). */
   public environment(): Record<string, string> {
     const env: Record<string, string> = {
@@ -144,8 +187,13 @@ export class MesosAgentPool extends Construct implements INodeRole {
       MESOS_EXECUTOR_REGISTRATION_TIMEOUT: "10mins",
       // The agent runs in a container: it cannot talk to the host's systemd.
       MESOS_SYSTEMD_ENABLE_SUPPORT: "false",
+      // Executors run in their own containers of this image; without it they are forked inside
+      // the agent's container and, with --pid=host, die with it at every agent restart
+      // (apache/mesos docs/configuration/agent.md; src/slave/containerizer/docker.cpp).
+      MESOS_DOCKER_MESOS_IMAGE: this.image.reference,
     };
-    if (this.attributes) env.MESOS_ATTRIBUTES = this.attributes;
+    const attributes = [this.attributes, this.swarmEnginePort !== undefined ? `${SWARM_DOCKER_PORT_ATTRIBUTE}:${this.swarmEnginePort}` : undefined].filter(Boolean);
+    if (attributes.length > 0) env.MESOS_ATTRIBUTES = attributes.join(";");
     for (const [flag, value] of Object.entries(this.extraFlags)) env[mesosEnvName(flag)] = value;
     return env;
   }
@@ -189,9 +237,9 @@ printf 'MESOS_IP=%s\\nMESOS_HOSTNAME=%s\\n' "$ip" "$ip" > ${runtimeEnv}`,
       privileged: true,
       hostPid: true,
       volumes: [
+        // The image's own docker CLI (API 1.29) drives the host's engine. The host's CLI is not
+        // mounted: docker-ce builds it against jammy's glibc (docker-ce-packaging deb/common/rules).
         "/var/run/docker.sock:/var/run/docker.sock",
-        // The agent image has no docker CLI; the host's is a static binary.
-        "/usr/bin/docker:/usr/bin/docker:ro",
         "/sys/fs/cgroup:/sys/fs/cgroup",
         // Same path inside and out: the docker containerizer hands host paths to dockerd.
         "/var/lib/mesos:/var/lib/mesos",
@@ -199,5 +247,75 @@ printf 'MESOS_IP=%s\\nMESOS_HOSTNAME=%s\\n' "$ip" "$ip" > ${runtimeEnv}`,
       ],
       preStart: [prestart],
     });
+    config.addFile({ path: AGENT_HEALTH_SCRIPT, permissions: "0755", content: agentHealthRelaySource(this.port) });
+    config.addFile({
+      path: "/etc/systemd/system/mesos-agent-health.service",
+      content: [
+        "[Unit]",
+        "Description=Loopback health relay of the Mesos agent (rolling upgrades wait for it)",
+        "After=network-online.target",
+        "Wants=network-online.target",
+        "",
+        "[Service]",
+        "Restart=always",
+        "RestartSec=5",
+        "DynamicUser=yes",
+        `ExecStart=/usr/bin/python3 ${AGENT_HEALTH_SCRIPT}`,
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+      ].join("\n"),
+    });
+    config.enableUnit("mesos-agent-health.service");
   }
+}
+
+/** Where the health relay lives on an agent. */
+export const AGENT_HEALTH_SCRIPT = "/usr/local/lib/mesos-cluster/mesos-agent-health.py";
+
+/**
+ * The health relay (Python 3 standard library, which Ubuntu's cloud-init
+ * itself runs on). Paths and ports come from the environment in tests.
+ */
+export function agentHealthRelaySource(agentPort: number): string {
+  return `#!/usr/bin/python3
+"""Answers GET /health on 127.0.0.1:${AGENT_HEALTH_PORT} with 200 while the Mesos agent's own
+/health (on its private address, from the env file its unit writes) answers 200, else 503."""
+import http.server
+import os
+import urllib.request
+
+ENV_FILE = os.environ.get("AGENT_HEALTH_ENV_FILE", "${RUNTIME_DIR}/mesos-agent.env")
+LISTEN_PORT = int(os.environ.get("AGENT_HEALTH_LISTEN_PORT", "${AGENT_HEALTH_PORT}"))
+AGENT_PORT = int(os.environ.get("AGENT_HEALTH_AGENT_PORT", "${agentPort}"))
+
+
+def agent_ip():
+    with open(ENV_FILE) as f:
+        env = dict(line.rstrip("\\n").split("=", 1) for line in f if "=" in line)
+    return env["MESOS_IP"]
+
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != "/health":
+            status = 404
+        else:
+            try:
+                url = "http://%s:%d/health" % (agent_ip(), AGENT_PORT)
+                with urllib.request.urlopen(url, timeout=3) as response:
+                    status = 200 if response.status == 200 else 503
+            except Exception:
+                status = 503
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", LISTEN_PORT), Health).serve_forever()
+`;
 }

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { CloudConfig } from "./core/cloud-config";
 import { checkCredentials, HttpCredentials } from "./core/credentials";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
-import { checkExtraFlags, mesosEnvName } from "./core/flags";
+import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript } from "./core/systemd";
 import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "./core/validation";
@@ -31,8 +31,8 @@ export interface MesosMasterGroupProps extends PlacementProps {
    */
   readonly registry?: "replicated_log" | "in_memory";
   /**
-   * More Mesos master flags (name without dashes to value), passed as
-   * `MESOS_<NAME>`. Flags this construct manages are refused.
+   * More Mesos master flags (name without dashes to value), passed on the
+   * command line with the managed ones. Flags this construct manages are refused.
    * @default {}
    */
   readonly extraFlags?: Record<string, string>;
@@ -123,26 +123,36 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     this.nodes.allowFromGroup(other, Port.tcp(this.port), why);
   }
 
-  /** The `MESOS_*` environment of the master on `ip` (exactly what the user data writes). */
-  public environmentFor(ip: string): Record<string, string> {
-    const env: Record<string, string> = {
-      MESOS_ZK: this.zkUrl,
-      MESOS_QUORUM: String(this.quorum),
-      MESOS_WORK_DIR: "/var/lib/mesos",
-      MESOS_LOG_DIR: "/var/log/mesos",
-      MESOS_CLUSTER: this.clusterName,
-      MESOS_HOSTNAME: ip,
-      MESOS_IP: ip,
-      MESOS_PORT: String(this.port),
-      MESOS_REGISTRY: this.registry,
+  /** The flags of the master on `ip` (flag name to value, exactly what its command line says). */
+  public flagsFor(ip: string): Record<string, string> {
+    const flags: Record<string, string> = {
+      zk: this.zkUrl,
+      quorum: String(this.quorum),
+      work_dir: "/var/lib/mesos",
+      log_dir: "/var/log/mesos",
+      cluster: this.clusterName,
+      hostname: ip,
+      ip,
+      port: String(this.port),
+      registry: this.registry,
     };
     if (this.credentials) {
-      env.MESOS_AUTHENTICATE_HTTP_READWRITE = "true";
-      env.MESOS_HTTP_AUTHENTICATORS = "basic";
-      env.MESOS_CREDENTIALS = CREDENTIALS_IN_CONTAINER;
+      flags.authenticate_http_readwrite = "true";
+      flags.http_authenticators = "basic";
+      flags.credentials = CREDENTIALS_IN_CONTAINER;
     }
-    for (const [flag, value] of Object.entries(this.extraFlags)) env[mesosEnvName(flag)] = value;
-    return env;
+    return { ...flags, ...this.extraFlags };
+  }
+
+  /**
+   * The master container's arguments on `ip`: every flag as `--name=value`.
+   * Arguments, not `MESOS_*` environment: the image's CMD is
+   * `--registry=in_memory` and a command-line flag beats the environment
+   * (stout flags.hpp), so only arguments, which replace the CMD, make the
+   * registry what {@link registry} says (image-facts.ts).
+   */
+  public argsFor(ip: string): string[] {
+    return Object.entries(this.flagsFor(ip)).map(([flag, value]) => `--${flag}=${value}`);
   }
 
   /** Role contribution: the master's env file and unit. */
@@ -171,7 +181,7 @@ printf '{"credentials":[{"principal":"%s","secret":"%s"}]}\\n' '${this.credentia
       name: "mesos-master",
       description: `Mesos master (quorum ${this.quorum} of ${this.nodes.count})`,
       image: this.image,
-      environment: this.environmentFor(node.privateIp),
+      args: this.argsFor(node.privateIp),
       volumes,
       preStart,
       requires: node.dataUnits,

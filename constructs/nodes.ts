@@ -1,8 +1,9 @@
 import { Annotations } from "cdktf";
 import { Construct } from "constructs";
-import { CloudTarget, ClusterSecret, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
+import { CloudTarget, ClusterSecret, HealthEndpoint, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
 import { CloudConfig, EncodedUserData, encodeUserData, RunPhase } from "./core/cloud-config";
-import { DEFAULT_DOCKER_ENGINE_VERSION, DockerEngine } from "./core/container-image";
+import { DockerEngine, MASTER_DOCKER_ENGINE_VERSION } from "./core/container-image";
+import { DOCKER_APT_KEY } from "./core/docker-apt-key";
 import { Cidr, isUsableHost, parseIpv4 } from "./core/net";
 import { CidrPeer, IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
 import { addScript, CONFIG_DIR, SCRIPT_DIR } from "./core/systemd";
@@ -66,8 +67,9 @@ export interface MachineSetProps {
    */
   readonly osDiskGb?: number;
   /**
-   * Exact Docker CE version every machine runs (25 to 28; see {@link DockerEngine}).
-   * @default "27.5.1"
+   * Exact Docker CE version every machine runs (25 to 28; roles narrow it:
+   * see {@link DockerEngine}).
+   * @default "27.5.1" (agent pools of a {@link MesosAgentPool}: "25.0.5")
    */
   readonly dockerEngineVersion?: string;
 }
@@ -104,7 +106,7 @@ export abstract class MachineSet extends Construct {
     }
     this.vmSize = props.vmSize;
     this.osDiskGb = checkInteger(this, "osDiskGb", props.osDiskGb ?? 64, 30, 4095);
-    const dockerVersion = props.dockerEngineVersion ?? DEFAULT_DOCKER_ENGINE_VERSION;
+    const dockerVersion = props.dockerEngineVersion ?? MASTER_DOCKER_ENGINE_VERSION;
     const dockerProblem = DockerEngine.problem(dockerVersion);
     if (dockerProblem) fail(this, "dockerEngineVersion", dockerVersion, "an exact Docker CE version from 25.0.0 to 28.x.y");
     this.dockerEngine = DockerEngine.ce(dockerVersion);
@@ -178,8 +180,8 @@ export abstract class MachineSet extends Construct {
     config.addAptSource(
       "docker.list",
       "deb [signed-by=$KEY_FILE] https://download.docker.com/linux/ubuntu $RELEASE stable",
-      // Docker's release signing key.
-      "9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
+      // Docker's release signing key, carried in the document (docker-apt-key.ts).
+      DOCKER_APT_KEY,
     );
     config.addPackage("docker-ce", this.dockerEngine.aptVersion);
     config.addPackage("docker-ce-cli", this.dockerEngine.aptVersion);
@@ -449,6 +451,14 @@ export interface NodePoolProps extends MachineSetProps {
    * @default false
    */
   readonly publicIp?: boolean;
+  /**
+   * A loopback endpoint (a role on the pool serves it) that answers 200
+   * while a member is healthy: changes then roll through the pool in
+   * batches that wait for it (Azure rolling upgrade with the Application
+   * Health extension; AWS instance refresh).
+   * @default none: see the cloud target for what a change does then
+   */
+  readonly healthEndpoint?: HealthEndpoint;
 }
 
 /**
@@ -474,6 +484,7 @@ export class NodePool extends MachineSet {
       publicIp: props.publicIp ?? false,
       securityGroup: this.securityGroup,
       userData: () => this.encodeOnce("pool", () => this.renderUserData(), props.target.userDataPolicy.poolBase64),
+      healthEndpoint: props.healthEndpoint,
     });
   }
 

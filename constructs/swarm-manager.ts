@@ -26,7 +26,11 @@ export interface SwarmManagerProps {
    * @default 0
    */
   readonly managerIndex?: number;
-  /** Docker engine TCP port on the agents. @default 2375 */
+  /**
+   * Docker engine TCP port on the agents. Swarm learns it from the agents'
+   * `docker_port` attribute, which {@link addAgentPool} sets.
+   * @default 2375
+   */
   readonly agentEnginePort?: number;
   /**
    * Serve the Swarm API over TLS with client certificates (mutual TLS) on
@@ -131,6 +135,7 @@ export class SwarmManager extends Construct implements INodeRole {
    */
   public addAgentPool(pool: MesosAgentPool): void {
     if (this.pools.includes(pool)) return;
+    pool.attachSwarmEngine(this.agentEnginePort);
     this.pools.push(pool);
     pool.nodes.addRole(new SwarmEngineRole(this.agentEnginePort));
     pool.nodes.allowFromGroup(this.masters.nodes, Port.tcp(this.agentEnginePort), "Docker engine API for the Swarm manager");
@@ -145,6 +150,10 @@ export class SwarmManager extends Construct implements INodeRole {
       "-c", "mesos-experimental",
       "--cluster-opt", `mesos.address=${ip}`,
       "--cluster-opt", `mesos.port=${this.schedulerPort}`,
+      // Registers the framework with checkpointing, so an agent restart does not kill
+      // Swarm's containers (classicswarm cluster/mesos/cluster.go). Swarm 1.2.8 sets no
+      // failover timeout: a manager restart or takeover still loses them (README).
+      "--cluster-opt", "mesos.checkpointfailover=true",
       this.masters.zkUrl,
     ];
   }
@@ -264,8 +273,8 @@ class SwarmEngineRole implements INodeRole {
     config.addFile({
       path: SWARM_ENGINE_DROP_IN,
       content: [
-        "# Classic Swarm reaches this engine over TCP with API 1.15; Docker 25-28 accept",
-        "# APIs below 1.24 only with DOCKER_MIN_API_VERSION. The port is open to the masters only.",
+        "# Classic Swarm reaches this engine over TCP with API 1.15; Docker 25.0.x accepts APIs",
+        "# below 1.24 only with DOCKER_MIN_API_VERSION (26+ refuse to start). Open to the masters only.",
         "[Service]",
         "Environment=DOCKER_MIN_API_VERSION=1.12",
         "ExecStart=",

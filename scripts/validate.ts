@@ -1,5 +1,5 @@
 /**
- * `npm run validate [-- --out DIR] [--flags FILE] [--skip CHECK,...]`
+ * `npm run validate [-- --out DIR] [--flags FILE] [--skip CHECK,...] [--explain]`
  *
  * Checks the user data of every machine and pool in an existing synth output
  * (`cdktf synth` first) and prints one line per node group with its verdict
@@ -8,7 +8,9 @@
  */
 import { existsSync, statSync } from "fs";
 import { join, relative, resolve } from "path";
+import { effectiveRuntime, explainLines } from "./lib/effective-runtime";
 import { readSynthOutput } from "./lib/synth-output";
+import { readUserData } from "./lib/user-data-model";
 import {
   CHECKS,
   CheckId,
@@ -23,11 +25,13 @@ import {
   VENDORED_FLAGS_PATH,
 } from "./lib/validate-user-data";
 
-const USAGE = `usage: npm run validate [-- --out DIR] [--flags FILE] [--skip CHECK[,CHECK...]]
+const USAGE = `usage: npm run validate [-- --out DIR] [--flags FILE] [--skip CHECK[,CHECK...]] [--explain]
 
   --out DIR     synth output to check (default: cdktf.out)
   --flags FILE  documented Mesos/Marathon flag names (default: the copy shipped in scripts/lib/documented-flags.json)
   --skip LIST   checks not to run: ${CHECKS.join(", ")}
+  --explain     also print, per node group, the Docker engine and each process with its
+                effective command line and flags (what will run, and where each value comes from)
 
 Exit status: 0 every check passed, 1 a check failed or could not run, 2 usage error.`;
 
@@ -37,12 +41,14 @@ interface Args {
   readonly out: string;
   readonly flagsPath: string;
   readonly skip: CheckId[];
+  readonly explain: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   let out = "cdktf.out";
   let flagsPath = VENDORED_FLAGS_PATH;
   const skip: CheckId[] = [];
+  let explain = false;
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = argv[i].split(/=(.*)/s, 2);
     const value = (): string => {
@@ -57,12 +63,14 @@ function parseArgs(argv: string[]): Args {
         if (!(CHECKS as readonly string[]).includes(check)) throw new UsageError(`--skip ${check}: unknown check (checks: ${CHECKS.join(", ")})`);
         skip.push(check as CheckId);
       }
+    } else if (name === "--explain") {
+      explain = true;
     } else if (name === "--help" || name === "-h") {
       console.log(USAGE);
       process.exit(0);
     } else throw new UsageError(`unknown argument ${argv[i]}`);
   }
-  return { out, flagsPath, skip };
+  return { out, flagsPath, skip, explain };
 }
 
 async function main(): Promise<number> {
@@ -89,6 +97,18 @@ async function main(): Promise<number> {
   const options = { skip: args.skip, flags };
   const reports = await validateDocuments(docs, options);
   for (const line of summaryLines(reports)) console.log(line);
+
+  if (args.explain) {
+    // One block per node group: the pool's document, or each fixed machine's.
+    for (const doc of docs) {
+      console.log(`\n${doc.stack} ${doc.group} ${doc.name} (${doc.cloud}):`);
+      try {
+        for (const line of explainLines(effectiveRuntime(readUserData(doc.text)))) console.log(line);
+      } catch (e) {
+        console.log(`  cannot read the document: ${(e as Error).message.split("\n")[0]}`);
+      }
+    }
+  }
 
   const details = findingLines(reports);
   if (details.length > 0) console.log(`\n${details.join("\n")}`);

@@ -25,7 +25,8 @@ export interface KnobValues {
   sshPublicKey?: string;
   sshPublicKeyFile?: string;
   images?: Partial<ClusterImages>;
-  dockerEngineVersion?: string;
+  masterDockerEngineVersion?: string;
+  agentDockerEngineVersion?: string;
   masterDataDiskGb?: number;
   auth?: boolean;
   authUsername?: string;
@@ -86,7 +87,8 @@ export const KNOBS: readonly Knob[] = [
   { key: "adminCidrs", env: "ADMIN_CIDRS", kind: "list" },
   { key: "sshPublicKey", env: "SSH_PUBLIC_KEY", kind: "string" },
   { key: "sshPublicKeyFile", env: "SSH_PUBLIC_KEY_FILE", kind: "string" },
-  { key: "dockerEngineVersion", env: "DOCKER_ENGINE_VERSION", kind: "string" },
+  { key: "masterDockerEngineVersion", env: "MASTER_DOCKER_ENGINE_VERSION", kind: "string" },
+  { key: "agentDockerEngineVersion", env: "AGENT_DOCKER_ENGINE_VERSION", kind: "string" },
   { key: "masterDataDiskGb", env: "MASTER_DATA_DISK_GB", kind: "int" },
   { key: "auth", env: "AUTH", kind: "bool" },
   { key: "authUsername", env: "AUTH_USERNAME", kind: "string" },
@@ -116,6 +118,26 @@ const FILE_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images", "backen
 const SECTION_KEYS = new Set<string>([...KNOBS.map((k) => k.key), "images", "backend"]);
 const STACK_KEYS = new Set<string>([...SECTION_KEYS, "name"]);
 
+/** Knobs that were split or renamed: a value for one is refused with what replaced it, never ignored. */
+const RETIRED_KNOBS: Record<string, { env: string; replacedBy: string }> = {
+  dockerEngineVersion: {
+    env: "DOCKER_ENGINE_VERSION",
+    replacedBy: "masterDockerEngineVersion / agentDockerEngineVersion (CLUSTER_MASTER_DOCKER_ENGINE_VERSION, CLUSTER_AGENT_DOCKER_ENGINE_VERSION): agents need 25.0.x, masters may run a current engine",
+  },
+};
+
+function checkRetired(env: NodeJS.ProcessEnv, path: string, sections: [string, Record<string, unknown> | undefined][]): void {
+  for (const [key, { env: suffix, replacedBy }] of Object.entries(RETIRED_KNOBS)) {
+    for (const prefix of ["CLUSTER_", ...PROFILES.map((p) => `CLUSTER_${p.toUpperCase()}_`)]) {
+      const name = `${prefix}${suffix}`;
+      if (env[name] !== undefined) configError("app", name, env[name], replacedBy);
+    }
+    for (const [where, section] of sections) {
+      if (section && key in section) configError(path, `${where}${key}`, section[key], replacedBy);
+    }
+  }
+}
+
 function configError(where: string, property: string, value: unknown, allowed: string): never {
   throw new ClusterConfigError(where, property, value, allowed);
 }
@@ -138,6 +160,12 @@ export function loadAppConfig(options: LoadOptions = {}): AppConfig {
     } catch (e) {
       configError(path, "(file)", (e as Error).message, "valid JSON");
     }
+    const sections: [string, Record<string, unknown> | undefined][] = [
+      ["", file as Record<string, unknown>],
+      ...CLOUDS.map((c): [string, Record<string, unknown> | undefined] => [`${c}.`, file[c] as Record<string, unknown> | undefined]),
+      ...Object.entries(file.stacks ?? {}).map(([n, v]): [string, Record<string, unknown> | undefined] => [`stacks.${n}.`, v as Record<string, unknown>]),
+    ];
+    checkRetired({}, path, sections);
     checkKeys(path, "", file as Record<string, unknown>, FILE_KEYS);
     for (const cloud of CLOUDS) if (file[cloud]) checkKeys(path, `${cloud}.`, file[cloud] as Record<string, unknown>, SECTION_KEYS);
     for (const [name, section] of Object.entries(file.stacks ?? {})) {
@@ -146,6 +174,7 @@ export function loadAppConfig(options: LoadOptions = {}): AppConfig {
     }
   }
 
+  checkRetired(env, path, []);
   const cloudText = env.CLUSTER_CLOUD !== undefined && env.CLUSTER_CLOUD !== "" ? env.CLUSTER_CLOUD : file.cloud ?? "azure";
   if (!CLOUDS.includes(cloudText as CloudName)) {
     configError("app", env.CLUSTER_CLOUD !== undefined ? "CLUSTER_CLOUD" : "cloud", cloudText, `${CLOUDS.map((c) => describeValue(c)).join(" or ")} (default azure)`);

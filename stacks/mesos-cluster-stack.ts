@@ -122,8 +122,17 @@ export interface MesosClusterStackProps {
   readonly sshPublicKey?: string;
   /** Image overrides. @default {@link DEFAULT_IMAGES} */
   readonly images?: Partial<ClusterImages>;
-  /** Exact Docker CE version on every machine. @default "27.5.1" */
-  readonly dockerEngineVersion?: string;
+  /**
+   * Exact Docker CE version on the masters (25 to 28).
+   * @default "27.5.1"
+   */
+  readonly masterDockerEngineVersion?: string;
+  /**
+   * Exact Docker CE version on the agents: 25.0.x, the only line that serves
+   * classic Swarm's API 1.15 (26.0 and later refuse DOCKER_MIN_API_VERSION=1.12).
+   * @default "25.0.5"
+   */
+  readonly agentDockerEngineVersion?: string;
   /** Data disk per master in GiB (ZooKeeper data, Mesos replicated log). @default 32 */
   readonly masterDataDiskGb?: number;
   // --- operating the cluster (issue 7) ---
@@ -225,7 +234,7 @@ export class MesosClusterStack extends TerraformStack {
       publicIp: this.target.cloud === "aws" || this.adminCidrs.length > 0 || internet.length > 0,
       vmSize: props.masterVmSize ?? sizes.master,
       dataDiskGb: props.masterDataDiskGb,
-      dockerEngineVersion: props.dockerEngineVersion,
+      dockerEngineVersion: props.masterDockerEngineVersion,
     });
     this.zookeeper = new ZookeeperEnsemble(this, "zookeeper", { nodes: this.masters, image: images.zookeeper });
     const credentials = (service: string): HttpCredentials | undefined =>
@@ -243,7 +252,7 @@ export class MesosClusterStack extends TerraformStack {
       count: agentCount,
       vmSize: props.agentVmSize ?? sizes.agent,
       image: images.mesosAgent,
-      dockerEngineVersion: props.dockerEngineVersion,
+      dockerEngineVersion: props.agentDockerEngineVersion,
     });
     this.swarm = new SwarmManager(this, "swarm", {
       masters: this.mesos,

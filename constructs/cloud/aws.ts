@@ -299,6 +299,10 @@ export class AwsTarget extends Construct implements CloudTarget {
           deviceName: DATA_DEVICE_NAME,
           volumeId: volume.id,
           instanceId: instance.id,
+          // The volume is mounted when a replaced master lets it go: detaching a mounted
+          // volume can hang "busy"; stopping the instance first unmounts it cleanly
+          // (terraform-provider-aws internal/service/ec2/ebs_volume_attachment.go).
+          stopInstanceBeforeDetaching: true,
         });
         dataDisks.push(volume);
       }
@@ -390,11 +394,25 @@ export class AwsTarget extends Construct implements CloudTarget {
       vpcZoneIdentifier: spec.subnets.map((s) => s.id),
       launchTemplate: { id: template.id, version: Token.asString(template.latestVersion) },
       healthCheckType: "EC2",
+      // A new launch template version (user data, image, type) never reaches running
+      // instances by itself: an instance refresh replaces them in batches, keeping
+      // two thirds in service, each batch given the first boot's time (reboot into
+      // cgroup v1, image pulls) before the next (terraform-provider-aws
+      // internal/service/autoscaling/group.go: a launch_template change starts it).
+      instanceRefresh: {
+        strategy: "Rolling",
+        preferences: { minHealthyPercentage: POOL_MIN_HEALTHY_PERCENT, instanceWarmup: String(POOL_WARMUP_SECONDS) },
+      },
       tag: [{ key: "Name", value: name, propagateAtLaunch: true }],
     });
     return { pool, template };
   }
 }
+
+/** Share of a pool an instance refresh keeps in service (at most a third replaced at a time). */
+export const POOL_MIN_HEALTHY_PERCENT = 66;
+/** Seconds a refreshed instance gets before the next batch: boot, reboot into cgroup v1, image pulls. */
+export const POOL_WARMUP_SECONDS = 600;
 
 /**
  * Graviton types (a `g` after the generation digit: t4g, m7g, c6gn) are

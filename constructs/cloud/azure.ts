@@ -459,7 +459,38 @@ export class AzureTarget extends Construct implements CloudTarget {
       overprovision: false,
       // Beyond 100 instances a scale set must span placement groups.
       singlePlacementGroup: false,
-      upgradeMode: "Manual",
+      // With a health signal, a change to custom_data or the size rolls through the pool:
+      // Azure upgrades at most a third at a time and waits until the upgraded members
+      // answer healthy (Application Health extension on the role's loopback endpoint).
+      // Surge: an upgraded member is a NEW instance built from the new model, because an
+      // upgrade in place never re-runs custom_data (Azure's VMSS FAQ, quoted in
+      // hashicorp/terraform-provider-azurerm#8282 and #10673). Without a health signal,
+      // Manual: the provider's default features then update and reimage every member one
+      // after the other inside the apply, with no health wait (terraform-provider-azurerm
+      // internal/services/compute/virtual_machine_scale_set_update.go,
+      // upgradeInstancesForManualUpgradePolicy; internal/features/defaults.go).
+      upgradeMode: spec.healthEndpoint ? "Rolling" : "Manual",
+      rollingUpgradePolicy: spec.healthEndpoint
+        ? {
+            maxBatchInstancePercent: POOL_MAX_BATCH_PERCENT,
+            maxUnhealthyInstancePercent: POOL_MAX_BATCH_PERCENT,
+            maxUnhealthyUpgradedInstancePercent: POOL_MAX_BATCH_PERCENT,
+            pauseTimeBetweenBatches: "PT2M",
+            maximumSurgeInstancesEnabled: true,
+          }
+        : undefined,
+      extension: spec.healthEndpoint
+        ? [
+            {
+              name: "application-health",
+              publisher: "Microsoft.ManagedServices",
+              type: "ApplicationHealthLinux",
+              typeHandlerVersion: "1.0",
+              autoUpgradeMinorVersion: true,
+              settings: JSON.stringify({ protocol: "http", port: spec.healthEndpoint.port, requestPath: spec.healthEndpoint.path }),
+            },
+          ]
+        : undefined,
       adminUsername: this.adminUsername,
       disablePasswordAuthentication: true,
       adminSshKey: [{ username: this.adminUsername, publicKey: this.sshKey.publicKey }],
@@ -486,6 +517,9 @@ export class AzureTarget extends Construct implements CloudTarget {
     return { pool };
   }
 }
+
+/** Share of a scale set a rolling upgrade takes at a time (at most a third). */
+export const POOL_MAX_BATCH_PERCENT = 34;
 
 /**
  * Azure sizes with a `p` in the feature letters (D2ps_v5, ...) are Arm: the

@@ -87,6 +87,20 @@ export interface PoolSpec {
   readonly securityGroup: SecurityGroupRef;
   /** Renders the pool's encoded user data; called once, at synth. */
   readonly userData: () => EncodedUserDataValue;
+  /**
+   * A loopback HTTP endpoint on every member that answers 200 while the
+   * member's service is healthy. With it, a change reaches running members
+   * in rolling batches that wait for it; without it, the target says what a
+   * change does instead.
+   */
+  readonly healthEndpoint?: HealthEndpoint;
+}
+
+/** `http://127.0.0.1:PORT/PATH` on a machine. */
+export interface HealthEndpoint {
+  readonly port: number;
+  /** Starts with `/`. */
+  readonly path: string;
 }
 
 /** Resources a target made for a machine group: the escape hatch to the underlying Terraform. */

@@ -42,7 +42,7 @@ export enum RunPhase {
 export class CloudConfig {
   private readonly files = new Map<string, CloudConfigFile>();
   private readonly packages = new Map<string, CloudConfigPackage>();
-  private readonly aptSources = new Map<string, { source: string; keyid?: string }>();
+  private readonly aptSources = new Map<string, { source: string; key: string }>();
   private readonly commands: { phase: RunPhase; command: string[] }[] = [];
   private readonly enabledUnits: string[] = [];
   private readonly startedUnits: string[] = [];
@@ -91,8 +91,15 @@ export class CloudConfig {
     return this;
   }
 
-  public addAptSource(name: string, source: string, keyid?: string): this {
-    this.aptSources.set(name, { source, keyid });
+  /**
+   * Adds an apt source signed by `key`, an armored public key carried in the
+   * document (never `keyid:`, which makes first boot depend on a keyserver).
+   * Put `$KEY_FILE` in the source line (`signed-by=$KEY_FILE`) so the key
+   * trusts this repository only.
+   */
+  public addAptSource(name: string, source: string, key: string): this {
+    if (!key.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----")) throw new Error(`apt source ${name}: the key must be an armored public key block`);
+    this.aptSources.set(name, { source, key });
     return this;
   }
 
@@ -131,7 +138,7 @@ export class CloudConfig {
     for (const [key, value] of this.options) doc[key] = value;
     if (this.aptSources.size > 0) {
       const sources: { [key: string]: YamlValue } = {};
-      for (const [name, s] of this.aptSources) sources[name] = { source: s.source, keyid: s.keyid };
+      for (const [name, s] of this.aptSources) sources[name] = { source: s.source, key: s.key };
       doc.apt = { sources };
     }
     if (this.packages.size > 0) {

@@ -56,7 +56,7 @@ export function imageProp(scope: IConstruct, property: string, reference: string
   return ContainerImage.of(reference);
 }
 
-/** The images the cluster runs by default (see RUNTIME facts in README: "Pinned versions"). */
+/** The images the cluster runs by default (see RUNTIME facts in README: "Pinned versions"; facts in image-facts.ts). */
 export const DEFAULT_IMAGES = {
   /** ZooKeeper 3.8 LTS, official image. */
   zookeeper: "zookeeper:3.8.4",
@@ -64,17 +64,28 @@ export const DEFAULT_IMAGES = {
   mesosMaster: "mesosphere/mesos-master:1.7.1",
   /** Newest Mesos agent image in public use. */
   mesosAgent: "mesosphere/mesos-slave:1.7.1",
-  /** Last Marathon release (archived). */
-  marathon: "mesosphere/marathon:v1.11.24",
+  /**
+   * The last Marathon line that revives and suppresses offers with the plain
+   * REVIVE/SUPPRESS calls a Mesos 1.7 master understands (1.9+ use
+   * UPDATE_FRAMEWORK, which Mesos added in 1.9: MESOS-9793).
+   */
+  marathon: "mesosphere/marathon:v1.8.244",
   /** Last classic Swarm with the Mesos driver (1.2.9 removed it). */
   swarm: "swarm:1.2.8",
 } as const;
 
 /**
- * The Docker engine every machine runs, from Docker's apt repository.
+ * A Docker CE engine at an exact version, from Docker's apt repository.
  *
- * Classic Swarm 1.2.8 speaks Docker API 1.15; engines 26-28 accept it when
- * `DOCKER_MIN_API_VERSION=1.12` is set, 29 refuses it. So the engine is pinned.
+ * Which versions can work depends on the machine's role:
+ * - agents whose engine classic Swarm drives must run 25.0.x: Swarm 1.2.8
+ *   sends API 1.15 calls (samalba/dockerclient), 25.0.x accepts them with
+ *   `DOCKER_MIN_API_VERSION=1.12`, and from 26.0 on dockerd refuses to start
+ *   with any value below 1.24 (moby commit 19a04efa2f; v27.5.1
+ *   daemon/config/config.go) — see {@link DockerEngine.swarmProblem};
+ * - agents run the Mesos image's own docker CLI (API 1.29), which 25-28 accept
+ *   (their default floor is 1.24) — see {@link DockerEngine.clientProblem};
+ * - masters only start their own containers with the host's matching CLI.
  */
 export class DockerEngine {
   /** Docker CE at an exact upstream version such as `27.5.1` (major 25 to 28). */
@@ -84,23 +95,57 @@ export class DockerEngine {
     return new DockerEngine(version);
   }
 
+  /** Why a version is refused for any machine, or undefined. */
   public static problem(version: string): string | undefined {
     const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version ?? "");
     if (!m) return `${JSON.stringify(version)} is not an exact Docker version like "27.5.1"`;
     const major = Number(m[1]);
     if (major < 25 || major > 28) {
-      return `Docker ${version} cannot serve classic Swarm's API 1.15 (needs 25 to 28 with DOCKER_MIN_API_VERSION)`;
+      return `Docker ${version} is outside 25 to 28, the engines whose API floor and jammy packages this project knows`;
     }
     return undefined;
   }
 
   private constructor(public readonly version: string) {}
 
-  /** The apt package version for Ubuntu 22.04 (jammy), e.g. `5:27.5.1-1~ubuntu.22.04~jammy`. */
+  public get major(): number {
+    return Number(this.version.split(".")[0]);
+  }
+
+  public get minor(): number {
+    return Number(this.version.split(".")[1]);
+  }
+
+  /** The apt package version for Ubuntu 22.04 (jammy), e.g. `5:25.0.5-1~ubuntu.22.04~jammy`. */
   public get aptVersion(): string {
     return `5:${this.version}-1~ubuntu.22.04~jammy`;
   }
+
+  /**
+   * Why this engine cannot serve classic Swarm's API 1.15, or undefined.
+   * Only 25.0.x both defaults to a floor above 1.15 and accepts
+   * `DOCKER_MIN_API_VERSION=1.12`; 26.0 and later refuse to start with it.
+   */
+  public swarmProblem(): string | undefined {
+    if (this.major === 25 && this.minor === 0) return undefined;
+    return `Docker ${this.version} cannot serve classic Swarm's API 1.15: only 25.0.x accepts DOCKER_MIN_API_VERSION=1.12 (26.0 and later refuse to start with it)`;
+  }
+
+  /**
+   * Why this engine refuses a docker CLI that speaks at most `apiVersion`,
+   * or undefined. 25-28 accept API 1.24 and later by default.
+   */
+  public clientProblem(apiVersion: string): string | undefined {
+    const [maj, min] = apiVersion.split(".").map(Number);
+    if (maj > 1 || (maj === 1 && min >= 24)) return undefined;
+    return `Docker ${this.version} refuses API ${apiVersion} clients (its floor is 1.24)`;
+  }
 }
 
-/** The Docker CE version machines run unless told otherwise (Swarm 1.2.8 needs 25-28). */
-export const DEFAULT_DOCKER_ENGINE_VERSION = "27.5.1";
+/** The engine masters run unless told otherwise (a current engine: they serve no old client). */
+export const MASTER_DOCKER_ENGINE_VERSION = "27.5.1";
+/**
+ * The engine agents run unless told otherwise: the newest 25.0.x, the only
+ * line that serves classic Swarm's API 1.15 (see {@link DockerEngine.swarmProblem}).
+ */
+export const AGENT_DOCKER_ENGINE_VERSION = "25.0.5";

@@ -134,10 +134,22 @@ export function addContainerService(config: CloudConfig, options: ContainerServi
   if (options.enable ?? true) config.enableUnit(`${name}.service`);
 }
 
-/** Adds a shell script (strict mode) to a cloud-config at `/usr/local/sbin/NAME`. */
+/**
+ * Adds a shell script (strict mode) to a cloud-config at `/usr/local/sbin/NAME`.
+ *
+ * Full-line comments stay in the TypeScript source and are left out of the
+ * machine's copy (shellcheck directives excepted): every role shares AWS's
+ * 16 KB of user data, and the comments were a tenth of a master's document.
+ * Scripts hold no heredocs, so no content line is taken for a comment.
+ */
 export function addScript(config: CloudConfig, name: string, body: string): string {
+  if (/<<-?\s*['"]?\w/.test(body)) throw new Error(`script ${name}: heredocs are not supported (comment lines are stripped)`);
   const path = `${SCRIPT_DIR}/${name}`;
-  config.addFile({ path, permissions: "0755", content: `#!/bin/bash\nset -euo pipefail\n${body.trim()}\n` });
+  const lines = body
+    .trim()
+    .split("\n")
+    .filter((line) => !/^\s*#/.test(line) || /^\s*# shellcheck /.test(line));
+  config.addFile({ path, permissions: "0755", content: `#!/bin/bash\nset -euo pipefail\n${lines.join("\n")}\n` });
   return path;
 }
 

@@ -52,7 +52,9 @@ interface Detail {
 }
 
 function describeAttribute(a: AttributeChange): Detail {
-  const effect = a.effect === "replace" ? " [forces replacement]" : a.effect === "unassessed" ? " [not in the replacement table]" : "";
+  let effect = a.effect === "replace" ? " [forces replacement]" : a.effect === "unassessed" ? " [not in the replacement table]" : "";
+  // What a pool change does to running members is the consequence a reviewer must see.
+  if (a.note?.startsWith("ROLLING:")) effect += ` [${a.note}]`;
   if (a.userData) return { subject: a.path, text: `user data changed (decoded diff below)${effect}` };
   if (a.recomputedFrom) return { subject: a.path, text: `known after apply: names ${a.recomputedFrom}, which is replaced${effect}` };
 
@@ -223,7 +225,7 @@ function userDataTitle(u: UserDataChange): string {
   const what = u.kind === "pool" ? "pool" : "machine";
   const roles = u.roles.length > 0 ? ` [${u.roles.join(", ")}]` : "";
   const changed = u.diff ? u.diff.split("\n").filter((l) => /^[-+](?![-+]{2} )/.test(l)).length : 0;
-  const note = u.kind === "pool" && u.action === "changed" ? "; running members keep their old document until they are replaced or reimaged" : "";
+  const note = u.kind === "pool" && u.action === "changed" ? "; running members get it only when replaced: see the pool's resource change for how (rolling batches for the agent pools)" : "";
   if (u.action === "added") return `${u.name} (new ${what}${roles})`;
   if (u.action === "removed") return `${u.name} (${what} removed${roles})`;
   return `${u.name} (${what}${roles}, ${changed} lines changed${note})`;

@@ -29,6 +29,17 @@ export interface AttributeRule {
 const replace = (path: string, note: string): AttributeRule => ({ path, effect: "replace", note });
 const update = (path: string, note: string): AttributeRule => ({ path, effect: "update", note });
 
+/**
+ * What a change of an agent pool's document, size or image does to running
+ * agents (README "Changing the agent pools"). Azure: upgrade_mode Rolling
+ * with surge (constructs/cloud/azure.ts); AWS: instance_refresh following
+ * the template's latest_version (constructs/cloud/aws.ts).
+ */
+const POOL_ROLL_AZURE =
+  "ROLLING: Azure replaces the agents with new ones built from the new model, at most 34% a batch, each batch waiting until the new agents' Mesos /health answers (tasks on a replaced agent are killed and rescheduled by their framework)";
+const POOL_ROLL_AWS =
+  "ROLLING: a new template version starts an instance refresh that replaces the agents, keeping 66% in service, 10 minutes of warm-up each (tasks on a replaced agent are killed and rescheduled by their framework)";
+
 /** Tags never replace anything. */
 const TAGS = [update("tags", "tags are updated in place"), update("tags_all", "tags are updated in place")];
 
@@ -132,9 +143,11 @@ export const REPLACEMENT_RULES: Readonly<Record<string, readonly AttributeRule[]
     replace("zone_balance", "ForceNew: every agent is recreated"),
     replace("os_disk.storage_account_type", "ForceNew: every agent is recreated"),
     update("instances", "scaled in place: agents are added or removed"),
-    update("sku", "the model is updated; with upgrade_mode Manual running agents keep their size until reimaged"),
-    update("custom_data", "the model is updated; with upgrade_mode Manual running agents keep their document until reimaged or replaced"),
-    update("source_image_reference", "the model is updated; running agents keep their image until reimaged"),
+    update("sku", POOL_ROLL_AZURE),
+    update("custom_data", POOL_ROLL_AZURE),
+    update("source_image_reference", POOL_ROLL_AZURE),
+    replace("rolling_upgrade_policy", "ForceNew: every agent is recreated"),
+    update("extension", "the model is updated; the health extension is installed on every agent"),
     update("os_disk.disk_size_gb", "the model is updated"),
     update("os_disk.caching", "the model is updated"),
     update("network_interface", "the model is updated"),
@@ -239,9 +252,9 @@ export const REPLACEMENT_RULES: Readonly<Record<string, readonly AttributeRule[]
   aws_launch_template: [
     replace("name", "ForceNew"),
     replace("name_prefix", "ForceNew"),
-    update("user_data", "a new template version; running agents keep theirs (no instance refresh)"),
-    update("image_id", "a new template version; running agents keep theirs"),
-    update("instance_type", "a new template version; running agents keep theirs"),
+    update("user_data", POOL_ROLL_AWS),
+    update("image_id", POOL_ROLL_AWS),
+    update("instance_type", POOL_ROLL_AWS),
     update("key_name", "a new template version"),
     update("block_device_mappings", "a new template version"),
     update("metadata_options", "a new template version"),
@@ -274,7 +287,8 @@ export const REPLACEMENT_RULES: Readonly<Record<string, readonly AttributeRule[]
     update("max_size", "scaled in place"),
     update("desired_capacity", "scaled in place: agents are launched or terminated"),
     update("vpc_zone_identifier", "updated in place"),
-    update("launch_template", "updated in place; running agents keep their template version"),
+    update("launch_template", POOL_ROLL_AWS),
+    update("instance_refresh", "updated in place; applies to the next refresh"),
     update("health_check_type", "updated in place"),
     update("tag", "updated in place"),
   ],

@@ -23,6 +23,9 @@ export const PYTHON3: ToolSpec = { name: "python3", debianPackage: "python3", pr
 /** Makes certificates for the Swarm TLS client tests. */
 export const OPENSSL: ToolSpec = { name: "openssl", debianPackage: "openssl", probe: ["openssl", "version"] };
 
+/** Reads the fingerprint of the Docker apt key the machines carry. */
+export const GPG: ToolSpec = { name: "gpg", debianPackage: "gnupg", probe: ["gpg", "--version"] };
+
 const probed = new Map<string, boolean>();
 
 /**

@@ -224,6 +224,8 @@ export interface ContainerRun {
   readonly volumes: string[];
   /** Arguments after the image (the entrypoint's flags). */
   readonly args: string[];
+  /** `--entrypoint`, which replaces the image's ENTRYPOINT and drops its CMD. */
+  readonly entrypoint?: string;
   /** Options this reader could not interpret. */
   readonly problems: string[];
 }
@@ -263,6 +265,7 @@ function parseDockerRun(unit: UnitFile, words: string[]): ContainerRun {
   const env: Record<string, string> = {};
   const volumes: string[] = [];
   const problems: string[] = [];
+  let entrypoint: string | undefined;
   let i = 0;
   for (; i < words.length && words[i].startsWith("-"); i++) {
     const word = words[i];
@@ -279,9 +282,10 @@ function parseDockerRun(unit: UnitFile, words: string[]): ContainerRun {
       if (k > 0) env[value.slice(0, k)] = value.slice(k + 1);
     }
     if (name === "-v" || name === "--volume") volumes.push(value);
+    if (name === "--entrypoint") entrypoint = value;
   }
   if (i >= words.length) problems.push("docker run names no image");
-  return { unit, image: words[i] ?? "", envFiles, env, volumes, args: words.slice(i + 1), problems };
+  return { unit, image: words[i] ?? "", envFiles, env, volumes, args: words.slice(i + 1), entrypoint, problems };
 }
 
 /** Image repository without registry, tag or digest: `mesosphere/mesos-master:1.7.1` -> `mesos-master`. */

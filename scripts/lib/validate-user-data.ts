@@ -12,6 +12,7 @@ import { cpus, tmpdir } from "os";
 import { dirname, join } from "path";
 import { DATA_DISK_UNIT, DATA_ROOT } from "../../constructs/nodes";
 import { Cloud, TfJson, UserDataNode, userDataNodes } from "./synth-output";
+import { runtimeFindings } from "./effective-runtime";
 import { CLOUD_INIT, missingToolMessage, SHELLCHECK, SYSTEMD_ANALYZE, toolAvailable, ToolSpec } from "./tools";
 import {
   containerEnvironment,
@@ -26,8 +27,8 @@ import {
   UserDataModel,
 } from "./user-data-model";
 
-/** The five checks, in the order they are reported. */
-export const CHECKS = ["schema", "size", "shellcheck", "flags", "systemd"] as const;
+/** The six checks, in the order they are reported. */
+export const CHECKS = ["schema", "size", "shellcheck", "flags", "systemd", "runtime"] as const;
 export type CheckId = (typeof CHECKS)[number];
 
 /** The tool each check needs (size and flags need none). */
@@ -527,6 +528,7 @@ export async function validateDocuments(docs: readonly UserDataDocument[], optio
       shellcheck: () => [...unreadable("shellcheck"), ...shell![i]],
       flags: () => (model instanceof Error ? unreadable("flags") : checkFlags(model, options.flags!)),
       systemd: () => (model instanceof Error ? unreadable("systemd") : [...units![i], ...checkUnitOrdering(model)]),
+      runtime: () => (model instanceof Error ? unreadable("runtime") : runtimeFindings(model).map((f) => ({ check: "runtime" as const, ...f }))),
     };
     const results: CheckResult[] = CHECKS.map((check) => {
       if (skip.has(check)) return { check, status: "skipped", findings: [] };
