@@ -45,9 +45,10 @@ test("layers: file < cloud section < stack section < CLUSTER_<KNOB> < CLUSTER_<S
       region: "westus3",
       agentCount: 4,
       adminCidrs: ["198.51.100.0/24"],
+      // dev runs without auth: opening it to admin networks takes the explicit opt-in.
+      stacks: { ha: { agentCount: 6, name: "acme-prod" }, dev: { insecure: true } },
       images: { marathon: "mesosphere/marathon:v1.10.17" },
       aws: { region: "eu-central-1", masterVmSize: "m6i.large" },
-      stacks: { ha: { agentCount: 6, name: "acme-prod" } },
     }),
   );
   const env = { CLUSTER_AGENT_VM_SIZE: "m6i.xlarge", CLUSTER_HA_MASTER_COUNT: "5", CLUSTER_DEV_AGENT_COUNT: "1", CLUSTER_IMAGE_SWARM: "swarm:1.2.8", CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY };

@@ -82,12 +82,12 @@ describe.each(VARIANTS)("%s %s: effective runtime", (cloud, profile) => {
 
   test("agents' engine: docker-ce 25.0.5 with DOCKER_MIN_API_VERSION=1.12 (starts, and serves Swarm's API 1.15)", () => {
     const engine = effectiveRuntime(readUserData(pool)).engine;
-    expect(engine).toEqual({ version: "25.0.5", minApiFromEnv: "1.12", minApi: "1.12", refusesToStart: undefined, tcpPorts: [2375] });
+    expect(engine).toEqual({ version: "25.0.5", minApiFromEnv: "1.12", minApi: "1.12", refusesToStart: undefined, tcpPorts: [2375], firewalledPorts: [2375] });
   });
 
   test("masters' engine: a current engine with its default floor", () => {
     for (const m of masters) {
-      expect(effectiveRuntime(readUserData(m.text)).engine).toMatchObject({ version: "27.5.1", minApi: "1.24", tcpPorts: [] });
+      expect(effectiveRuntime(readUserData(m.text)).engine).toMatchObject({ version: "27.5.1", minApi: "1.24", tcpPorts: [], firewalledPorts: [] });
     }
   });
 
@@ -167,7 +167,7 @@ describe("the runtime check catches each defect in a broken document", () => {
     ],
     ["3. no docker_mesos_image: executors die with the agent", "pool", /\n\s*MESOS_DOCKER_MESOS_IMAGE=[^\n]*/, "", "docker_mesos_image is not set"],
     ["5. Swarm without checkpointing", "master", " --cluster-opt mesos.checkpointfailover=true", "", "registers without checkpointing"],
-    ["7. an engine port Swarm will not find", "pool", "-H tcp://0.0.0.0:2375", "-H tcp://0.0.0.0:2380", "Swarm will reach this engine on 2375 (docker_port attribute), but it listens on 2380"],
+    ["7. an engine port Swarm will not find (firewall moved along)", "pool", /(-H tcp:\/\/0\.0\.0\.0:|tcp dport )2375/g, "$12380", "Swarm will reach this engine on 2375 (docker_port attribute), but it listens on 2380"],
   ];
   test.each(ONE_FINDING)("%s", (_name, doc, from, to, finding) => {
     expect(messages(mutate(doc === "pool" ? pool : master, from, to))).toEqual([expect.stringContaining(finding)]);

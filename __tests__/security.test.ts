@@ -113,15 +113,43 @@ describe.each(CLOUDS)("%s", (cloud) => {
 
   test("an internet opening needs internetIngress by name, and warns at synth", () => {
     const app = new App({ outdir: "/tmp/mesos-cluster-test-out" });
-    const stack = new MesosClusterStack(app, "dev", { cloud, profile: "dev", sshPublicKey: TEST_SSH_KEY, internetIngress: ["marathon"] });
+    // dev runs Marathon without auth: the opening takes the explicit opt-in, and warns twice.
+    const stack = new MesosClusterStack(app, "dev", { cloud, profile: "dev", sshPublicKey: TEST_SSH_KEY, internetIngress: ["marathon"], insecure: true });
     const json = synthStack(stack);
     expect(internetRules(json, cloud)).toHaveLength(1);
     expect(ruleTable(json, cloud, "mesos-dev").filter((r) => /0\.0\.0\.0\/0|Internet/.test(r))).toEqual([`masters <- ${cloud === "azure" ? "Internet" : "0.0.0.0/0"} : 8080`]);
-    expect(warningsOf(stack)).toEqual(["dev/masters: port 8080 (Marathon UI and API from the internet (internetIngress)) is open to the whole internet (0.0.0.0/0)"]);
+    expect(warningsOf(stack).sort()).toEqual([
+      "dev/masters: port 8080 (Marathon UI and API from the internet (internetIngress)) is open to the whole internet (0.0.0.0/0)",
+      "dev: internetIngress opens Marathon (auth is off) without authentication (insecure: true)",
+    ]);
     // An admin CIDR of the whole internet is refused, pointing at the explicit opt-in.
     expect(() => new MesosClusterStack(app, "x", { cloud, sshPublicKey: TEST_SSH_KEY, adminCidrs: ["0.0.0.0/0"] })).toThrow(
       'x: invalid adminCidrs[0] "0.0.0.0/0"; allowed: a block narrower than the whole internet (to open a service to everyone, name it in internetIngress)',
     );
+  });
+
+  test("opening a service whose authentication is off is refused, in dev too, unless insecure accepts it", () => {
+    const app = new App({ outdir: "/tmp/mesos-cluster-test-out" });
+    const make = (id: string, props: Partial<MesosClusterStackProps>) => () => new MesosClusterStack(app, id, { cloud, sshPublicKey: TEST_SSH_KEY, ...props });
+    // dev: no auth, no Swarm TLS.
+    expect(make("d1", { profile: "dev", adminCidrs: ["203.0.113.0/24"] })).toThrow(
+      /^d1: invalid adminCidrs \["203\.0\.113\.0\/24"\]; allowed: openings of authenticated services only: the Mesos API \(auth is off\), Marathon \(auth is off\), the Swarm API \(swarmTls is off\) would serve anyone/,
+    );
+    expect(make("d2", { profile: "dev", internetIngress: ["swarm"] })).toThrow(/d2: invalid internetIngress \["swarm"\]; .*the Swarm API \(swarmTls is off\)/);
+    // ha with auth but Swarm TLS switched off: the Swarm API alone is the problem.
+    expect(make("h1", { profile: "ha", adminCidrs: ["203.0.113.0/24"], swarmTls: false })).toThrow(/only: the Swarm API \(swarmTls is off\) would/);
+    // SSH needs no opt-in; ha's defaults (auth and TLS on) need none either; dev with auth on needs none.
+    expect(make("d3", { profile: "dev", internetIngress: ["ssh"] })).not.toThrow();
+    expect(make("h2", { profile: "ha", adminCidrs: ["203.0.113.0/24"] })).not.toThrow();
+    expect(make("d4", { profile: "dev", auth: true, adminCidrs: ["203.0.113.0/24"] })).not.toThrow();
+    // The opt-in synthesizes, with one warning per unprotected service.
+    const accepted = make("d5", { profile: "dev", adminCidrs: ["203.0.113.0/24"], insecure: true })();
+    synthStack(accepted);
+    expect(warningsOf(accepted).sort()).toEqual([
+      "d5: adminCidrs opens Marathon (auth is off) without authentication (insecure: true)",
+      "d5: adminCidrs opens the Mesos API (auth is off) without authentication (insecure: true)",
+      "d5: adminCidrs opens the Swarm API (swarmTls is off) without authentication (insecure: true)",
+    ]);
   });
 
   describe("authentication (on in ha)", () => {
@@ -271,7 +299,7 @@ describe("nothing lost on change", () => {
     ["agent count", { agentCount: 9 }],
     ["agent VM size", { agentVmSize: "BIGGER" }],
     ["agent image tag", { images: { mesosAgent: "mesosphere/mesos-slave:1.7.0" } }],
-    ["admin CIDRs", { adminCidrs: ["198.51.100.0/24", "203.0.113.7/32"] }],
+    ["admin CIDRs", { adminCidrs: ["198.51.100.0/24", "203.0.113.7/32"], insecure: true }],
   ];
 
   describe.each(CLOUDS.flatMap((c) => PROFILES.map((p) => [c, p] as [Cloud, "dev" | "ha"])))("%s %s", (cloud, profile) => {

@@ -33,6 +33,7 @@ export interface KnobValues {
   authPasswords?: PasswordSource;
   swarmTls?: boolean;
   internetIngress?: InternetService[];
+  insecure?: boolean;
   /** Where the state lives: `{ "type": "azurerm" | "s3" | "local", ... }` (stacks/backend.ts). */
   backend?: BackendSettings;
   // issue 7: operating the cluster
@@ -95,6 +96,7 @@ export const KNOBS: readonly Knob[] = [
   { key: "authPasswords", env: "AUTH_PASSWORDS", kind: "string" },
   { key: "swarmTls", env: "SWARM_TLS", kind: "bool" },
   { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
+  { key: "insecure", env: "INSECURE", kind: "bool" },
   // issue 7: operating the cluster
   { key: "readinessGate", env: "READINESS_GATE", kind: "string" },
   { key: "exampleApps", env: "EXAMPLE_APPS", kind: "list" },

@@ -1,4 +1,4 @@
-import { TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
+import { Annotations, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { Construct } from "constructs";
 import type { AwsTarget as AwsTargetClass } from "../constructs/cloud/aws";
@@ -97,6 +97,14 @@ export interface MesosClusterStackProps {
    * @default [] (nothing)
    */
   readonly internetIngress?: InternetService[];
+  /**
+   * Accept opening a service without its authentication to `adminCidrs` or
+   * the internet: Marathon and Mesos while `auth` is off, the Swarm API while
+   * `swarmTls` is off. Without it such an opening is refused at synth; with
+   * it, synth warns once per service.
+   * @default false
+   */
+  readonly insecure?: boolean;
   /**
    * HTTP basic authentication on Marathon and on the Mesos masters'
    * read-write endpoints. Passwords live in the cloud's secret store and
@@ -261,6 +269,7 @@ export class MesosClusterStack extends TerraformStack {
       tls: props.swarmTls ?? this.auth,
     });
 
+    this.checkExposure(internet, props.swarmTls ?? this.auth, props.insecure ?? false);
     if (this.adminCidrs.length > 0) {
       const admins = Peer.cidrs(this.adminCidrs);
       this.masters.allowFrom(admins, Port.tcp(22), "SSH from admin networks", "admin-ssh");
@@ -324,6 +333,37 @@ export class MesosClusterStack extends TerraformStack {
   }
 
   /** A generated password (random provider) or a sensitive variable with its own validation. */
+  /**
+   * Refuses an opening to admin networks or the internet of a service whose
+   * authentication is off (anyone on those networks could run tasks: root
+   * on the agents), unless `insecure` accepts it; then warns once per service.
+   */
+  private checkExposure(internet: InternetService[], swarmTls: boolean, insecure: boolean): void {
+    const unprotected: Record<InternetService, string | undefined> = {
+      ssh: undefined,
+      mesos: this.auth ? undefined : "the Mesos API (auth is off)",
+      marathon: this.auth ? undefined : "Marathon (auth is off)",
+      swarm: swarmTls ? undefined : "the Swarm API (swarmTls is off)",
+    };
+    const openings: [string, string[], InternetService[]][] = [
+      ["adminCidrs", this.adminCidrs, this.adminCidrs.length > 0 ? ["mesos", "marathon", "swarm"] : []],
+      ["internetIngress", internet, internet],
+    ];
+    for (const [property, value, services] of openings) {
+      const open = [...new Set(services)].map((svc) => unprotected[svc]).filter((x): x is string => x !== undefined);
+      if (open.length === 0) continue;
+      if (!insecure) {
+        fail(
+          this,
+          property,
+          value,
+          `openings of authenticated services only: ${open.join(", ")} would serve anyone on those networks (turn on auth: CLUSTER_AUTH=on, and swarmTls; or accept it with insecure: true, CLUSTER_INSECURE=on)`,
+        );
+      }
+      for (const what of open) Annotations.of(this).addWarning(`${this.node.path}: ${property} opens ${what} without authentication (insecure: true)`);
+    }
+  }
+
   private password(service: string, source: PasswordSource): string {
     if (source === "variables") {
       const variable = new TerraformVariable(this, `variable-${service}-password`, {

@@ -69,6 +69,11 @@ export interface EffectiveEngine {
   readonly refusesToStart?: string;
   /** TCP ports it listens on (`-H tcp://...`). */
   readonly tcpPorts: number[];
+  /**
+   * TCP ports a host firewall limits before dockerd starts: an nftables file
+   * loaded by a unit docker.service requires, with a `tcp dport N ... drop`.
+   */
+  readonly firewalledPorts: number[];
 }
 
 /** Everything the runtime check knows about one machine. */
@@ -89,7 +94,16 @@ export function effectiveEngine(model: UserDataModel): EffectiveEngine {
   const version = pinned ? /^(?:\d+:)?(\d+\.\d+\.\d+)/.exec(String(pinned[1]))?.[1] : undefined;
   let minApiFromEnv: string | undefined;
   let execStart: string[] | undefined;
-  for (const unit of unitFiles(model).filter((u) => u.unit === "docker.service")) {
+  const units = unitFiles(model);
+  const firewalledPorts: number[] = [];
+  for (const unit of units.filter((u) => u.unit === "docker.service")) {
+    for (const required of unit.sections.get("Unit")?.get("Requires")?.flatMap((v) => v.split(/\s+/)) ?? []) {
+      for (const exec of units.find((u) => u.unit === required && !u.dropIn)?.sections.get("Service")?.get("ExecStart") ?? []) {
+        const argv = splitExecLine(exec);
+        if (!/(^|\/)nft$/.test(argv[0] ?? "") || argv[1] !== "-f") continue;
+        for (const m of (fileAt(model, argv[2])?.content ?? "").matchAll(/^\s*tcp dport (\d+)\b.*\bdrop\s*$/gm)) firewalledPorts.push(Number(m[1]));
+      }
+    }
     const service = unit.sections.get("Service");
     for (const value of service?.get("Environment") ?? []) {
       for (const m of value.matchAll(/"?DOCKER_MIN_API_VERSION=([0-9.]+)"?/g)) minApiFromEnv = m[1];
@@ -117,7 +131,7 @@ export function effectiveEngine(model: UserDataModel): EffectiveEngine {
       minApi = undefined;
     }
   }
-  return { version, minApiFromEnv, minApi, refusesToStart, tcpPorts };
+  return { version, minApiFromEnv, minApi, refusesToStart, tcpPorts, firewalledPorts };
 }
 
 /** Parses `--name=value`, `--name` (true) and `--no-name` (false), the only forms stout reads. */
@@ -242,6 +256,12 @@ export function runtimeFindings(model: UserDataModel, runtime: EffectiveRuntime 
   const findings: RuntimeFinding[] = [];
   const { engine } = runtime;
   const hasDataDisk = fileAt(model, "/etc/systemd/system/mesos-data-disk.service") !== undefined;
+  for (const port of engine.tcpPorts.filter((p) => !engine.firewalledPorts.includes(p))) {
+    findings.push({
+      where: "docker.service",
+      message: `the engine listens on TCP ${port} with no host firewall loaded before it: a task can reach its own agent's engine (127.0.0.1, the bridge gateway, the agent's IP) and become root; security groups filter only traffic between machines`,
+    });
+  }
   if (engine.refusesToStart) findings.push({ where: "docker.service", message: `${engine.refusesToStart}; every unit that requires docker.service never starts` });
   // Docker's apt key must travel in the document (cc_apt_configure fetches a bare keyid from a keyserver).
   const sources = ((model.raw.apt as Record<string, unknown> | undefined)?.sources ?? {}) as Record<string, Record<string, unknown>>;
@@ -324,7 +344,7 @@ export function explainLines(runtime: EffectiveRuntime): string[] {
   const lines: string[] = [];
   const e = runtime.engine;
   lines.push(
-    `  docker engine ${e.version ?? "(unpinned)"}: API floor ${e.minApi ?? "none, it refuses to start"}${e.minApiFromEnv ? ` (DOCKER_MIN_API_VERSION=${e.minApiFromEnv})` : " (default)"}${e.tcpPorts.length ? `, TCP ${e.tcpPorts.join(", ")}` : ""}`,
+    `  docker engine ${e.version ?? "(unpinned)"}: API floor ${e.minApi ?? "none, it refuses to start"}${e.minApiFromEnv ? ` (DOCKER_MIN_API_VERSION=${e.minApiFromEnv})` : " (default)"}${e.tcpPorts.length ? `, TCP ${e.tcpPorts.map((p) => `${p}${e.firewalledPorts.includes(p) ? " (host firewall)" : " (NO host firewall)"}`).join(", ")}` : ""}`,
   );
   for (const p of runtime.processes) {
     lines.push(`  ${p.unit}: ${p.image}${p.facts ? "" : " (no recorded image facts: argv unknown)"}`);

@@ -397,6 +397,8 @@ const PACKAGE_STUBS: Record<string, { executables: string[]; units: Record<strin
   },
   // Debian/Ubuntu's stunnel4 (dpkg -c): the daemon as /usr/bin/stunnel4, /usr/bin/stunnel links to it.
   stunnel4: { executables: ["/usr/bin/stunnel4", "/usr/bin/stunnel"], units: {} },
+  // Debian/Ubuntu's nftables (dpkg -L nftables): the nft command in /usr/sbin; its nftables.service stays disabled.
+  nftables: { executables: ["/usr/sbin/nft"], units: {} },
 };
 
 /**
