@@ -1,8 +1,9 @@
 /**
- * `npm run smoke` against fake Mesos masters, Marathon instances and a Swarm
- * manager on loopback (recorded response shapes): it passes on a healthy
- * cluster and fails naming the step in each failure case. In-process for
- * speed; once as a subprocess for the exit codes.
+ * `npm run smoke` against fake Mesos masters, Marathon instances, a Swarm
+ * manager, Mesos agents and their Docker engines on loopback (recorded
+ * response shapes): it passes on a healthy cluster and fails naming the step
+ * in each failure case. In-process for speed; once as a subprocess for the
+ * exit codes.
  */
 import { execFile } from "child_process";
 import { mkdtempSync, writeFileSync } from "fs";
@@ -10,8 +11,9 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { App } from "cdktf";
 import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
+import { clusterChecks } from "../scripts/cluster-client/checks";
 import { loadOutputs, parseSmokeArgs, resolveEndpoints, smokeMain } from "../scripts/lib/smoke";
-import { FakeCluster } from "./helpers/fake-cluster";
+import { FakeCluster, FakeScenario } from "./helpers/fake-cluster";
 import { TEST_SSH_KEY } from "./helpers/synth";
 
 const ROOT = join(__dirname, "..");
@@ -61,8 +63,8 @@ describe("a healthy cluster", () => {
     const { code, out } = await smoke(flags());
     expect(code).toBe(0);
     expect(out[0]).toBe("smoke: stack ha; endpoints from flags");
-    const steps = ["mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm"];
-    steps.forEach((s, i) => expect(stepLine(out, s)).toMatch(new RegExp(`^\\[${i + 1}/6\\] ${s} +ok `)));
+    const steps = ["mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "runtime"];
+    steps.forEach((s, i) => expect(stepLine(out, s)).toMatch(new RegExp(`^\\[${i + 1}/7\\] ${s} +ok `)));
     expect(stepLine(out, "mesos-health")).toContain("3 of 3 masters healthy");
     expect(stepLine(out, "mesos-leader")).toMatch(/leader master@127\.0\.0\.1:\d+, 2 others redirect to it/);
     expect(stepLine(out, "mesos-agents")).toContain("2 of 2 agents registered (10.20.16.4, 10.20.16.5)");
@@ -71,9 +73,9 @@ describe("a healthy cluster", () => {
     const table = out.slice(out.indexOf("") + 1, -1);
     expect(table[0]).toMatch(/^step +result +tries +time +what was checked +detail$/);
     expect(table.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(" "))).toEqual(steps.map((s) => `${s} ok`));
-    expect(out[out.length - 1]).toBe("smoke: all 6 steps passed");
+    expect(out[out.length - 1]).toBe("smoke: all 7 steps passed");
     // Mesos was asked without following the redirect to the leader's private name.
-    expect(fake.requestsTo("mesos", "GET", /^\/master\/state$/).map((r) => r.server).sort()).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(fake.requestsTo("mesos", "GET", /^\/master\/state$/).map((r) => r.server).sort()).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
   });
 
   test("deploys a test app through Marathon, waits until it runs, and removes it", async () => {
@@ -108,7 +110,8 @@ describe("each failure names the failing step and why", () => {
     expect(stepLine(out, "mesos-leader")).toMatch(/FAILED +no leading master; http:\/\/127\.0\.0\.1:\d+ answers HTTP 503: No leader elected/);
     expect(stepLine(out, "mesos-agents")).toContain("FAILED  no leader to ask");
     expect(stepLine(out, "mesos-health")).toContain("ok");
-    expect(out[out.length - 1]).toBe("smoke: FAILED at mesos-leader, mesos-agents");
+    expect(stepLine(out, "runtime")).toContain("FAILED  no leader to ask");
+    expect(out[out.length - 1]).toBe("smoke: FAILED at mesos-leader, mesos-agents, runtime");
   });
 
   test("missing agents", async () => {
@@ -170,6 +173,139 @@ describe("each failure names the failing step and why", () => {
     expect(code).toBe(1);
     expect(stepLine(out, "mesos-health")).toMatch(/FAILED +http:\/\/127\.0\.0\.1:\d+ does not answer \(GET http:\/\/127\.0\.0\.1:\d+\/master\/health: ECONNREFUSED\)/);
     expect(stepLine(out, "mesos-leader")).toMatch(/ok +leader master@127\.0\.0\.1:\d+, 1 other redirect to it; http:\/\/127\.0\.0\.1:\d+ does not answer/);
+  });
+});
+
+describe("the runtime step: the facts the cluster depends on, through the services' own APIs", () => {
+  /** Runs smoke with the fake switched to `scenario`; the runtime step's progress line and the last line. */
+  async function runtime(scenario: Partial<FakeScenario> = {}, extra: string[] = []): Promise<{ code: number; line: string; last: string; out: string[] }> {
+    Object.assign(fake.scenario, scenario);
+    const { code, out } = await smoke(flags(extra));
+    return { code, line: stepLine(out, "runtime"), last: out[out.length - 1], out };
+  }
+  const agentPorts = () => fake.requestsTo("agent").map((r) => r.server);
+
+  test("a healthy cluster: registry, quorum, versions, Swarm's checkpointing and every agent and engine", async () => {
+    const { code, line } = await runtime();
+    expect(code).toBe(0);
+    expect(line).toMatch(/^\[7\/7\] runtime +ok +registry replicated_log; quorum 2 of 3 masters; work_dir \/var\/lib\/mesos; Mesos 1\.7\.1 with Marathon 1\.8\.244; swarm framework checkpoint true; 2 of 2 agents checked \(docker_mesos_image mesosphere\/mesos-slave:1\.7\.1, containerizers docker,mesos, engine MinAPIVersion 1\.12\) \(1 try,/);
+    // The leader's /flags, each agent's /flags and each engine's /version, once each.
+    expect(fake.requestsTo("mesos", "GET", /^\/flags$/).map((r) => r.server)).toEqual([0]);
+    expect(fake.requestsTo("agent", "GET", /^\/flags$/).map((r) => r.server).sort()).toEqual([0, 1]);
+    expect(fake.requestsTo("docker", "GET", /^\/version$/).map((r) => r.server).sort()).toEqual([0, 1]);
+    expect(agentPorts()).toHaveLength(2);
+  });
+
+  test("a single master needs quorum 1; a Mesos 1.9 master takes Marathon 1.11", async () => {
+    const single = await FakeCluster.start(1, { agents: 1, mesosVersion: "1.9.0", marathonVersion: "1.11.24" });
+    try {
+      const { code, out } = await smoke(["dev", "--mesos", single.mesosUrls[0], "--marathon", single.marathonUrls[0], "--swarm", single.swarmUrl, "--agents", "1", "--skip", "zookeeper", "--retries", "0", "--request-timeout", "1"]);
+      expect(code).toBe(0);
+      expect(stepLine(out, "runtime")).toMatch(/ok +registry replicated_log; quorum 1 of 1 master; .*Mesos 1\.9\.0 with Marathon 1\.11\.24; .*1 of 1 agent checked/);
+    } finally {
+      await single.close();
+    }
+  });
+
+  test.each<[string, Partial<FakeScenario>, RegExp]>([
+    ["the image's --registry=in_memory", { masterRegistry: "in_memory" }, /FAILED +master registry in_memory, not replicated_log: the masters forget agents and frameworks when they restart/],
+    ["a quorum that is not a majority of the masters", { masterQuorum: 1 }, /FAILED +registry replicated_log; quorum 1, expected 2 for 3 masters;/],
+    ["no work_dir", { masterWorkDir: "" }, /; master has no work_dir/],
+    [
+      "Marathon 1.11.24 on Mesos 1.7.1",
+      { marathonVersion: "1.11.24" },
+      /; Marathon 1\.11\.24 on Mesos 1\.7\.1: Marathon 1\.9\+ suppresses\/revives offers with UPDATE_FRAMEWORK, which Mesos added in 1\.9 \(MESOS-9793\); this master drops it;/,
+    ],
+    ["Swarm registered without checkpointing", { swarmCheckpoint: false }, /; swarm framework checkpoint false: an agent restart kills Swarm's containers/],
+    ["no Swarm framework", { swarmFramework: false }, /; no framework named swarm is registered \(frameworks: marathon\)/],
+    [
+      "agents without docker_mesos_image",
+      { agentDockerMesosImage: "" },
+      /; no docker_mesos_image on agents 10\.20\.16\.4 \(127\.0\.0\.1:\d+\), 10\.20\.16\.5 \(127\.0\.0\.1:\d+\): executors are forked inside the agent's container and die at every agent restart; 2 of 2 agents checked \(docker_mesos_image unset, containerizers/,
+    ],
+    ["agents without the docker containerizer", { agentContainerizers: "mesos" }, /; containerizers "mesos", without docker on agents 10\.20\.16\.4 \(127\.0\.0\.1:\d+\), 10\.20\.16\.5 .*: the Docker tasks of Marathon and Swarm cannot run/],
+    ["engines that refuse API 1.15 (Docker 25's default floor)", { engineMinApi: "1.24" }, /; engine MinAPIVersion 1\.24, above 1\.15 on agents 10\.20\.16\.4 \(127\.0\.0\.1:\d+\), 10\.20\.16\.5 \(127\.0\.0\.1:\d+\): it refuses classic Swarm's calls/],
+  ])("%s fails the step, naming it", async (_, scenario, expected) => {
+    const { code, line, last } = await runtime(scenario);
+    expect(code).toBe(1);
+    expect(line).toMatch(/^\[7\/7\] runtime +FAILED /);
+    expect(line).toMatch(expected);
+    expect(last).toBe("smoke: FAILED at runtime");
+  });
+
+  test("a wrong value it read is not retried; a Swarm framework that registers late is waited for", async () => {
+    const wrong = await runtime({ masterRegistry: "in_memory" }, ["--retries", "3"]);
+    expect(wrong.line).toMatch(/FAILED .* \(1 try,/);
+    fake.scenario.masterRegistry = "replicated_log";
+    fake.scenario.swarmFramework = false;
+    fake.onRequest = (r) => {
+      if (r.service === "agent") fake.scenario.swarmFramework = true; // after the first runtime try read the state
+    };
+    const late = await runtime({}, ["--retries", "3"]);
+    expect(late.code).toBe(0);
+    expect(late.out.some((l) => /^ +runtime: .*no framework named swarm is registered .*; retry 1 of 3 in 0\.02 s$/.test(l))).toBe(true);
+    expect(late.line).toMatch(/ok +.*swarm framework checkpoint true; .* \(2 tries,/);
+  });
+
+  test("agents this machine cannot reach are listed, not failed", async () => {
+    const one = await runtime({ unreachableAgents: 1 });
+    expect(one.code).toBe(0);
+    expect(one.line).toMatch(/ok +.*; 1 of 2 agents checked \(.*\), 1 unreachable: 10\.20\.16\.5 \(127\.0\.0\.1:\d+\) not reachable from this machine \(run smoke inside the network to check it\) \(1 try,/);
+    expect(agentPorts()).toEqual([0]);
+    const none = await runtime({ unreachableAgents: 2 });
+    expect(none.code).toBe(0);
+    expect(none.line).toMatch(/0 of 2 agents checked \(docker_mesos_image -, containerizers -, engine MinAPIVersion -\), 2 unreachable: 10\.20\.16\.4 \(127\.0\.0\.1:\d+\), 10\.20\.16\.5 \(127\.0\.0\.1:\d+\) not reachable from this machine \(run smoke inside the network to check them\)/);
+  });
+
+  test("a reachable agent with a wrong value still fails beside an unreachable one", async () => {
+    const { code, line } = await runtime({ unreachableAgents: 1, agentDockerMesosImage: "" });
+    expect(code).toBe(1);
+    expect(line).toMatch(/FAILED .*; no docker_mesos_image on agent 10\.20\.16\.4 \(127\.0\.0\.1:\d+\): executors .*; 1 of 2 agents checked .*1 unreachable: 10\.20\.16\.5/);
+  });
+
+  test("the masters' and agents' /flags get the Mesos credentials", async () => {
+    const ops = { username: "ops", password: "m" };
+    fake.scenario.mesosAuth = ops;
+    fake.scenario.agentAuth = ops;
+    const { code, out } = await smoke(flags(["--mesos-user", "ops"]), { MESOS_PASSWORD: "m" });
+    expect(code).toBe(0);
+    expect(stepLine(out, "runtime")).toContain("2 of 2 agents checked");
+    expect(fake.requestsTo("agent").map((r) => r.user)).toEqual(["ops", "ops"]);
+    expect(fake.requestsTo("mesos", "GET", /^\/flags$/).map((r) => r.user)).toEqual(["ops"]);
+    // Agents that refuse them fail the step (they answered: it is not a reachability problem).
+    fake.scenario.agentAuth = { username: "ops", password: "other" };
+    const refused = await smoke(flags(["--mesos-user", "ops"]), { MESOS_PASSWORD: "m" });
+    expect(stepLine(refused.out, "runtime")).toMatch(/FAILED .*; the Mesos agent at http:\/\/127\.0\.0\.1:\d+\/flags refused the credentials of user "ops" \(HTTP 401: .*\) on agent 10\.20\.16\.4 \(127\.0\.0\.1:\d+\);/);
+  });
+
+  test("--skip runtime leaves it out; so does skipping every Mesos step", async () => {
+    const skipped = await smoke(flags(["--skip", "zookeeper,runtime"]));
+    expect(skipped.code).toBe(0);
+    expect(skipped.out.some((l) => / runtime /.test(l))).toBe(false);
+    expect(skipped.out[skipped.out.length - 1]).toBe("smoke: all 6 steps passed");
+    expect(fake.requestsTo("mesos", "GET", /^\/flags$/)).toHaveLength(0);
+    expect(fake.requestsTo("agent")).toHaveLength(0);
+    const noMesos = await smoke(flags(["--skip", "zookeeper,mesos-health,mesos-leader,mesos-agents"]));
+    expect(noMesos.out.some((l) => / runtime /.test(l))).toBe(false);
+    expect(noMesos.out[noMesos.out.length - 1]).toBe("smoke: all 3 steps passed");
+  });
+
+  test("with the swarm step skipped it still checks Swarm's framework when --swarm is given, else says Swarm was not checked", async () => {
+    const given = await smoke(flags(["--skip", "zookeeper,swarm"]));
+    expect(stepLine(given.out, "runtime")).toMatch(/ok .*swarm framework checkpoint true; .*engine MinAPIVersion 1\.12/);
+    const argv = flags(["--skip", "zookeeper,swarm"]);
+    argv.splice(argv.indexOf("--swarm"), 2);
+    fake.requests.length = 0;
+    const none = await smoke(argv);
+    expect(none.code).toBe(0);
+    expect(stepLine(none.out, "runtime")).toMatch(/ok .*Swarm not checked \(no Swarm endpoint\); 2 of 2 agents checked \(docker_mesos_image mesosphere\/mesos-slave:1\.7\.1, containerizers docker,mesos\)/);
+    expect(fake.requestsTo("docker")).toHaveLength(0);
+  });
+
+  test("only smoke asks for it: the readiness gate's checks have no runtime step", () => {
+    const names = (checkRuntime?: boolean) => clusterChecks({ mesos: [], marathon: [], swarm: ["http://127.0.0.1:1"], expectedAgents: 0, checkRuntime }).map((c) => c.name);
+    expect(names()).not.toContain("runtime");
+    expect(names(true)).toEqual(["mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "runtime"]);
   });
 });
 
@@ -284,10 +420,10 @@ describe("as a command", () => {
   test("exits 0 when every step passes and 1 naming the failing steps", async () => {
     const ok = await run(flags());
     expect(ok.code).toBe(0);
-    expect(ok.stdout.trim().split("\n").pop()).toBe("smoke: all 6 steps passed");
+    expect(ok.stdout.trim().split("\n").pop()).toBe("smoke: all 7 steps passed");
     fake.scenario.mesosLeader = null;
     const failed = await run(flags());
     expect(failed.code).toBe(1);
-    expect(failed.stdout.trim().split("\n").pop()).toBe("smoke: FAILED at mesos-leader, mesos-agents");
+    expect(failed.stdout.trim().split("\n").pop()).toBe("smoke: FAILED at mesos-leader, mesos-agents, runtime");
   });
 });

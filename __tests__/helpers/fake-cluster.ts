@@ -1,9 +1,11 @@
 /**
- * A fake cluster on loopback: Mesos masters, Marathon instances and a classic
- * Swarm manager as in-process HTTP servers that answer with the recorded
- * response shapes of __tests__/fixtures/cluster-api and record every request.
+ * A fake cluster on loopback: Mesos masters, Marathon instances, a classic
+ * Swarm manager and, per registered agent, a Mesos agent and its Docker
+ * engine as in-process HTTP servers that answer with the recorded response
+ * shapes of __tests__/fixtures/cluster-api and record every request.
  * Scenario switches (no leader, missing agents, credentials, stuck or locked
- * deployments) can be flipped while it runs.
+ * deployments, the runtime facts: registry, quorum, versions, Swarm's
+ * checkpointing, the agents' flags and engines) can be flipped while it runs.
  */
 import { randomUUID } from "crypto";
 import { readFileSync } from "fs";
@@ -45,10 +47,35 @@ export interface FakeScenario {
   lockedChanges: number;
   /** PUTs answer 422 (Marathon's validation refused the definition). */
   refuseDefinitions: boolean;
+  /** The masters' `--registry` (their GET /flags and the state's `flags`). */
+  masterRegistry: "replicated_log" | "in_memory";
+  /** The masters' `--quorum`; undefined: floor(masters / 2) + 1, as the stacks set it. */
+  masterQuorum?: number;
+  /** The masters' `--work_dir`; "": unset (Mesos then leaves the flag out of /flags). */
+  masterWorkDir: string;
+  /** `version` of the master state (and of its agents). */
+  mesosVersion: string;
+  /** `version` of Marathon's GET /v2/info. */
+  marathonVersion: string;
+  /** A framework named swarm is registered (the state's `frameworks`). */
+  swarmFramework: boolean;
+  /** Its `checkpoint` (Swarm's `--cluster-opt mesos.checkpointfailover`). */
+  swarmCheckpoint: boolean;
+  /** The agents' `--docker_mesos_image`; "": unset (left out of their /flags). */
+  agentDockerMesosImage: string;
+  /** The agents' `--containerizers`. */
+  agentContainerizers: string;
+  /** `MinAPIVersion` of the agents' Docker engines' GET /version. */
+  engineMinApi: string;
+  /** The last N registered agents have no servers: their pid and `docker_port` point at a closed port. */
+  unreachableAgents: number;
+  /** Basic auth the agents demand for /flags; undefined: none. */
+  agentAuth?: Credentials;
 }
 
 export interface RecordedRequest {
-  readonly service: "mesos" | "marathon" | "swarm";
+  /** `agent` and `docker`: a registered agent and its engine, `server` being the agent's index. */
+  readonly service: "mesos" | "marathon" | "swarm" | "agent" | "docker";
   readonly server: number;
   readonly method: string;
   /** Path without the query. */
@@ -80,6 +107,9 @@ export class FakeCluster {
    */
   public onRequest?: (request: RecordedRequest) => void;
   private readonly servers: { service: RecordedRequest["service"]; server: Server; port: number }[] = [];
+  /** Per agent: the ports of its agent and engine servers, and a closed port for when it is unreachable. */
+  private readonly agentPorts: { agent: number; engine: number; closed: number }[] = [];
+  private agentsStarting: Promise<void> = Promise.resolve();
 
   /** Starts `masters` Mesos masters and Marathon instances and one Swarm manager on 127.0.0.1. */
   public static async start(masters: number, scenario: Partial<FakeScenario> = {}): Promise<FakeCluster> {
@@ -92,11 +122,23 @@ export class FakeCluster {
       stuckDeployments: false,
       lockedChanges: 0,
       refuseDefinitions: false,
+      masterRegistry: "replicated_log",
+      masterWorkDir: "/var/lib/mesos",
+      mesosVersion: "1.7.1",
+      marathonVersion: "1.8.244",
+      swarmFramework: true,
+      swarmCheckpoint: true,
+      agentDockerMesosImage: "mesosphere/mesos-slave:1.7.1",
+      agentContainerizers: "docker,mesos",
+      engineMinApi: "1.12",
+      unreachableAgents: 0,
       ...scenario,
     });
     for (let i = 0; i < masters; i++) await cluster.listen("mesos", i);
     for (let i = 0; i < masters; i++) await cluster.listen("marathon", i);
     await cluster.listen("swarm", 0);
+    // More agents are started when a scenario registers more.
+    await cluster.startAgents(cluster.scenario.agents);
     return cluster;
   }
 
@@ -148,7 +190,7 @@ export class FakeCluster {
     return this.servers.filter((s) => s.service === service)[index].port;
   }
 
-  private async listen(service: RecordedRequest["service"], index: number): Promise<void> {
+  private async listen(service: RecordedRequest["service"], index: number): Promise<number> {
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
@@ -158,35 +200,119 @@ export class FakeCluster {
         const recorded: RecordedRequest = { service, server: index, method: req.method ?? "GET", path: url.pathname, query: url.search, user: basicUser(req), body };
         this.requests.push(recorded);
         this.onRequest?.(recorded);
-        const handler = service === "mesos" ? this.mesos : service === "marathon" ? this.marathon : this.swarm;
-        handler.call(this, index, req, res, url, body);
+        const handled =
+          service === "mesos"
+            ? this.mesos(index, req, res, url)
+            : service === "marathon"
+              ? this.marathon(index, req, res, url, body)
+              : service === "swarm"
+                ? this.swarm(index, req, res, url)
+                : service === "agent"
+                  ? this.agent(index, req, res, url)
+                  : this.docker(index, req, res, url);
+        Promise.resolve(handled).catch((e: Error) => send(res, 500, `fake ${service}: ${e.message}`));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-    this.servers.push({ service, server, port: (server.address() as AddressInfo).port });
+    const port = (server.address() as AddressInfo).port;
+    this.servers.push({ service, server, port });
+    return port;
   }
 
-  private mesos(index: number, req: IncomingMessage, res: ServerResponse, url: URL): void {
+  /** Starts agent and engine servers (and reserves a closed port) until `count` agents have them. */
+  private startAgents(count: number): Promise<void> {
+    this.agentsStarting = this.agentsStarting.then(async () => {
+      while (this.agentPorts.length < count) {
+        const i = this.agentPorts.length;
+        const agent = await this.listen("agent", i);
+        const engine = await this.listen("docker", i);
+        this.agentPorts.push({ agent, engine, closed: await closedPort() });
+      }
+    });
+    return this.agentsStarting;
+  }
+
+  /** Agent `i` as the master sees it: the address in its pid and its engine port (a closed port when unreachable). */
+  private agentAddress(i: number): { agentPort: number; enginePort: number } {
+    const ports = this.agentPorts[i];
+    const unreachable = i >= this.scenario.agents - this.scenario.unreachableAgents;
+    return unreachable ? { agentPort: ports.closed, enginePort: ports.closed } : { agentPort: ports.agent, enginePort: ports.engine };
+  }
+
+  /** A master's flags as GET /flags answers them: the state fixture's, for this master and scenario. */
+  private masterFlags(index: number): Record<string, string> {
+    const flags: Record<string, string> = fixture("mesos-master-state.json").flags;
+    const masters = this.servers.filter((s) => s.service === "mesos").length;
+    flags.hostname = flags.ip = "127.0.0.1";
+    flags.port = String(this.portOf("mesos", index));
+    flags.quorum = String(this.scenario.masterQuorum ?? Math.floor(masters / 2) + 1);
+    flags.registry = this.scenario.masterRegistry;
+    if (this.scenario.masterWorkDir) flags.work_dir = this.scenario.masterWorkDir;
+    else delete flags.work_dir;
+    return flags;
+  }
+
+  private async mesos(index: number, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (url.pathname === "/master/health") return send(res, 200, "");
-    if (url.pathname !== "/master/state") return send(res, 404, "");
+    const flagsPath = url.pathname === "/flags" || url.pathname === "/master/flags";
+    if (url.pathname !== "/master/state" && !flagsPath) return send(res, 404, "");
     if (!authorized(req, this.scenario.mesosAuth)) {
       return send(res, 401, "", { "WWW-Authenticate": 'Basic realm="mesos-master-readonly"' });
     }
+    // Every master answers for its own flags, leading or not.
+    if (flagsPath) return sendJson(res, 200, { flags: this.masterFlags(index) });
     const leader = this.scenario.mesosLeader;
     if (leader === null) return send(res, 503, "No leader elected", { "Content-Type": "text/plain" });
     const leaderAddress = `127.0.0.1:${this.portOf("mesos", leader)}`;
     if (index !== leader) return send(res, 307, "", { Location: `//${leaderAddress}${url.pathname}` });
+    await this.startAgents(this.scenario.agents);
     const state = fixture("mesos-master-state.json");
     const template = state.slaves[0];
     state.pid = state.leader = state.leader_info.pid = `master@${leaderAddress}`;
+    state.version = state.git_tag = this.scenario.mesosVersion;
+    state.flags = this.masterFlags(leader);
     state.activated_slaves = this.scenario.agents;
-    state.slaves = Array.from({ length: this.scenario.agents }, (_, i) => ({
-      ...template,
-      id: `${state.id}-S${i}`,
-      hostname: `10.20.16.${4 + i}`,
-      pid: `slave(1)@10.20.16.${4 + i}:5051`,
-    }));
+    // The agents' servers listen on loopback; hostname stays the name the agent advertises (--hostname).
+    state.slaves = Array.from({ length: this.scenario.agents }, (_, i) => {
+      const { agentPort, enginePort } = this.agentAddress(i);
+      return {
+        ...template,
+        id: `${state.id}-S${i}`,
+        hostname: `10.20.16.${4 + i}`,
+        pid: `slave(1)@127.0.0.1:${agentPort}`,
+        attributes: { docker_port: enginePort },
+        version: this.scenario.mesosVersion,
+      };
+    });
+    state.frameworks = state.frameworks
+      .filter((f: { name: string }) => f.name !== "swarm" || this.scenario.swarmFramework)
+      .map((f: { name: string }) => (f.name === "swarm" ? { ...f, checkpoint: this.scenario.swarmCheckpoint } : f));
     sendJson(res, 200, state);
+  }
+
+  /** A Mesos agent: GET /flags (also as /slave(1)/flags), `{"flags": {...}}` with every value a string. */
+  private agent(index: number, req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (url.pathname !== "/flags" && url.pathname !== "/slave(1)/flags") return send(res, 404, "");
+    if (!authorized(req, this.scenario.agentAuth)) {
+      return send(res, 401, "", { "WWW-Authenticate": 'Basic realm="mesos-agent-readonly"' });
+    }
+    const { flags } = fixture("mesos-agent-flags.json");
+    flags.hostname = `10.20.16.${4 + index}`;
+    flags.ip = "127.0.0.1";
+    flags.port = String(this.agentPorts[index].agent);
+    flags.attributes = `docker_port:${this.agentPorts[index].engine}`;
+    flags.containerizers = this.scenario.agentContainerizers;
+    if (this.scenario.agentDockerMesosImage) flags.docker_mesos_image = this.scenario.agentDockerMesosImage;
+    else delete flags.docker_mesos_image;
+    sendJson(res, 200, { flags });
+  }
+
+  /** An agent's Docker engine: GET /version (also versioned, /v1.44/version). */
+  private docker(_index: number, _req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (!/^(\/v\d+\.\d+)?\/version$/.test(url.pathname)) return sendJson(res, 404, { message: "page not found" });
+    const version = fixture("docker-version.json");
+    version.MinAPIVersion = version.Components[0].Details.MinAPIVersion = this.scenario.engineMinApi;
+    sendJson(res, 200, version);
   }
 
   private marathon(index: number, req: IncomingMessage, res: ServerResponse, url: URL, body: string): void {
@@ -199,6 +325,7 @@ export class FakeCluster {
     const path = url.pathname;
     if (path === "/v2/info" && req.method === "GET") {
       const info = fixture("marathon-info.json");
+      info.version = this.scenario.marathonVersion;
       info.leader = `127.0.0.1:${this.portOf("marathon", leader)}`;
       info.elected = index === leader;
       return sendJson(res, 200, info);
@@ -291,6 +418,15 @@ function deploymentJson(d: FakeDeployment): Record<string, unknown> {
     currentStep: 1,
     totalSteps: 1,
   };
+}
+
+/** A loopback port nothing listens on (a machine whose service is down or firewalled). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function basicUser(req: IncomingMessage): string | undefined {

@@ -12,10 +12,18 @@
  * - marathon-leader: `GET /v2/info` on every instance names the same leader;
  * - marathon-apps: `GET /v2/apps` answers a list;
  * - swarm: classic Swarm's `GET /info` says Role primary and, when the
- *   cluster has agents, that Mesos offers it resources (`Offers` row).
+ *   cluster has agents, that Mesos offers it resources (`Offers` row);
+ * - runtime (`npm run smoke` only, `checkRuntime`): the facts the cluster
+ *   depends on at run time, as the services report them: the leading
+ *   master's `/flags` (replicated_log registry, work_dir, quorum of the
+ *   masters), Mesos and Marathon versions that speak the same offer calls,
+ *   Swarm's framework registered with checkpointing, and every agent's
+ *   `/flags` (docker_mesos_image, the docker containerizer) and engine
+ *   `/version` (an API floor Swarm's 1.15 calls pass).
  *
  * A check never throws: it answers { ok, summary }, and `fatal` when waiting
- * cannot help (credentials refused).
+ * cannot help (credentials refused; runtime: only wrong values it read, such
+ * as the registry, and no failed call or missing framework).
  */
 const net = require("net");
 const { ClusterApiError, request, jsonOf, messageOf, refuseAuth, firstAnswer, sleep } = require("./http");
@@ -34,6 +42,7 @@ const { pickMarathon } = require("./marathon");
  * @property {Credentials} [mesosCredentials]
  * @property {Credentials} [marathonCredentials]
  * @property {number} [requestTimeoutMs] per request or ZooKeeper command (default 5000)
+ * @property {boolean} [checkRuntime] add the `runtime` check (smoke sets it; the readiness gate does not)
  */
 /** @typedef {{ name: string, title: string, run: () => Promise<CheckResult> }} ClusterCheck */
 
@@ -149,7 +158,7 @@ function pidAddress(pid) {
  * @param {string[][]} servers
  * @param {Credentials | undefined} credentials
  * @param {number} timeoutMs
- * @returns {Promise<CheckResult & { state?: any }>}
+ * @returns {Promise<CheckResult & { state?: any, base?: string }>}
  */
 async function findMesosLeader(servers, credentials, timeoutMs) {
   const answers = await askEvery(servers, "/master/state", { credentials, timeoutMs });
@@ -182,7 +191,7 @@ async function findMesosLeader(servers, credentials, timeoutMs) {
   if (strays.length > 0) return { ok: false, summary: `masters disagree: ${base} leads as ${leaderAddress}, others redirect to ${strays.join(", ")}` };
   const others = redirects.length ? `, ${redirects.length} other${redirects.length > 1 ? "s" : ""} redirect to it` : "";
   const down = problems.length ? `; ${problems.join("; ")}` : "";
-  return { ok: true, summary: `leader ${state.leader}${others}${down}`, state };
+  return { ok: true, summary: `leader ${state.leader}${others}${down}`, state, base };
 }
 
 /**
@@ -264,6 +273,267 @@ async function checkSwarm(alternatives, expectedAgents, timeoutMs, tls) {
   return { ok: true, summary: `${role ?? "manager"}, ${offers} Mesos offer${offers === 1 ? "" : "s"}` };
 }
 
+/** `"1.7.1"` -> [1, 7]; anything else -> undefined. @param {unknown} version */
+function majorMinor(version) {
+  const match = /^v?(\d+)\.(\d+)/.exec(String(version ?? ""));
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+}
+
+/** a < b for [major, minor] pairs. @param {number[]} a @param {number[]} b */
+function older(a, b) {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+/** Mesos 1.9 added UPDATE_FRAMEWORK (MESOS-9793), which Marathon 1.9 and later send to suppress and revive offers. */
+const UPDATE_FRAMEWORK_SINCE = [1, 9];
+/** The Docker API version classic Swarm 1.2.8 sends StartContainer with. */
+const SWARM_ENGINE_API = "1.15";
+/** The engine port classic Swarm assumes when an agent has no `docker_port` attribute (classicswarm cluster/mesos). */
+const DEFAULT_ENGINE_PORT = 2375;
+/** Agents asked at once. */
+const AGENT_CONCURRENCY = 16;
+const UNREACHABLE = "not reachable from this machine (run smoke inside the network to check";
+
+/** Compares dotted versions numerically: <0, 0, >0. @param {string} a @param {string} b */
+function compareVersions(a, b) {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * GETs a JSON document, telling "cannot be reached" (no answer) from every
+ * other failure.
+ * @param {string} url
+ * @param {string} service e.g. "the Mesos agent"
+ * @param {import("./http").RequestOptions} options
+ * @returns {Promise<{ value?: any, unreachable?: string, problem?: string }>}
+ */
+async function getJson(url, service, options) {
+  let response;
+  try {
+    response = await request(url, options);
+  } catch (e) {
+    const error = /** @type {Error} */ (e);
+    if (error instanceof ClusterApiError && error.kind === "unreachable") return { unreachable: error.message };
+    return { problem: error.message };
+  }
+  try {
+    refuseAuth(response, service, options.credentials);
+    if (response.status !== 200) return { problem: `${url} answers HTTP ${response.status}: ${messageOf(response)}` };
+    return { value: jsonOf(response) };
+  } catch (e) {
+    return { problem: /** @type {Error} */ (e).message };
+  }
+}
+
+/**
+ * Runs `call` on every item, at most `limit` at a time, keeping the order.
+ * @template T, R
+ * @param {T[]} items
+ * @param {number} limit
+ * @param {(item: T) => Promise<R>} call
+ * @returns {Promise<R[]>}
+ */
+async function mapLimited(items, limit, call) {
+  /** @type {R[]} */
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await call(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** @typedef {{ what: string, why: string, settled: boolean }} AgentProblem one wrong fact of an agent, why it matters, and whether it was read (not a failed call) */
+
+/**
+ * One registered agent: its `/flags` (docker_mesos_image, the docker
+ * containerizer) and, when Swarm drives the cluster, its engine's `/version`.
+ * @param {any} slave an entry of /master/state `slaves`
+ * @param {{ credentials?: Credentials, timeoutMs: number, swarm: boolean }} options
+ * @returns {Promise<{ who: string, unreachable?: string, problems: AgentProblem[], image?: string, containerizers?: string, minApi?: string }>}
+ */
+async function checkAgent(slave, options) {
+  const address = pidAddress(slave.pid);
+  const host = address.slice(0, address.lastIndexOf(":"));
+  // The name it advertises (--hostname) and, when different, the address it listens on.
+  const who = slave.hostname && slave.hostname !== host ? `${slave.hostname} (${address})` : address || String(slave.hostname ?? slave.id);
+  /** @type {string | undefined} what of it this machine cannot reach */
+  let unreachable;
+  /** @type {AgentProblem[]} */
+  const problems = [];
+  const problem = (/** @type {string} */ what, why = "", settled = true) => problems.push({ what, why, settled });
+  if (!address || !host) return { who, problems: [{ what: `no address in its pid ${JSON.stringify(slave.pid ?? null)}`, why: "", settled: true }] };
+  const rawPort = slave.attributes?.docker_port;
+  const enginePort = rawPort === undefined || rawPort === "" ? DEFAULT_ENGINE_PORT : Number(rawPort);
+  const [flagsAnswer, engineAnswer] = await Promise.all([
+    getJson(`http://${address}/flags`, "the Mesos agent", { credentials: options.credentials, timeoutMs: options.timeoutMs }),
+    options.swarm && Number.isInteger(enginePort) ? getJson(`http://${host}:${enginePort}/version`, "the Docker engine", { timeoutMs: options.timeoutMs }) : Promise.resolve(undefined),
+  ]);
+  /** @type {{ image?: string, containerizers?: string, minApi?: string }} */
+  const seen = {};
+  if (flagsAnswer.unreachable) unreachable = who;
+  else if (flagsAnswer.problem) problem(flagsAnswer.problem, "", false);
+  else {
+    const flags = flagsAnswer.value?.flags ?? {};
+    /** @type {string} */
+    const image = typeof flags.docker_mesos_image === "string" ? flags.docker_mesos_image : "";
+    /** @type {string} */
+    const containerizers = typeof flags.containerizers === "string" ? flags.containerizers : "";
+    Object.assign(seen, { image, containerizers });
+    if (!image) problem("no docker_mesos_image", "executors are forked inside the agent's container and die at every agent restart");
+    if (!containerizers.split(",").map((c) => c.trim()).includes("docker")) {
+      problem(`containerizers ${JSON.stringify(containerizers)}, without docker`, "the Docker tasks of Marathon and Swarm cannot run");
+    }
+  }
+  if (options.swarm) {
+    const engine = `${host}:${rawPort === undefined || rawPort === "" ? DEFAULT_ENGINE_PORT : rawPort}`;
+    if (!Number.isInteger(enginePort)) problem(`docker_port attribute ${JSON.stringify(rawPort)}, not a port`);
+    else if (engineAnswer?.unreachable) unreachable ??= `the engine ${engine} of ${who}`;
+    else if (engineAnswer?.problem) problem(`engine: ${engineAnswer.problem}`, "", false);
+    else {
+      const minApi = engineAnswer?.value?.MinAPIVersion;
+      if (typeof minApi !== "string" || !/^\d+(\.\d+)*$/.test(minApi)) problem(`engine ${engine}/version without MinAPIVersion`);
+      else {
+        seen.minApi = minApi;
+        if (compareVersions(minApi, SWARM_ENGINE_API) > 0) {
+          problem(`engine MinAPIVersion ${minApi}, above ${SWARM_ENGINE_API}`, "it refuses classic Swarm's calls (Docker 25.0.x serves them with DOCKER_MIN_API_VERSION=1.12)");
+        }
+      }
+    }
+  }
+  return { who, unreachable, problems, ...seen };
+}
+
+
+/** At most `max` items, then how many more. @param {string[]} items @param {number} max */
+function someOf(items, max = 5) {
+  return items.length > max ? [...items.slice(0, max), `${items.length - max} more`].join(", ") : items.join(", ");
+}
+
+/** Distinct values seen, in order ("unset" for an empty one, "-" for none seen). @param {(string | undefined)[]} values */
+function distinct(values) {
+  const seen = [...new Set(values.filter((v) => v !== undefined).map((v) => v || "unset"))];
+  return seen.length ? seen.join(" / ") : "-";
+}
+
+/**
+ * The runtime facts the cluster depends on, read through the services' own
+ * HTTP APIs from the leading master (its `/flags`, its state's version,
+ * frameworks and agents), Marathon's `/v2/info`, every agent's `/flags` and
+ * its engine's `/version`. Agents this machine cannot reach are listed, not
+ * failed: their ports are usually open to the masters only.
+ * @param {ClusterEndpoints} endpoints
+ * @param {number} timeoutMs
+ * @returns {Promise<CheckResult>}
+ */
+async function checkRuntime(endpoints, timeoutMs) {
+  const credentials = endpoints.mesosCredentials;
+  const leader = await findMesosLeader(endpoints.mesos, credentials, timeoutMs);
+  if (!leader.ok || !leader.base) return { ok: false, summary: `no leader to ask: ${leader.summary}` };
+  const state = leader.state;
+  /** @type {{ text: string, ok: boolean, settled: boolean }[]} */
+  const parts = [];
+  const fact = (/** @type {string} */ text) => parts.push({ text, ok: true, settled: true });
+  // settled: a wrong value that was read, which waiting does not change (no retries);
+  // else a call that failed or something not there yet (retried).
+  const problem = (/** @type {string} */ text, settled = true) => parts.push({ text, ok: false, settled });
+
+  // 1. The leader's flags: a command-line --registry=in_memory (the image's CMD) beats MESOS_REGISTRY.
+  const flagsResponse = await request(`${leader.base}/flags`, { credentials, timeoutMs });
+  refuseAuth(flagsResponse, "the Mesos master", credentials);
+  if (flagsResponse.status !== 200) problem(`${leader.base}/flags answers HTTP ${flagsResponse.status}: ${messageOf(flagsResponse)}`, false);
+  else {
+    const flags = jsonOf(flagsResponse).flags ?? {};
+    const masters = endpoints.mesos.length;
+    const quorum = Math.floor(masters / 2) + 1;
+    if (flags.registry === "replicated_log") fact("registry replicated_log");
+    else problem(`master registry ${flags.registry ?? "(unset)"}, not replicated_log: the masters forget agents and frameworks when they restart (a --registry=in_memory on the command line, such as the image's CMD, beats MESOS_REGISTRY)`);
+    if (String(flags.quorum ?? "") === String(quorum)) fact(`quorum ${quorum} of ${masters} master${masters === 1 ? "" : "s"}`);
+    else problem(`quorum ${flags.quorum ?? "(unset)"}, expected ${quorum} for ${masters} master${masters === 1 ? "" : "s"}`);
+    if (typeof flags.work_dir === "string" && flags.work_dir) fact(`work_dir ${flags.work_dir}`);
+    else problem("master has no work_dir: the replicated log has nowhere to live");
+  }
+
+  // 2. Versions: Marathon 1.9+ sends UPDATE_FRAMEWORK, which a Mesos master before 1.9 drops.
+  const mesosVersion = majorMinor(state.version);
+  const marathonAnswers = await askEvery(endpoints.marathon, "/v2/info", { credentials: endpoints.marathonCredentials, timeoutMs });
+  /** @type {string[]} */
+  const marathonVersions = [];
+  for (const a of marathonAnswers) {
+    if (a.response) refuseAuth(a.response, "Marathon", endpoints.marathonCredentials);
+    if (a.response?.status === 200) {
+      const version = jsonOf(a.response).version;
+      if (typeof version === "string" && !marathonVersions.includes(version)) marathonVersions.push(version);
+    }
+  }
+  if (!mesosVersion) problem(`the leader's state has no version (${JSON.stringify(state.version ?? null)})`);
+  else if (endpoints.marathon.length === 0) fact(`Mesos ${state.version} (Marathon not asked)`);
+  else if (marathonVersions.length === 0) problem(`Mesos ${state.version}; no Marathon instance tells its version on /v2/info`, false);
+  else {
+    const newer = marathonVersions.filter((v) => {
+      const mm = majorMinor(v);
+      return mm !== undefined && !older(mm, UPDATE_FRAMEWORK_SINCE);
+    });
+    if (newer.length > 0 && older(mesosVersion, UPDATE_FRAMEWORK_SINCE)) {
+      problem(
+        `Marathon ${newer.join(" / ")} on Mesos ${state.version}: Marathon 1.9+ suppresses/revives offers with UPDATE_FRAMEWORK, which Mesos added in 1.9 (MESOS-9793); this master drops it`,
+      );
+    } else fact(`Mesos ${state.version} with Marathon ${marathonVersions.join(" / ")}`);
+  }
+
+  // 3. Swarm's framework: without checkpointing an agent restart kills Swarm's containers.
+  const swarm = endpoints.swarm !== undefined && endpoints.swarm.length > 0;
+  const frameworks = Array.isArray(state.frameworks) ? state.frameworks : [];
+  if (swarm) {
+    const swarms = frameworks.filter((/** @type {any} */ f) => f.name === "swarm");
+    const names = frameworks.map((/** @type {any} */ f) => f.name).join(", ") || "none";
+    if (swarms.length === 0) problem(`no framework named swarm is registered (frameworks: ${names}): the Swarm manager is not connected to Mesos`, false);
+    else if (swarms.some((/** @type {any} */ f) => f.checkpoint !== true)) {
+      problem("swarm framework checkpoint false: an agent restart kills Swarm's containers (swarm manage needs --cluster-opt mesos.checkpointfailover=true)");
+    } else fact("swarm framework checkpoint true");
+  } else fact("Swarm not checked (no Swarm endpoint)");
+
+  // 4. Every registered agent and, with Swarm, its engine.
+  const slaves = Array.isArray(state.slaves) ? state.slaves : [];
+  const agents = await mapLimited(slaves, AGENT_CONCURRENCY, (/** @type {any} */ s) => checkAgent(s, { credentials, timeoutMs, swarm }));
+  const checked = agents.filter((a) => a.unreachable === undefined);
+  const values = [
+    `docker_mesos_image ${distinct(agents.map((a) => a.image))}`,
+    `containerizers ${distinct(agents.map((a) => a.containerizers))}`,
+    ...(swarm ? [`engine MinAPIVersion ${distinct(agents.map((a) => a.minApi))}`] : []),
+  ];
+  const unreachable = agents.flatMap((a) => (a.unreachable === undefined ? [] : [a.unreachable]));
+  const unreachableText = unreachable.length > 0 ? `, ${unreachable.length} unreachable: ${someOf(unreachable)} ${UNREACHABLE} ${unreachable.length === 1 ? "it" : "them"})` : "";
+  // The same wrong fact on many agents is said once, naming them.
+  /** @type {Map<string, { why: string, agents: string[] }>} */
+  const byFact = new Map();
+  const agentsSettled = agents.every((a) => a.problems.every((p) => p.settled));
+  for (const a of agents) {
+    for (const p of a.problems) {
+      const entry = byFact.get(p.what) ?? { why: p.why, agents: [] };
+      entry.agents.push(a.who);
+      byFact.set(p.what, entry);
+    }
+  }
+  const agentProblems = [...byFact].map(([what, { why, agents: names }]) => `${what} on agent${names.length === 1 ? "" : "s"} ${someOf(names)}${why ? `: ${why}` : ""}`);
+  const agentText = `${checked.length} of ${agents.length} agent${agents.length === 1 ? "" : "s"} checked (${values.join(", ")})${unreachableText}`;
+  if (agentProblems.length > 0) problem(`${agentProblems.join("; ")}; ${agentText}`, agentsSettled);
+  else fact(agentText);
+
+  const ok = parts.every((p) => p.ok);
+  return { ok, summary: parts.map((p) => p.text).join("; "), ...(ok || !parts.every((p) => p.settled) ? {} : { fatal: true }) };
+}
+
 /**
  * The checks of a cluster in the order they are run; a check whose
  * endpoints are not given is left out.
@@ -321,6 +591,13 @@ function clusterChecks(endpoints) {
   if (swarm && swarm.length > 0) {
     checks.push({ name: "swarm", title: "Swarm /info: primary manager with Mesos offers", run: () => guarded(() => checkSwarm(swarm, endpoints.expectedAgents, timeoutMs, endpoints.swarmTls)) });
   }
+  if (endpoints.checkRuntime) {
+    checks.push({
+      name: "runtime",
+      title: "runtime facts: master /flags, Mesos/Marathon versions, Swarm's framework, agents' /flags and engines' /version",
+      run: () => guarded(() => checkRuntime(endpoints, timeoutMs)),
+    });
+  }
   return checks;
 }
 
@@ -341,4 +618,4 @@ async function retryCheck(run, options) {
   }
 }
 
-module.exports = { fourLetterWord, checkZookeeper, findMesosLeader, checkMarathonLeader, checkSwarm, clusterChecks, retryCheck };
+module.exports = { fourLetterWord, checkZookeeper, findMesosLeader, checkMarathonLeader, checkSwarm, checkRuntime, clusterChecks, retryCheck };

@@ -1,7 +1,8 @@
 /**
  * `npm run smoke -- <stack>`: checks that a deployed cluster works, step by
  * step, from this machine. The checks are those of the readiness gate
- * (scripts/cluster-client/checks.js); this module finds the cluster (flags,
+ * (scripts/cluster-client/checks.js) plus `runtime`, which only smoke asks
+ * for (`checkRuntime`); this module finds the cluster (flags,
  * else the stack's Terraform outputs), runs each check with retries, prints a
  * progress line per step and a table, and can deploy a tiny test app.
  */
@@ -18,8 +19,13 @@ export const SMOKE_USAGE = `usage: npm run smoke -- <stack> [options]
 
 Checks a deployed cluster from this machine: ZooKeeper (ruok/srvr, one leader),
 Mesos (/master/health, the leading master, agents = pool size), Marathon
-(/v2/info leader, /v2/apps), Swarm (/info with Mesos offers); optionally deploys
-a test app through Marathon, waits until it runs and removes it.
+(/v2/info leader, /v2/apps), Swarm (/info with Mesos offers) and the runtime
+facts the cluster depends on (the leader's /flags: replicated_log registry,
+work_dir, quorum of the masters; no Marathon 1.9+ on a Mesos before 1.9;
+Swarm's framework checkpointed; every agent's /flags: docker_mesos_image, the
+docker containerizer; its engine's /version: MinAPIVersion <= 1.15; agents
+this machine cannot reach are listed, not failed); optionally deploys a test
+app through Marathon, waits until it runs and removes it.
 
 Where the cluster is (default: the stack's Terraform outputs):
   --outputs FILE          outputs as JSON (terraform output -json, or cdktf output --outputs-file)
@@ -38,7 +44,8 @@ Credentials (when the cluster's HTTP authentication is on):
   --mesos-user NAME       password from MESOS_PASSWORD (default: outputs mesos_username/_password)
 Steps and timing:
   --skip NAME,...         leave steps out (zookeeper, mesos-health, mesos-leader, mesos-agents,
-                          marathon-leader, marathon-apps, swarm)
+                          marathon-leader, marathon-apps, swarm, runtime, test-app); runtime
+                          is also left out when every mesos-* step is
   --deploy-test-app       also deploy a test app, wait until it runs, remove it
   --test-app-image REF    its image (default busybox:1.36.1)
   --retries N             retries of a failing step (default 3)
@@ -78,7 +85,7 @@ export interface SmokeOptions {
   readonly deployTimeoutMs: number;
 }
 
-export const STEP_NAMES = ["zookeeper", "mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "test-app"] as const;
+export const STEP_NAMES = ["zookeeper", "mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "runtime", "test-app"] as const;
 
 const VALUE_FLAGS = new Set([
   "--outputs", "--synth-dir", "--terraform", "--via", "--zookeeper", "--mesos", "--marathon", "--swarm", "--swarm-cert-path", "--agents",
@@ -197,10 +204,12 @@ export function loadOutputs(options: SmokeOptions, cwd = process.cwd()): StackOu
 export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs): { endpoints: ClusterEndpoints; source: string } {
   // Only what the steps left in need: a skipped step asks for nothing.
   const runs = (...steps: string[]) => steps.some((step) => !options.skip.includes(step));
+  // runtime reads the masters the Mesos steps check: skipping all of those leaves it out too.
+  const runtime = runs("runtime") && runs("mesos-health", "mesos-leader", "mesos-agents");
   const need = {
     zookeeper: runs("zookeeper"),
     mesos: runs("mesos-health", "mesos-leader", "mesos-agents"),
-    marathon: runs("marathon-leader", "marathon-apps") || (options.deployTestApp && runs("test-app")),
+    marathon: runs("marathon-leader", "marathon-apps") || runtime || (options.deployTestApp && runs("test-app")),
     agents: runs("mesos-agents", "swarm"),
     swarm: runs("swarm"),
   };
@@ -244,22 +253,24 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
     if (secret === undefined) throw new SmokeUsageError(`a ${service} user is given but no password: set ${service.toUpperCase()}_PASSWORD`);
     return { username, password: secret };
   };
+  // runtime checks Swarm's framework and the agents' engines when there is a Swarm endpoint:
+  // with the swarm step skipped, one from --swarm or from outputs already read, never an error.
+  const swarmEndpoint = (): string[] | undefined => {
+    if (options.swarm !== undefined && (need.swarm || runtime)) return parseServers(options.swarm)[0];
+    if (dockerHost && (need.swarm || runtime)) return alternatives(dockerHost);
+    return need.swarm ? fromOutput("docker_host", "--swarm")[0] : undefined;
+  };
   const endpoints: ClusterEndpoints = {
     zookeeper: !need.zookeeper ? undefined : options.zookeeper !== undefined ? parseServers(options.zookeeper) : fromOutput("zookeeper_connect_string", "--zookeeper"),
     mesos: !need.mesos ? [] : options.mesos !== undefined ? parseServers(options.mesos) : fromOutput("mesos_urls", "--mesos"),
     marathon: !need.marathon ? [] : options.marathon !== undefined ? parseServers(options.marathon) : fromOutput("marathon_urls", "--marathon"),
-    swarm: !need.swarm
-      ? undefined
-      : options.swarm !== undefined
-        ? parseServers(options.swarm)[0]
-        : dockerHost
-          ? alternatives(dockerHost)
-          : fromOutput("docker_host", "--swarm")[0],
+    swarm: swarmEndpoint(),
     swarmTls: need.swarm && swarmTlsOn ? swarmTlsMaterial(options.swarmCertPath, o) : undefined,
     expectedAgents: agents,
     marathonCredentials: need.marathon ? credentials(options.marathonUser, options.marathonPassword, "marathon") : undefined,
     mesosCredentials: need.mesos ? credentials(options.mesosUser, options.mesosPassword, "mesos") : undefined,
     requestTimeoutMs: options.requestTimeoutMs,
+    checkRuntime: runtime,
   };
   return { endpoints, source: outputs.source };
 }
