@@ -89,10 +89,24 @@ function checkBaseRef(repo: string): void {
   writeFileSync(join(repo, "cluster.config.json"), "{}");
   const broken = planDiff(repo, ["--base-ref", "broken"]);
   expect(broken.status).toBe(1);
-  expect(broken.stderr).toContain("invalid masterCount 4; allowed: 1, 3, 5 or 7");
+  // The app's own message (its wording may name where the value came from).
+  expect(broken.stderr).toMatch(/invalid masterCount 4\b.*; allowed: 1, 3, 5 or 7/);
   expect(git(repo, "worktree", "list").split("\n")).toHaveLength(1);
 
   const unknown = planDiff(repo, ["--base-ref", "no-such-branch"]);
   expect(unknown.status).toBe(1);
   expect(unknown.stderr).toContain("no-such-branch is no commit of");
 }
+
+test("narrowing the AWS master subnets: exit 3 and the reason chain, in both formats", () => {
+  const base = synthTo({ CLUSTER_CLOUD: "aws" });
+  const narrow = synthTo({ CLUSTER_CLOUD: "aws", CLUSTER_MASTER_SUBNET_CIDRS: "10.20.0.0/25,10.20.1.0/25,10.20.2.0/25" });
+  const text = planDiff(ROOT, ["--base", base, "--head", narrow]);
+  expect(text.stderr).toBe("");
+  expect(text.status).toBe(3);
+  expect(text.stdout).toContain("Masters or their data disks are REPLACED or destroyed (exit code 3).");
+  expect(text.stdout).toContain("because aws/subnet-masters-2 cidr_block changed (ForceNew) -> mesos-ha-masters-2 subnet_id");
+  const md = planDiff(ROOT, ["--base", base, "--head", narrow, "--format", "markdown"]);
+  expect(md.status).toBe(3);
+  expect(md.stdout).toContain("> - mesos-ha-masters-2: REPLACED (`aws_instance.masters_machines-mesos-ha-masters-2_instance_1107C924`) because aws/subnet-masters-2 cidr_block changed (ForceNew) -> mesos-ha-masters-2 subnet_id");
+});

@@ -142,9 +142,15 @@ describe("the four changes of the issue", () => {
     );
     // The agents learn the new masters: their pool's user data changes, in place.
     // On Azure, rules name the masters by their IPs: every rule that names them gains the new ones, in place.
+    // On AWS the group follows the template's new version (launch_template.version = latest_version): an instance refresh.
     const updated = ha.resources.filter((r) => r.action === "update" && r.type !== "azurerm_network_security_rule");
     const pool = cloud === "azure" ? "azurerm_linux_virtual_machine_scale_set" : "aws_launch_template";
-    expect(updated.map((r) => r.type)).toEqual(cloud === "azure" ? ["azurerm_key_vault_secret", pool] : [pool, "aws_ssm_parameter"]);
+    expect(updated.map((r) => r.type)).toEqual(cloud === "azure" ? ["azurerm_key_vault_secret", pool] : ["aws_autoscaling_group", pool, "aws_ssm_parameter"]);
+    if (cloud === "aws") {
+      const group = updated.find((r) => r.type === "aws_autoscaling_group")!;
+      expect(group.attributes.map((a) => `${a.path} <- ${a.recomputedFrom?.split(".")[0]} (${a.recomputedHow})`)).toEqual(["launch_template.version <- aws_launch_template (gets a new latest_version)"]);
+      expect(group.attributes[0].note).toMatch(/^ROLLING: the group starts an instance refresh that replaces the agents, keeping 66% in service \(1 of 3 at a time\) and 600 s of warm-up each/);
+    }
     const ruleUpdates = ha.resources.filter((r) => r.type === "azurerm_network_security_rule");
     if (cloud === "azure") {
       expect(ruleUpdates.length).toBeGreaterThan(0);
@@ -157,7 +163,7 @@ describe("the four changes of the issue", () => {
     }
     const poolChange = updated.find((r) => r.type === pool)!;
     expect(poolChange.attributes.map((a) => [a.path, a.userData])).toEqual([[cloud === "azure" ? "custom_data" : "user_data", true]]);
-    expect(updated.find((r) => r.type !== pool)!.attributes.map((a) => `${a.path} <- ${a.recomputedFrom?.split("_")[0]}`)).toEqual(["value <- tls"]);
+    expect(updated.find((r) => /secret|parameter/.test(r.type))!.attributes.map((a) => `${a.path} <- ${a.recomputedFrom?.split("_")[0]}`)).toEqual(["value <- tls"]);
 
     expect(ha.statefulReplacements.map((r) => `${r.action} ${r.stateful} ${r.machine}`)).toEqual([1, 2, 3].map((i) => `replace master mesos-ha-masters-${i}`));
     expect(ha.quorum).toEqual({
@@ -199,7 +205,9 @@ describe("the four changes of the issue", () => {
   });
 
   test.each(["azure", "aws"] as Cloud[])("admin CIDRs on %s: four rules per stack added, no machine replaced", (cloud) => {
-    const diff = diffOf(cloud, { CLUSTER_ADMIN_CIDRS: "203.0.113.0/24" });
+    // dev has no auth: opening its Mesos, Marathon and Swarm APIs to admin networks takes `insecure` (synth warnings only).
+    const insecure = { CLUSTER_INSECURE: "on" };
+    const diff = diffOf(cloud, { CLUSTER_ADMIN_CIDRS: "203.0.113.0/24", ...insecure });
     expect(diff.exitCode).toBe(2);
     const type = cloud === "azure" ? "azurerm_network_security_rule" : "aws_vpc_security_group_ingress_rule";
     for (const name of ["dev", "ha"]) {
@@ -225,7 +233,10 @@ describe("the four changes of the issue", () => {
       expect(stack.quorum).toBeUndefined();
     }
     // Moving to another network changes those rules in place.
-    const moved = diffSynthOutputs(synthOutput({ CLUSTER_CLOUD: cloud, CLUSTER_ADMIN_CIDRS: "203.0.113.0/24" }), synthOutput({ CLUSTER_CLOUD: cloud, CLUSTER_ADMIN_CIDRS: "198.51.100.0/24" }));
+    const moved = diffSynthOutputs(
+      synthOutput({ CLUSTER_CLOUD: cloud, CLUSTER_ADMIN_CIDRS: "203.0.113.0/24", ...insecure }),
+      synthOutput({ CLUSTER_CLOUD: cloud, CLUSTER_ADMIN_CIDRS: "198.51.100.0/24", ...insecure }),
+    );
     expect(moved.exitCode).toBe(2);
     const ha = stackOf(moved, "ha");
     expect(ha.resources.map((r) => `${r.action} ${attrs(r).join("; ")}`)).toEqual(
@@ -258,16 +269,20 @@ describe("replacement rules on other changes", () => {
     expect(renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" })).toContain("THEIR DATA (ZooKeeper snapshots and logs, the Mesos replicated log) IS LOST");
   });
 
-  test("a smaller Azure data disk is a new, empty disk; a larger one grows in place; EBS never shrinks by replacement", () => {
+  test("a smaller data disk is refused on both clouds (the apply fails, nothing is replaced); a larger one grows in place", () => {
+    // azurerm 4.55.0 managed_disk_resource.go: "Shrinking disks is not supported on Azure"; EC2 ModifyVolume refuses a smaller size.
     const shrink = diffOf("azure", { CLUSTER_MASTER_DATA_DISK_GB: "16" });
-    expect(shrink.exitCode).toBe(3);
+    expect(shrink.exitCode).toBe(2);
     const ha = stackOf(shrink, "ha");
-    expect(ha.statefulReplacements.map((r) => `${r.action} ${r.stateful} ${r.machine} ${r.replaceReasons.join(",")}`)).toEqual(
-      [1, 2, 3].map((i) => `replace data-disk mesos-ha-masters-${i} disk_size_gb`),
+    expect(ha.statefulReplacements).toEqual([]);
+    expect(ha.failures.map((r) => `${r.action} ${r.stateful} ${r.machine} ${attrs(r).join("")}`)).toEqual(
+      [1, 2, 3].map((i) => `update data-disk mesos-ha-masters-${i} disk_size_gb: 32 -> 16 (fail)`),
     );
-    // The attachments name the new disks.
-    expect(ha.resources.filter((r) => r.type === "azurerm_virtual_machine_data_disk_attachment").every((r) => r.action === "replace")).toBe(true);
-    expect(ha.resources.some((r) => r.type === "azurerm_linux_virtual_machine")).toBe(false);
+    expect(ha.resources.map((r) => r.type)).toEqual(Array(3).fill("azurerm_managed_disk"));
+    const report = renderReport(shrink, { format: "text", baseLabel: "a", headLabel: "b" });
+    expect(report).toContain("The apply FAILS at 3 resources");
+    expect(report).toContain("Azure refuses to shrink a disk");
+    expect(report).not.toContain("IS LOST");
 
     const grow = diffOf("azure", { CLUSTER_MASTER_DATA_DISK_GB: "64" });
     expect(grow.exitCode).toBe(2);
@@ -275,14 +290,25 @@ describe("replacement rules on other changes", () => {
 
     const ebs = diffOf("aws", { CLUSTER_MASTER_DATA_DISK_GB: "16" });
     expect(ebs.exitCode).toBe(2);
-    expect(stackOf(ebs, "ha").resources.map((r) => `${r.action} ${r.type} ${attrs(r).join("")}`)).toEqual(Array(3).fill("update aws_ebs_volume size: 32 -> 16 (update)"));
+    expect(stackOf(ebs, "ha").resources.map((r) => `${r.action} ${r.type} ${attrs(r).join("")}`)).toEqual(Array(3).fill("update aws_ebs_volume size: 32 -> 16 (fail)"));
+    expect(stackOf(ebs, "ha").failures).toHaveLength(3);
+    expect(renderReport(ebs, { format: "text", baseLabel: "a", headLabel: "b" })).toContain("EC2 refuses to shrink a volume");
   });
 
-  test("VM size is updated in place on both clouds; a disk type change replaces Azure masters (OS disk)", () => {
+  test("a VM size change updates every master in place, but stops and starts them all at once: flagged like a quorum loss", () => {
     for (const cloud of ["azure", "aws"] as Cloud[]) {
       const diff = diffOf(cloud, { CLUSTER_MASTER_VM_SIZE: cloud === "azure" ? "Standard_D4s_v5" : "m6i.large" });
-      expect(diff.exitCode).toBe(2);
-      expect(stackOf(diff, "ha").resources.map((r) => `${r.action} ${r.attributes.map((a) => a.path).join(",")}`)).toEqual(Array(3).fill(`update ${cloud === "azure" ? "size" : "instance_type"}`));
+      expect(diff.exitCode).toBe(3);
+      const ha = stackOf(diff, "ha");
+      expect(ha.resources.map((r) => `${r.action} ${r.attributes.map((a) => a.path).join(",")}`)).toEqual(Array(3).fill(`update ${cloud === "azure" ? "size" : "instance_type"}`));
+      expect(ha.statefulReplacements).toEqual([]);
+      expect(ha.restarts.map((r) => r.machine)).toEqual([1, 2, 3].map((i) => `mesos-ha-masters-${i}`));
+      expect(ha.quorum).toMatchObject({ replaced: [], restarted: [1, 2, 3].map((i) => `mesos-ha-masters-${i}`), losesQuorum: true });
+      const text = renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" });
+      expect(text).toContain("QUORUM LOST: 3 of 3 ZooKeeper members are stopped and started again at once");
+      expect(text).toContain("ZOOKEEPER DOWN: the only member is stopped and started again");
+      // One master at a time: a targeted apply per machine.
+      expect(text.split("\n").filter((l) => /terraform -chdir=cdktf.out\/stacks\/ha apply -target='[^']*masters-\d[^']*'$/.test(l.trim()))).toHaveLength(3);
     }
   });
 
@@ -314,8 +340,14 @@ describe("replacement rules on other changes", () => {
       }
       return new Map([["dev", json]]);
     };
-    expect(diffSynthOutputs(variant("a", false), variant("b", false)).exitCode).toBe(2);
-    expect(diffSynthOutputs(variant("a", true), variant("b", true)).exitCode).toBe(3);
+    // Stopped and started by the provider: the only member of dev's ensemble is down meanwhile.
+    const restarted = diffSynthOutputs(variant("a", false), variant("b", false));
+    expect(restarted.exitCode).toBe(3);
+    expect(stackOf(restarted, "dev").statefulReplacements).toEqual([]);
+    expect(stackOf(restarted, "dev").quorum).toMatchObject({ replaced: [], restarted: ["mesos-dev-masters-1"], losesQuorum: true });
+    const replaced = diffSynthOutputs(variant("a", true), variant("b", true));
+    expect(replaced.exitCode).toBe(3);
+    expect(stackOf(replaced, "dev").statefulReplacements.map((r) => r.action)).toEqual(["replace"]);
   });
 
   test("an attribute the table does not know counts as a possible replacement on a master", () => {
@@ -324,7 +356,9 @@ describe("replacement rules on other changes", () => {
     for (const vm of Object.values(after.resource.azurerm_linux_virtual_machine)) vm.patch_mode = "AutomaticByPlatform";
     const diff = diffSynthOutputs(new Map([["dev", before]]), new Map([["dev", after]]));
     expect(diff.exitCode).toBe(3);
-    expect(stackOf(diff, "dev").resources.map((r) => r.action)).toEqual(["unassessed"]);
+    // The data disk attachment names the VM's id: it may be replaced too ("may be replaced" travels like a replacement).
+    expect(stackOf(diff, "dev").resources.map((r) => `${r.action} ${r.type}`)).toEqual(["unassessed azurerm_linux_virtual_machine", "unassessed azurerm_virtual_machine_data_disk_attachment"]);
+    expect(stackOf(diff, "dev").statefulReplacements[0].reasonChains).toEqual(["mesos-dev-masters-1 patch_mode changed (not in the replacement table: may be replaced)"]);
     expect(renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" })).toContain("POSSIBLY REPLACED");
   });
 
@@ -339,6 +373,152 @@ describe("replacement rules on other changes", () => {
     expect(stackOf(diff, "ha").settings).toEqual([
       'backend changed: local (terraform.ha.tfstate) -> s3 {"bucket":"acme-state","encrypt":true,"key":"mesos-cluster/aws/mesos-ha.tfstate","region":"eu-west-1","use_lockfile":true} (run `terraform init -migrate-state` / `cdktf deploy --migrate-state` once)',
     ]);
+  });
+});
+
+/** A deep copy of one stack's JSON, to change by hand. */
+function clone(json: TfJson): TfJson {
+  return JSON.parse(JSON.stringify(json)) as TfJson;
+}
+
+describe("fail safe (issue 11): what plan-diff cannot judge counts as a replacement, and replacements are followed into the masters", () => {
+  const masters = [1, 2, 3];
+
+  test("narrowing the AWS master subnets replaces the subnets, and with them every master: exit 3 with the reason chain", () => {
+    const diff = diffOf("aws", { CLUSTER_MASTER_SUBNET_CIDRS: "10.20.0.0/25,10.20.1.0/25,10.20.2.0/25" });
+    expect(diff.exitCode).toBe(3);
+    const ha = stackOf(diff, "ha");
+    // The masters' documents do not change (their IPs stay inside the /25s): only the subnet replacement reaches them.
+    expect(ha.userData).toEqual([]);
+    expect(ha.statefulReplacements.map((r) => `${r.action} ${r.machine}: ${r.reasonChains.join("; ")}`)).toEqual(
+      masters.map((i) => `replace mesos-ha-masters-${i}: aws/subnet-masters-${i} cidr_block changed (ForceNew) -> mesos-ha-masters-${i} subnet_id`),
+    );
+    expect(ha.quorum).toMatchObject({ replaced: masters.map((i) => `mesos-ha-masters-${i}`), losesQuorum: true });
+    const text = renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" });
+    expect(text).toContain("Masters or their data disks are REPLACED or destroyed (exit code 3).");
+    expect(text).toContain("mesos-ha-masters-1: REPLACED (aws_instance.masters_machines-mesos-ha-masters-1_instance_E8D24212) because aws/subnet-masters-1 cidr_block changed (ForceNew) -> mesos-ha-masters-1 subnet_id");
+    // The subnet row's note says what it does.
+    expect(text).toContain("cidr_block: 10.20.0.0/24 -> 10.20.0.0/25 [forces replacement] [ForceNew: a new subnet; every instance in it is recreated]");
+    // The data volumes stay: the attachments are replaced because the instances are.
+    expect(ha.resources.filter((r) => r.type === "aws_volume_attachment").map((r) => r.action)).toEqual(["replace", "replace", "replace"]);
+    expect(ha.resources.some((r) => r.type === "aws_ebs_volume")).toBe(false);
+  });
+
+  test("a new AWS VPC block with the same subnets replaces the VPC, the subnets and the masters: the chain starts at the VPC", () => {
+    const diff = diffOf("aws", {
+      CLUSTER_ADDRESS_SPACE: "10.20.0.0/15",
+      CLUSTER_MASTER_SUBNET_CIDRS: "10.20.0.0/24,10.20.1.0/24,10.20.2.0/24",
+      CLUSTER_AGENT_SUBNET_CIDRS: "10.20.16.0/20,10.20.32.0/20,10.20.48.0/20",
+    });
+    expect(diff.exitCode).toBe(3);
+    const ha = stackOf(diff, "ha");
+    expect(ha.resources.find((r) => r.type === "aws_vpc")).toMatchObject({ action: "replace", replaceReasons: ["cidr_block"] });
+    expect(ha.resources.filter((r) => r.type === "aws_subnet").every((r) => r.action === "replace" && r.replaceReasons[0].startsWith("vpc_id names aws_vpc."))).toBe(true);
+    expect(ha.statefulReplacements.map((r) => `${r.action} ${r.machine}: ${r.reasonChains.join("; ")}`)).toEqual(
+      masters.map((i) => `replace mesos-ha-masters-${i}: aws/vpc cidr_block changed (ForceNew) -> aws/subnet-masters-${i} vpc_id -> mesos-ha-masters-${i} subnet_id`),
+    );
+    expect(stackOf(diff, "dev").statefulReplacements[0].reasonChains).toEqual(["aws/vpc cidr_block changed (ForceNew) -> aws/subnet-masters-1 vpc_id -> mesos-dev-masters-1 subnet_id"]);
+  });
+
+  test("an Azure address space that moves the masters replaces them (new IPs in their documents); subnets and VNet are updated in place, with what Azure refuses", () => {
+    const diff = diffOf("azure", { CLUSTER_ADDRESS_SPACE: "10.30.0.0/16" });
+    expect(diff.exitCode).toBe(3);
+    const ha = stackOf(diff, "ha");
+    expect(ha.statefulReplacements.map((r) => `${r.action} ${r.machine}: ${r.reasonChains.join("; ")}`)).toEqual(
+      masters.map((i) => `replace mesos-ha-masters-${i}: mesos-ha-masters-${i} custom_data changed (user data, ForceNew)`),
+    );
+    const byType = (type: string) => ha.resources.filter((r) => r.type === type);
+    expect(byType("azurerm_virtual_network").map((r) => `${r.action} ${attrs(r).join("")}`)).toEqual(['update address_space: ["10.20.0.0/16"] -> ["10.30.0.0/16"] (update)']);
+    expect(byType("azurerm_subnet").map((r) => r.action)).toEqual(["update", "update"]);
+    expect(byType("azurerm_network_interface").map((r) => attrs(r).join(""))).toEqual(masters.map((i) => `ip_configuration[0].private_ip_address: "10.20.0.${9 + i}" -> "10.30.0.${9 + i}" (update)`));
+    expect(byType("azurerm_virtual_machine_data_disk_attachment").map((r) => r.reasonChains[0])).toEqual(
+      masters.map((i) => `mesos-ha-masters-${i} custom_data changed (user data, ForceNew) -> masters/machines-mesos-ha-masters-${i}/data-disk-attachment virtual_machine_id`),
+    );
+    const text = renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" });
+    expect(text).toContain("QUORUM LOST: 3 of 3 ZooKeeper members are replaced at once");
+    expect(text).toContain("Azure refuses to remove a range a subnet still uses");
+    // A narrower Azure master subnet keeps the masters' addresses: an in-place update, not a replacement (unlike AWS).
+    const narrower = diffOf("azure", { CLUSTER_MASTER_SUBNET_CIDRS: "10.20.0.0/25" });
+    expect(narrower.exitCode).toBe(2);
+    expect(stackOf(narrower, "ha").resources.map((r) => `${r.action} ${r.type} ${attrs(r).join("")}`)).toEqual(['update azurerm_subnet address_prefixes: ["10.20.0.0/24"] -> ["10.20.0.0/25"] (update)']);
+  });
+
+  test("a type the table does not know, named by a master's ForceNew attribute (also inside join() or sensitive()), makes the master possibly replaced: exit 3", () => {
+    const before = base("aws").get("dev")!;
+    const withGroup = (strategy: string, expression: string, attribute = "placement_group"): Map<string, TfJson> => {
+      const json = clone(before);
+      json.resource.aws_placement_group = { masters: { name: "mesos-dev-masters", strategy } };
+      for (const instance of Object.values(json.resource.aws_instance)) instance[attribute] = expression;
+      return new Map([["dev", json]]);
+    };
+    for (const expression of ["${aws_placement_group.masters.id}", '${join("", [aws_placement_group.masters.id])}', "${sensitive(aws_placement_group.masters.arn)}"]) {
+      const diff = diffSynthOutputs(withGroup("spread", expression), withGroup("cluster", expression));
+      expect(diff.exitCode).toBe(3);
+      const dev = stackOf(diff, "dev");
+      const group = dev.resources.find((r) => r.type === "aws_placement_group")!;
+      expect(group).toMatchObject({ action: "unassessed", attributes: [expect.objectContaining({ path: "strategy", effect: "unassessed", note: "aws_placement_group is not in the replacement table" })] });
+      expect(dev.statefulReplacements.map((r) => `${r.action} ${r.machine}: ${r.reasonChains.join("; ")}`)).toEqual([
+        "unassessed mesos-dev-masters-1: aws_placement_group.masters strategy changed (aws_placement_group is not in the replacement table: may be replaced) -> mesos-dev-masters-1 placement_group",
+      ]);
+      const text = renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" });
+      expect(text).toContain("MAY BE REPLACED (plan-diff cannot rule it out: confirm with cdktf diff) (exit code 3).");
+      expect(text).toContain("mesos-dev-masters-1: POSSIBLY REPLACED");
+      expect(text).toContain("npx cdktf diff dev");
+    }
+    // A configured attribute (the group's name) keeps its value even through a replacement: nothing follows.
+    expect(diffSynthOutputs(withGroup("spread", "${aws_placement_group.masters.name}"), withGroup("cluster", "${aws_placement_group.masters.name}")).exitCode).toBe(2);
+    // Named by an attribute the provider updates in place, the same change stays an update.
+    const tagged = diffSynthOutputs(withGroup("spread", "${aws_placement_group.masters.id}", "tags"), withGroup("cluster", "${aws_placement_group.masters.id}", "tags"));
+    expect(tagged.exitCode).toBe(2);
+    expect(stackOf(tagged, "dev").resources.find((r) => r.type === "aws_instance")).toMatchObject({ action: "update", attributes: [expect.objectContaining({ path: "tags", recomputedHow: "may be replaced" })] });
+  });
+
+  test("replacements travel through function calls: the readiness gate's join() of machine ids, a Marathon app's sensitive() password", () => {
+    // ${join(",", [azurerm_linux_virtual_machine.x.id, ...])} in the gate's triggers: new masters, a new gate run.
+    const gate = diffSynthOutputs(synthOutput({ CLUSTER_CLOUD: "azure", CLUSTER_READINESS_GATE: "on" }), synthOutput({ CLUSTER_CLOUD: "azure", CLUSTER_READINESS_GATE: "on", CLUSTER_IMAGE_MARATHON: "mesosphere/marathon:v1.8.243" }));
+    const gateChange = stackOf(gate, "ha").resources.find((r) => r.type === "null_resource")!;
+    expect(gateChange.action).toBe("replace");
+    expect(gateChange.replaceReasons).toEqual(masters.map((i) => expect.stringMatching(new RegExp(`^triggers\\.machines names azurerm_linux_virtual_machine\\.masters_machines-mesos-ha-masters-${i}_vm_\\w+, which is replaced$`))));
+    expect(gateChange.attributes[0].note).toMatch(/^RequiresReplace: its provisioners run again/);
+
+    // ${sensitive(random_password.marathon-password.result)} in the app's triggers: a new password deletes and puts the app again.
+    const env = { CLUSTER_CLOUD: "aws", CLUSTER_DEV_AUTH: "on", CLUSTER_EXAMPLE_APPS: "web" };
+    const before = synthOutput(env).get("dev")!;
+    const after = clone(before);
+    after.resource.random_password["marathon-password"].length = 40;
+    const diff = diffSynthOutputs(new Map([["dev", before]]), new Map([["dev", after]]));
+    expect(diff.exitCode).toBe(2);
+    const rows = stackOf(diff, "dev").resources.map((r) => `${r.action} ${r.type} ${r.constructPath.split("/").slice(1).join("/")}`);
+    expect(rows).toEqual(expect.arrayContaining(["replace random_password marathon-password", "replace null_resource example-web/app", "replace null_resource example-web/deploy", "update aws_ssm_parameter marathon/password"]));
+    const app = stackOf(diff, "dev").resources.find((r) => r.constructPath.endsWith("example-web/app"))!;
+    expect(app.replaceReasons).toEqual(["triggers.marathon_password names random_password.marathon-password, which is replaced"]);
+  });
+
+  test("an AWS attachment replaced on its own stops the master (stop_instance_before_detaching) and leaves it stopped", () => {
+    const before = base("aws").get("dev")!;
+    const after = clone(before);
+    for (const attachment of Object.values(after.resource.aws_volume_attachment)) attachment.device_name = "/dev/sdg";
+    const diff = diffSynthOutputs(new Map([["dev", before]]), new Map([["dev", after]]));
+    expect(diff.exitCode).toBe(3);
+    const dev = stackOf(diff, "dev");
+    expect(dev.statefulReplacements).toEqual([]);
+    expect(dev.stopped).toEqual([expect.objectContaining({ machine: "mesos-dev-masters-1", certain: true, by: expect.stringMatching(/^aws_volume_attachment\./) })]);
+    expect(dev.quorum).toMatchObject({ replaced: [], stopped: ["mesos-dev-masters-1"], losesQuorum: true });
+    const text = renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" });
+    expect(text).toContain("mesos-dev-masters-1: STOPPED and left stopped");
+    expect(text).toContain("aws ec2 start-instances");
+  });
+
+  test("a data source whose arguments change is read again: what names its results may change with them", () => {
+    const before = base("aws").get("ha")!;
+    const after = clone(before);
+    for (const ami of Object.values(after.data!.aws_ami)) ami.owners = ["099720109477", "123456789012"];
+    const diff = diffSynthOutputs(new Map([["ha", before]]), new Map([["ha", after]]));
+    const ha = stackOf(diff, "ha");
+    // The masters ignore ami (lifecycle.ignore_changes); the agents' template follows the image: a rolling refresh.
+    expect(ha.resources.map((r) => `${r.action} ${r.type}`)).toEqual(["update aws_autoscaling_group", "update aws_launch_template", "read aws_ami"]);
+    expect(diff.exitCode).toBe(2);
+    expect(ha.resources.find((r) => r.type === "aws_launch_template")!.attributes[0]).toMatchObject({ path: "image_id", recomputedHow: "is read again", note: expect.stringMatching(/^ROLLING:/) });
   });
 });
 

@@ -6,8 +6,10 @@
  *   npm run plan-diff -- --base base.out --head cdktf.out      # two synth outputs
  *   npm run plan-diff -- --base-ref origin/main --format markdown > comment.md
  *
- * Exit codes: 0 no change, 2 changes, 3 changes that replace or destroy
- * masters or their data disks, 1 error.
+ * Exit codes: 0 no change, 2 changes, 3 changes that replace, may replace
+ * or destroy masters or their data disks, or stop more masters at once than
+ * the ZooKeeper quorum tolerates, 1 error. plan-diff fails safe: a change
+ * its replacement table cannot judge counts as "may be replaced".
  */
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -29,7 +31,8 @@ const USAGE = `usage: npm run plan-diff -- (--base DIR | --base-ref REF) [--head
                     (default 60000 for markdown, no limit for text; GitHub comments hold 65536)
   --output FILE     write the report to FILE instead of stdout
 
-exit codes: 0 no change, 2 changes, 3 masters or their data disks replaced or destroyed, 1 error`;
+exit codes: 0 no change, 2 changes, 3 masters or their data disks replaced, possibly replaced
+(a change the replacement table cannot judge) or destroyed, or the ZooKeeper quorum lost, 1 error`;
 
 interface Args {
   base?: string;

@@ -24,13 +24,14 @@ export interface ReportOptions {
 /** Where `cdktf synth` writes a stack, for the targeted apply commands. */
 const SYNTH_DIR = "cdktf.out";
 
-const SYMBOL: Record<ResourceAction, string> = { create: "+", destroy: "-", replace: "-/+", update: "~", unassessed: "~?" };
+const SYMBOL: Record<ResourceAction, string> = { create: "+", destroy: "-", replace: "-/+", update: "~", unassessed: "-/+?", read: "<=" };
 const VERB: Record<ResourceAction, string> = {
   create: "create",
   destroy: "destroy",
   replace: "replace",
   update: "update in place",
-  unassessed: "change (not in the replacement table: confirm with cdktf diff)",
+  unassessed: "may be replaced (the replacement table cannot judge it: confirm with cdktf diff)",
+  read: "read again (its results may differ)",
 };
 /** Above this many created resources a stack lists them by type with counts. */
 const MAX_LISTED_CREATES = 40;
@@ -52,11 +53,20 @@ interface Detail {
 }
 
 function describeAttribute(a: AttributeChange): Detail {
-  let effect = a.effect === "replace" ? " [forces replacement]" : a.effect === "unassessed" ? " [not in the replacement table]" : "";
-  // What a pool change does to running members is the consequence a reviewer must see.
-  if (a.note?.startsWith("ROLLING:")) effect += ` [${a.note}]`;
+  let effect =
+    a.effect === "replace"
+      ? " [forces replacement]"
+      : a.effect === "unassessed"
+        ? a.recomputedFrom && !/not in the replacement table/.test(a.note ?? "")
+          ? ` [${a.note}: replaced if it is]`
+          : ` [${a.note ?? "not in the replacement table"}: may be replaced]`
+        : a.effect === "fail"
+          ? ` [APPLY FAILS: ${a.note}]`
+          : "";
+  // What the change does to running machines, data or the apply is what a reviewer must see.
+  if (a.consequence && a.effect !== "fail") effect += ` [${a.note}]`;
   if (a.userData) return { subject: a.path, text: `user data changed (decoded diff below)${effect}` };
-  if (a.recomputedFrom) return { subject: a.path, text: `known after apply: names ${a.recomputedFrom}, which is replaced${effect}` };
+  if (a.recomputedFrom) return { subject: a.path, text: `known after apply: names ${a.recomputedFrom}, which ${a.recomputedHow ?? "is replaced"}${effect}` };
 
   const before = short(a.before);
   const after = short(a.after);
@@ -71,7 +81,9 @@ function summaryLine(stack: StackDiff): string {
     `${count(stack, "destroy")} to destroy`,
   ];
   const unassessed = count(stack, "unassessed");
-  if (unassessed > 0) parts.push(`${unassessed} changed (not assessed)`);
+  if (unassessed > 0) parts.push(`${unassessed} that may be replaced`);
+  const read = count(stack, "read");
+  if (read > 0) parts.push(`${read} data source${read === 1 ? "" : "s"} read again`);
   return parts.join(", ");
 }
 
@@ -83,7 +95,7 @@ interface Block {
   readonly strong?: boolean;
 }
 
-/** The loud part: masters and data disks replaced or destroyed, and the quorum. */
+/** The loud part: masters and data disks replaced, possibly replaced, destroyed, restarted or stopped; the quorum; refused changes. */
 function warnings(stack: StackDiff): Block[] {
   const blocks: Block[] = [];
   const masters = stack.statefulReplacements.filter((r) => r.stateful === "master");
@@ -94,29 +106,76 @@ function warnings(stack: StackDiff): Block[] {
     blocks.push({
       kind: "para",
       strong: true,
-      text: `${masters.length} master${masters.length === 1 ? "" : "s"} will be replaced or destroyed: a replaced master is a new machine that boots from scratch (ZooKeeper, Mesos master and Marathon start anew on it).`,
+      text: `${masters.length} master${masters.length === 1 ? "" : "s"} will be replaced or destroyed${masters.some((r) => r.action === "unassessed") ? " (or may be)" : ""}: a replaced master is a new machine that boots from scratch (ZooKeeper, Mesos master and Marathon start anew on it).`,
     });
     blocks.push(...masters.map(item));
   }
-  if (disks.length > 0) {
+  if (disks.some((r) => r.action !== "unassessed")) {
     blocks.push({
       kind: "para",
       strong: true,
       text: `${disks.length} data disk${disks.length === 1 ? "" : "s"} of masters will be replaced or destroyed: THEIR DATA (ZooKeeper snapshots and logs, the Mesos replicated log) IS LOST.`,
     });
     blocks.push(...disks.map(item));
+  } else if (disks.length > 0) {
+    blocks.push({
+      kind: "para",
+      strong: true,
+      text: `${disks.length} data disk${disks.length === 1 ? "" : "s"} of masters may be replaced: if they are, their data (ZooKeeper snapshots and logs, the Mesos replicated log) is lost.`,
+    });
+    blocks.push(...disks.map(item));
   } else if (masters.some((r) => r.action === "replace")) {
     blocks.push({ kind: "para", text: "The masters' data disks are kept: they are detached and attached to the new machines." });
   }
+  if (stack.statefulReplacements.some((r) => r.action === "unassessed")) {
+    blocks.push({
+      kind: "para",
+      text:
+        "\"Possibly replaced\" means plan-diff cannot rule a replacement out: a change on the way is of a type or attribute its replacement table does not judge, so it counts as a replacement. " +
+        `Confirm with \`npx cdktf diff ${stack.stack}\` (terraform plan against the state): the machine is replaced if the plan says \`must be replaced\` for it.`,
+    });
+  }
+  if (stack.restarts.length > 0) {
+    blocks.push({
+      kind: "para",
+      strong: true,
+      text: `${stack.restarts.length} master${stack.restarts.length === 1 ? " is" : "s are"} stopped and started again by an in-place update (not replaced: disks and data stay):`,
+    });
+    for (const r of stack.restarts) {
+      const why = r.attributes.filter((a) => a.restarts).map((a) => `\`${a.path}\`: ${a.note}`);
+      blocks.push({ kind: "item", text: `${r.machine}: RESTARTED (\`${r.address}\`) because ${why.join("; ")}` });
+    }
+  }
+  if (stack.stopped.length > 0) {
+    blocks.push({ kind: "para", strong: true, text: `${stack.stopped.length} master${stack.stopped.length === 1 ? " is" : "s are"} stopped by this apply and not started again:` });
+  }
+  for (const s of stack.stopped) {
+    blocks.push({
+      kind: "item",
+      text:
+        `${s.machine}: STOPPED and left stopped (\`${s.address}\`): \`${s.by}\` ${s.certain ? "is" : "may be"} destroyed with stop_instance_before_detaching, and the provider never starts the instance again; ` +
+        "start it afterwards (`aws ec2 start-instances --instance-ids <its id>`)",
+    });
+  }
   if (stack.quorum) blocks.push(...quorumBlocks(stack, stack.quorum));
+  if (stack.failures.length > 0) {
+    blocks.push({
+      kind: "para",
+      strong: true,
+      text: `The apply FAILS at ${stack.failures.length} resource${stack.failures.length === 1 ? "" : "s"}: the provider or the cloud refuses ${stack.failures.length === 1 ? "this change" : "these changes"} (nothing is replaced; the apply stops with an error, after whatever it changed before):`,
+    });
+    for (const r of stack.failures) {
+      for (const a of r.attributes.filter((x) => x.effect === "fail")) {
+        blocks.push({ kind: "item", text: `\`${r.address}\`${r.machine ? ` (${r.machine}${r.stateful === "data-disk" ? " data disk" : ""})` : ""}: \`${a.path}\` ${short(a.before) ?? "..."} -> ${short(a.after) ?? "..."}: ${a.note}` });
+      }
+    }
+  }
   return blocks;
 }
 
 function reasonText(r: ResourceChange): string {
   if (r.action === "destroy") return "it is no longer in the configuration";
-  if (r.action === "unassessed") {
-    return `${r.attributes.filter((a) => a.effect === "unassessed").map((a) => `\`${a.path}\``).join(", ")} changed, which the replacement table does not know: confirm with \`cdktf diff\``;
-  }
+  if (r.reasonChains.length > 0) return r.reasonChains.slice(0, 3).join("; ") + (r.reasonChains.length > 3 ? ` (and ${r.reasonChains.length - 3} more)` : "");
   return r.replaceReasons
     .map((p) => (r.attributes.find((a) => a.path === p)?.userData ? `\`${p}\` (user data) changed` : p.includes(" ") ? p : `\`${p}\` changed`))
     .join("; ");
@@ -124,18 +183,33 @@ function reasonText(r: ResourceChange): string {
 
 function quorumBlocks(stack: StackDiff, q: QuorumImpact): Block[] {
   const blocks: Block[] = [];
+  const restarted = q.restarted ?? [];
+  const stopped = q.stopped ?? [];
+  const possibly = (name: string) => stack.statefulReplacements.some((r) => r.machine === name && r.stateful === "master" && r.action === "unassessed");
+  const replacedWord = q.replaced.every(possibly) ? "possibly replaced" : q.replaced.some(possibly) ? "replaced or possibly replaced" : "replaced";
   const change = [
-    q.replaced.length > 0 ? `${q.replaced.length} replaced (${q.replaced.join(", ")})` : "",
+    q.replaced.length > 0 ? `${q.replaced.length} ${replacedWord} (${q.replaced.join(", ")})` : "",
+    restarted.length > 0 ? `${restarted.length} stopped and started again (${restarted.join(", ")})` : "",
+    stopped.length > 0 ? `${stopped.length} stopped (${stopped.join(", ")})` : "",
     q.added.length > 0 ? `${q.added.length} added (${q.added.join(", ")})` : "",
     q.destroyed.length > 0 ? `${q.destroyed.length} destroyed (${q.destroyed.join(", ")})` : "",
   ].filter((s) => s);
   blocks.push({ kind: "para", text: `ZooKeeper members affected: ${change.join(", ")}; the ensemble has ${q.ensembleSize} member${q.ensembleSize === 1 ? "" : "s"} after the change.` });
   if (!q.losesQuorum) return blocks;
+  const down = q.replaced.length + restarted.length + stopped.length;
+  const how =
+    restarted.length + stopped.length === 0
+      ? replacedWord
+      : q.replaced.length + stopped.length === 0
+        ? "stopped and started again"
+        : q.replaced.length + restarted.length === 0
+          ? "stopped"
+          : `down (${change.slice(0, 3).filter((c) => c).join(", ")})`;
   if (q.ensembleSize === 1) {
     blocks.push({
       kind: "para",
       strong: true,
-      text: "ZOOKEEPER DOWN: the only member is replaced; ZooKeeper, and with it Mesos, Marathon and Swarm, are unavailable until the new machine has booted.",
+      text: `ZOOKEEPER DOWN: the only member is ${how}; ZooKeeper, and with it Mesos, Marathon and Swarm, are unavailable until ${how.endsWith("replaced") ? "the new machine has booted" : "it runs again"}.`,
     });
     return blocks;
   }
@@ -143,29 +217,35 @@ function quorumBlocks(stack: StackDiff, q: QuorumImpact): Block[] {
     kind: "para",
     strong: true,
     text:
-      `QUORUM LOST: ${q.replaced.length} of ${q.ensembleSize} ZooKeeper members are replaced at once, but an ensemble of ${q.ensembleSize} tolerates only ${q.tolerated} down (quorum ${q.quorum}). ` +
-      "Terraform replaces them in parallel by default, so ZooKeeper (and with it Mesos leader election, Marathon and Swarm) stops until enough new members have booted.",
+      `QUORUM LOST: ${down} of ${q.ensembleSize} ZooKeeper members are ${how} at once, but an ensemble of ${q.ensembleSize} tolerates only ${q.tolerated} down (quorum ${q.quorum}). ` +
+      `Terraform ${restarted.length > 0 && q.replaced.length === 0 ? "updates" : "replaces"} them in parallel by default, so ZooKeeper (and with it Mesos leader election, Marathon and Swarm) stops until enough members are back.`,
   });
-  const machines = stack.statefulReplacements.filter((r) => r.stateful === "master" && r.action === "replace");
+  // One targeted apply per member: the machine and what follows it (attachments naming it), or the resource whose update restarts it.
+  const targets: string[][] = [];
+  for (const r of stack.statefulReplacements.filter((x) => x.stateful === "master" && (x.action === "replace" || x.action === "unassessed"))) {
+    // What is replaced because of this master alone (its attachment), not what names every master (a certificate).
+    const attachments = stack.resources
+      .filter((x) => x.action === "replace" && x.replaceReasons.length > 0 && x.replaceReasons.every((reason) => reason.includes(` names ${r.address},`)))
+      .map((x) => x.address);
+    targets.push([r.address, ...attachments]);
+  }
+  for (const r of stack.restarts) targets.push([r.address]);
+  for (const s of stack.stopped) targets.push([s.by]);
   blocks.push({
     kind: "para",
     text:
-      "Roll out one member at a time instead: after `npx cdktf synth`, replace one master, wait until `echo srvr | nc <its ip> 2181` answers `Mode: follower` or `Mode: leader`, then the next " +
+      "Roll out one member at a time instead: after `npx cdktf synth`, apply one master, wait until `echo srvr | nc <its ip> 2181` answers `Mode: follower` or `Mode: leader`, then the next " +
       "(`-parallelism=1` alone is not enough: Terraform does not wait for ZooKeeper to rejoin), and apply the rest last:",
   });
   blocks.push({ kind: "command", text: `terraform -chdir=${SYNTH_DIR}/stacks/${stack.stack} init` });
-  for (const r of machines) {
-    const attachments
- = stack.resources.filter((x) => x.action === "replace" && x.replaceReasons.some((reason) => reason.includes(r.address))).map((x) => x.address);
-    blocks.push({ kind: "command", text: `terraform -chdir=${SYNTH_DIR}/stacks/${stack.stack} apply ${[r.address, ...attachments].map((a) => `-target='${a}'`).join(" ")}` });
-  }
+  for (const t of targets) blocks.push({ kind: "command", text: `terraform -chdir=${SYNTH_DIR}/stacks/${stack.stack} apply ${t.map((a) => `-target='${a}'`).join(" ")}` });
   blocks.push({ kind: "command", text: `npx cdktf deploy ${stack.stack}` });
   return blocks;
 }
 
 /** Markdown: a GitHub alert (blockquote) with lists and one code block per run of commands. */
 function renderWarningsMarkdown(stack: string, blocks: Block[]): string[] {
-  const out = ["> [!CAUTION]", `> **Stack \`${stack}\`: masters and data disks**`];
+  const out = ["> [!CAUTION]", `> **Stack \`${stack}\`: masters, data disks and the apply**`];
   let previous: Block["kind"] | undefined;
   for (const b of blocks) {
     if (b.kind === "command") {
@@ -184,7 +264,7 @@ function renderWarningsMarkdown(stack: string, blocks: Block[]): string[] {
 }
 
 function renderWarningsText(stack: string, blocks: Block[]): string[] {
-  const out = [`!!! Stack ${stack}: masters and data disks`];
+  const out = [`!!! Stack ${stack}: masters, data disks and the apply`];
   for (const b of blocks) {
     const text = b.text.replace(/`/g, "");
     out.push(b.kind === "item" ? `!!!   - ${text}` : b.kind === "command" ? `!!!       ${text}` : `!!! ${text}`);
@@ -206,11 +286,9 @@ function resourceEntries(stack: StackDiff): Entry[] {
   const listCreates = creates.length <= MAX_LISTED_CREATES;
   for (const r of stack.resources) {
     if (r.action === "create" && !listCreates) continue;
+    // Attributes that name a replaced resource are among the attributes (recomputedFrom); chains say how it came to that.
     const details = r.attributes.map(describeAttribute);
-    for (const reason of r.replaceReasons) {
-      const m = /^(\S+) names (\S+), which is replaced$/.exec(reason);
-      if (m) details.push({ subject: m[1], text: `names ${m[2]}, which is replaced [forces replacement]` });
-    }
+    for (const chain of r.reasonChains.filter((c) => c.includes(" -> ")).slice(0, 3)) details.push({ subject: "why", text: chain });
     entries.push({ action: r.action, subject: r.address, constructPath: r.constructPath, details });
   }
   if (!listCreates) {
@@ -244,6 +322,21 @@ function cut(text: string, limit: number): { text: string; droppedLines: number 
   return { text: kept, droppedLines: text.slice(kept.length).split("\n").filter((l) => l !== "").length };
 }
 
+/** The one-line verdict: what makes the exit code. */
+function verdictLine(diff: PlanDiff): string {
+  const stateful = diff.stacks.flatMap((s) => s.statefulReplacements);
+  const failures = diff.stacks.reduce((n, s) => n + s.failures.length, 0);
+  const fails = failures > 0 ? ` The apply FAILS at ${failures} resource${failures === 1 ? "" : "s"}: the provider or the cloud refuses the change (see below).` : "";
+  if (diff.exitCode !== 3) return `Changes, none of which replaces a master or a data disk (exit code 2).${fails}`;
+  const parts: string[] = [];
+  if (stateful.some((r) => r.action !== "unassessed")) parts.push("Masters or their data disks are REPLACED or destroyed");
+  if (stateful.some((r) => r.action === "unassessed")) parts.push(`${parts.length > 0 ? "others" : "Masters or their data disks"} MAY BE REPLACED (plan-diff cannot rule it out: confirm with \`cdktf diff\`)`);
+  if (diff.stacks.some((s) => s.quorum?.losesQuorum && s.quorum.replaced.length === 0)) {
+    parts.push(`${parts.length > 0 ? "masters" : "Masters"} are stopped at once by in-place updates: the ZooKeeper quorum is lost during the apply`);
+  }
+  return `${parts.join("; ")} (exit code 3).${fails}`;
+}
+
 const TRUNCATED = "run `npm run plan-diff` locally for the whole diff";
 
 export function renderReport(diff: PlanDiff, options: ReportOptions): string {
@@ -257,15 +350,17 @@ export function renderReport(diff: PlanDiff, options: ReportOptions): string {
     out.push("No changes: the synthesized Terraform configuration is the same.");
     return `${out.join("\n")}\n`;
   }
-  const verdict =
-    diff.exitCode === 3 ? "Masters or their data disks are REPLACED or destroyed (exit code 3)." : "Changes, none of which replaces a master or a data disk (exit code 2).";
+  const verdict = markdown ? verdictLine(diff) : verdictLine(diff).replace(/`/g, "");
   out.push(markdown ? `**${verdict}**` : verdict, "");
 
   if (markdown) {
     out.push("| stack | cloud | create | update | replace | destroy | user data changed |", "| --- | --- | ---: | ---: | ---: | ---: | --- |");
     for (const s of diff.stacks) {
       const ud = s.userData.filter((u) => u.action === "changed").map((u) => u.name);
-      out.push(`| ${s.stack} | ${s.cloud ?? ""} | ${count(s, "create")} | ${count(s, "update") + count(s, "unassessed")} | ${count(s, "replace")} | ${count(s, "destroy")} | ${ud.join(", ") || "none"} |`);
+      const maybe = count(s, "unassessed");
+      out.push(
+        `| ${s.stack} | ${s.cloud ?? ""} | ${count(s, "create")} | ${count(s, "update") + count(s, "read")} | ${count(s, "replace")}${maybe > 0 ? ` (+${maybe} may be)` : ""} | ${count(s, "destroy")} | ${ud.join(", ") || "none"} |`,
+      );
     }
     out.push("");
   }
