@@ -148,7 +148,7 @@ describe("MarathonApp commands as synthesized, against a fake Marathon", () => {
     const asked = fake.requests.length;
     const refused = await runLocalExec(put, { cwd: s.dir, self: deploy, references: { ...references, [passwordRef]: "wrong" } });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/put-app failed: Marathon at http:\/\/127\.0\.0\.1:\d+\/v2\/info refused the credentials of user "deployer" \(HTTP 401: Invalid username or password\.\)/);
+    expect(refused.stderr).toMatch(/put-app failed: Marathon at http:\/\/127\.0\.0\.1:\d+\/v2\/info refused the credentials of user "deployer" \(HTTP 401: Unauthorized\)/);
     expect(fake.requests.slice(asked).map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v2/info"]);
 
     // destroy uses the credentials recorded in the triggers
@@ -159,12 +159,32 @@ describe("MarathonApp commands as synthesized, against a fake Marathon", () => {
     expect(fake.requestsTo("marathon", "DELETE")[0].user).toBe("deployer");
   });
 
-  test("a deployment that does not finish fails the apply with the app, the deployment and the timeout named", async () => {
+  test("a deployment that does not finish fails the apply with the app, the deployment and the timeout named; destroy cancels it", async () => {
     fake.scenario.stuckDeployments = true;
     const s = synthWithApp({ ...WEB, deployTimeoutSeconds: 1 }, () => ({ marathonUrls: fake.marathonUrls }));
-    const { result } = await create(s);
+    const { app, result } = await create(s);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/creation of \/web: deployment [0-9a-f-]+ did not finish within 1 s \(step 1 of 1: StartApplication \/web\)/);
+    // `cdktf destroy`: Marathon's DELETE is forced (its default, sent explicitly): it cancels the stuck
+    // deployment instead of answering 409, and the deletion's own deployment only stops tasks.
+    const stuck = fake.deployments.map((d) => d.id);
+    const [del] = localExecs(nullResource(s.json, "web/app").config, "destroy");
+    const destroyed = await runLocalExec(del, { cwd: s.dir, self: app });
+    expect(destroyed.stderr).toBe("");
+    expect(destroyed.code).toBe(0);
+    expect(destroyed.stdout).toMatch(/deletion of \/web: deployment [0-9a-f-]+ finished/);
+    expect(fake.cancelledDeployments).toEqual(stuck);
+    expect(fake.requestsTo("marathon", "DELETE").map((r) => r.query)).toEqual(["?force=true"]);
+    expect(fake.apps.size).toBe(0);
+  });
+
+  test("Marathon's 403 (as many deployments running as --max_running_deployments) is waited out, with Marathon's message", async () => {
+    fake.scenario.tooManyDeployments = 2;
+    const { result } = await create(synthWithApp(WEB, () => ({ marathonUrls: fake.marathonUrls })));
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/PUT \/web: Marathon at http:\/\/127\.0\.0\.1:\d+ takes no new deployment now \(HTTP 403: Max number \(100\) of running deployments is achieved\..*\); waiting for running deployments to finish/);
+    expect(fake.requestsTo("marathon", "PUT")).toHaveLength(3);
   });
 
   test("waits while another deployment locks the app, and for Marathon to answer at all", async () => {

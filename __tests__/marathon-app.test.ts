@@ -20,6 +20,7 @@ import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
 import { EXAMPLE_APPS } from "../stacks/example-apps";
 import { smokeTestApp } from "../scripts/lib/smoke";
 import { describeWithMarathonSchema } from "./helpers/marathon-schema";
+import { MARATHON_APP_SCHEMA_PATH, marathonAppSchemaProblems } from "./helpers/fake-cluster";
 import { nullResource } from "./helpers/local-exec";
 import { synthCluster, synthStack, TEST_SSH_KEY } from "./helpers/synth";
 
@@ -291,5 +292,52 @@ describeWithMarathonSchema("every app our code renders is valid by Marathon's JS
     expect(check({ id: "/x", cmd: "a", args: ["b"] }).length).toBeGreaterThan(0);
     expect(check({ id: "/x", cmd: "a", healthChecks: [{ protocol: "HTTP2" }] }).join()).toContain("/healthChecks/0/protocol");
     expect(check({ id: "Upper Case", cmd: "a" }).join()).toContain("/id");
+  });
+});
+
+/**
+ * The deployed line's own schema (Marathon 1.8.244, vendored in
+ * __tests__/fixtures/cluster-api/marathon-1.8-app.schema.json with its
+ * provenance): always present, so never skipped. The fake Marathon validates
+ * PUT bodies against the same file. Stricter than Marathon 1.8 on one point:
+ * unknown fields fail here (Marathon 1.8 silently drops them), so a misspelt
+ * field is caught at test time instead of vanishing on deploy.
+ */
+describe("every app our code renders is valid by Marathon 1.8's schema (the pinned v1.8.244)", () => {
+  const problems = (definition: unknown) => marathonAppSchemaProblems(definition).map((p) => `${p.path} ${p.message}`);
+
+  test("the schema says where it comes from", () => {
+    const schema = JSON.parse(require("fs").readFileSync(MARATHON_APP_SCHEMA_PATH, "utf8"));
+    expect(schema.$comment).toContain("ef6874f89");
+    expect(schema.$comment).toContain("v1.8.244");
+  });
+
+  test.each(Object.entries(SPECIMENS))("%s", (_name, spec) => {
+    expect(problems(renderAppDefinition("specimen", spec))).toEqual([]);
+  });
+
+  test.each(Object.keys(EXAMPLE_APPS))("example app %s, and the definition its deploy resource carries", (name) => {
+    const stack = devStack({ exampleApps: [name] });
+    expect(problems(stack.exampleApps[0].definition)).toEqual([]);
+    const json = synthStack(stack);
+    expect(problems(JSON.parse(nullResource(json, `example-${name}/deploy`).config.triggers.definition))).toEqual([]);
+  });
+
+  test("the smoke test app", () => {
+    expect(problems(renderAppDefinition("smoke", smokeTestApp("/smoke/probe-0123abcd", "busybox:1.36.1")))).toEqual([]);
+  });
+
+  test("a MarathonApp's definition as synthesized", () => {
+    const stack = devStack();
+    const app = addApp(stack, { instances: 2, container: { image: "nginx:1.27.3", portMappings: [{ containerPort: 80, name: "http" }] }, healthChecks: [HealthCheck.http()] });
+    expect(problems(app.definition)).toEqual([]);
+    expect(problems(JSON.parse(nullResource(synthStack(stack), "web/deploy").config.triggers.definition))).toEqual([]);
+  });
+
+  test("it refuses what Marathon 1.8 refuses, and a misspelt field", () => {
+    expect(problems({ id: "/x", cmd: "a", args: ["b"] }).length).toBeGreaterThan(0);
+    expect(problems({ id: "/x", cmd: "a", healthChecks: [{ protocol: "HTTP2" }] }).join()).toContain("/healthChecks/0/protocol");
+    expect(problems({ id: "Upper Case", cmd: "a" }).join()).toContain("/id");
+    expect(problems({ id: "/x", cmd: "a", instnaces: 2 })).toEqual(["/instnaces must NOT have additional properties"]);
   });
 });

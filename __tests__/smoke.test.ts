@@ -13,7 +13,7 @@ import { App } from "cdktf";
 import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
 import { clusterChecks } from "../scripts/cluster-client/checks";
 import { loadOutputs, parseSmokeArgs, resolveEndpoints, smokeMain } from "../scripts/lib/smoke";
-import { FakeCluster, FakeScenario } from "./helpers/fake-cluster";
+import { FakeCluster, FakeScenario, SWARM_OFFER_HOLD_MS } from "./helpers/fake-cluster";
 import { TEST_SSH_KEY } from "./helpers/synth";
 
 const ROOT = join(__dirname, "..");
@@ -102,6 +102,32 @@ describe("a healthy cluster", () => {
   });
 });
 
+describe("the services' real semantics (project issue 16)", () => {
+  test("a single try in Swarm's offer gap passes: the swarm step looks again within its window", async () => {
+    // Swarm declined its offers just now; Mesos offers them again 1.5 s later (really 5-6 s).
+    fake.scenario.swarmOfferCycle = { holdMs: SWARM_OFFER_HOLD_MS, gapMs: 1500, startedAt: Date.now() - SWARM_OFFER_HOLD_MS };
+    const { code, out } = await smoke(flags(["--skip", "zookeeper,runtime"]));
+    expect(stepLine(out, "swarm")).toMatch(/ok +primary, 2 Mesos offers \(seen at look [23], after [12]\.\d s with none\) \(1 try,/);
+    expect(code).toBe(0);
+  });
+
+  test("masters that advertise a DNS name: non-leaders redirect to it, not to the leader's pid address", async () => {
+    fake.scenario.mesosLeader = 2;
+    fake.scenario.mesosHostnames = ["m0.mesos.internal", "m1.mesos.internal", "m2.mesos.internal"];
+    const { code, out } = await smoke(flags());
+    expect(stepLine(out, "mesos-leader")).toMatch(/ok +leader master@127\.0\.0\.1:\d+ \(hostname m2\.mesos\.internal:\d+\), 2 others redirect to it/);
+    expect(code).toBe(0);
+  });
+
+  test("the test app waits out Marathon's 403 (too many deployments) and says why", async () => {
+    fake.scenario.tooManyDeployments = 1;
+    const { code, out } = await smoke(flags(["--deploy-test-app", "--deploy-timeout", "10", "--skip", "zookeeper,runtime"]));
+    expect(out.some((l) => /PUT \/smoke-test\/probe-[0-9a-f]{8}: Marathon at \S+ takes no new deployment now \(HTTP 403: Max number \(100\) of running deployments is achieved\./.test(l))).toBe(true);
+    expect(stepLine(out, "test-app")).toContain("ok");
+    expect(code).toBe(0);
+  });
+});
+
 describe("each failure names the failing step and why", () => {
   test("no Mesos leader", async () => {
     fake.scenario.mesosLeader = null;
@@ -128,11 +154,13 @@ describe("each failure names the failing step and why", () => {
     expect(stepLine(out, "mesos-agents")).toMatch(/FAILED +3 agents registered .*, the pool has 2/);
   });
 
-  test("no Marathon leader", async () => {
+  test("no Marathon leader: Marathon's 502 after its 2.75 s wait, reported even with a 1 s request timeout", async () => {
+    // The fake waits as long as Marathon does (LeaderProxyFilter: 11 x 250 ms); flags() asks for --request-timeout 1.
     fake.scenario.marathonLeader = null;
     const { code, out } = await smoke(flags(["--deploy-test-app"]));
     expect(code).toBe(1);
-    expect(stepLine(out, "marathon-leader")).toMatch(/FAILED +http:\/\/127\.0\.0\.1:\d+ answers HTTP 503: HTTP ERROR 503 Reason: Could not determine the current leader/);
+    expect(stepLine(out, "marathon-leader")).toMatch(/FAILED +http:\/\/127\.0\.0\.1:\d+ answers HTTP 502: Could not determine the current leader; .* \(1 try, [2-4]\.\d s\)$/);
+    expect(stepLine(out, "marathon-leader")).not.toContain("no answer within");
     expect(stepLine(out, "marathon-apps")).toContain("FAILED  no Marathon instance answers");
     expect(stepLine(out, "test-app")).toContain("skipped not tried: marathon-leader failed");
     expect(fake.requestsTo("marathon", "PUT")).toHaveLength(0);
@@ -142,7 +170,8 @@ describe("each failure names the failing step and why", () => {
     fake.scenario.marathonAuth = { username: "ops", password: "right" };
     const none = await smoke(flags(["--retries", "3"]));
     expect(none.code).toBe(1);
-    expect(stepLine(none.out, "marathon-leader")).toMatch(/FAILED +Marathon at http:\/\/127\.0\.0\.1:\d+\/v2\/info requires credentials and none were given \(HTTP 401: Invalid username or password\.\) \(1 try,/);
+    // Marathon's 401 is Jetty's error page (reason "Unauthorized"), not JSON.
+    expect(stepLine(none.out, "marathon-leader")).toMatch(/FAILED +Marathon at http:\/\/127\.0\.0\.1:\d+\/v2\/info requires credentials and none were given \(HTTP 401: Unauthorized\) \(1 try,/);
     const wrong = await smoke(flags(["--marathon-user", "ops"]), { MARATHON_PASSWORD: "wrong" });
     expect(stepLine(wrong.out, "marathon-apps")).toContain('refused the credentials of user "ops" (HTTP 401');
     expect(wrong.out.join("\n")).not.toContain("wrong");
@@ -151,11 +180,12 @@ describe("each failure names the failing step and why", () => {
     expect(fake.requestsTo("marathon").filter((r) => r.user === "ops").length).toBeGreaterThan(0);
   });
 
-  test("401 from Mesos until its credentials are given", async () => {
+  test("401 from Mesos (authenticate_http_readonly, as ha's auth sets it) until its credentials are given", async () => {
     fake.scenario.mesosAuth = { username: "ops", password: "m" };
     const none = await smoke(flags());
     expect(stepLine(none.out, "mesos-leader")).toMatch(/FAILED +the Mesos master at http:\/\/127\.0\.0\.1:\d+\/master\/state requires credentials/);
-    expect(stepLine(none.out, "mesos-health")).toContain("ok"); // /master/health needs no credentials
+    expect(stepLine(none.out, "runtime")).toMatch(/FAILED +the Mesos master at http:\/\/127\.0\.0\.1:\d+\/master\/state requires credentials/);
+    expect(stepLine(none.out, "mesos-health")).toContain("ok"); // /master/health is routed without an authentication realm
     const right = await smoke(flags(["--mesos-user", "ops"]), { MESOS_PASSWORD: "m" });
     expect(right.code).toBe(0);
   });
@@ -164,7 +194,8 @@ describe("each failure names the failing step and why", () => {
     fake.scenario.swarmOffers = 0;
     const { code, out } = await smoke(flags());
     expect(code).toBe(1);
-    expect(stepLine(out, "swarm")).toContain("FAILED  Swarm holds no Mesos offers (2 agents expected)");
+    // It looked for offers over the whole window (about 8 s) before saying so.
+    expect(stepLine(out, "swarm")).toMatch(/FAILED +Swarm holds no Mesos offers \(2 agents expected; none in [5-9] looks over [67]\.\d s\) \(1 try, [67]\.\d s\)$/);
   });
 
   test("a master that does not answer", async () => {
@@ -361,6 +392,18 @@ describe("where the cluster is", () => {
     expect(endpoints.swarm).toEqual(["http://10.20.0.10:2375"]);
     expect(endpoints.swarmTls).toBeUndefined();
     expect(endpoints.expectedAgents).toBe(3);
+  });
+
+  test("a stack never deployed from here (local backend, no state file) fails at once, exit 2, saying what to do", async () => {
+    const outdir = mkdtempSync(join(tmpdir(), "smoke-synth-"));
+    const app = new App({ outdir });
+    new MesosClusterStack(app, "dev", { profile: "dev", sshPublicKey: TEST_SSH_KEY });
+    app.synth();
+    const { code, out, err } = await smoke(["dev", "--synth-dir", outdir]);
+    expect(code).toBe(2);
+    expect(err[0]).toMatch(/^smoke: stack dev was never deployed from here: no state at \S+terraform\.dev\.tfstate \(run `npx cdktf deploy dev`, or give --outputs FILE or the endpoints as flags/);
+    // It failed before any step: no progress line, so nothing was tried or retried.
+    expect(out.filter((l) => /^\[\d+\/\d+\]/.test(l))).toEqual([]);
   });
 
   test("with auth and Swarm TLS (ha's defaults): passwords from the environment, certificates from DOCKER_CERT_PATH", () => {

@@ -6,12 +6,19 @@
  * Scenario switches (no leader, missing agents, credentials, stuck or locked
  * deployments, the runtime facts: registry, quorum, versions, Swarm's
  * checkpointing, the agents' flags and engines) can be flipped while it runs.
+ *
+ * Each behaviour follows the upstream code of the pinned versions, cited
+ * beside its handler: apache/mesos 1.7.1, mesosphere/marathon v1.8.244,
+ * docker-archive/classicswarm v1.2.8. Where a real wait would slow the tests
+ * (Marathon's 2.75 s without a leader, Swarm's 30 s offer cycle) the real
+ * value is the default and a scenario field scales it.
  */
 import { randomUUID } from "crypto";
 import { readFileSync } from "fs";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { AddressInfo } from "net";
 import { join } from "path";
+import Ajv from "ajv";
 
 const FIXTURES = join(__dirname, "..", "fixtures", "cluster-api");
 
@@ -20,31 +27,83 @@ export function fixture<T = any>(name: string): T {
   return JSON.parse(readFileSync(join(FIXTURES, name), "utf8")) as T;
 }
 
+/** Marathon 1.8's app definition as a JSON schema (provenance in its `$comment` and the fixtures' README). */
+export const MARATHON_APP_SCHEMA_PATH = join(FIXTURES, "marathon-1.8-app.schema.json");
+
+export interface SchemaProblem {
+  /** JSON pointer of the offending value, e.g. `/healthChecks/0/protocol`. */
+  readonly path: string;
+  readonly keyword: string;
+  readonly message: string;
+}
+
+let appSchemaValidator: ((definition: unknown) => SchemaProblem[]) | undefined;
+
+/** Validates an app definition against Marathon 1.8's schema: the problems, none when valid. */
+export function marathonAppSchemaProblems(definition: unknown): SchemaProblem[] {
+  if (!appSchemaValidator) {
+    const schema = JSON.parse(readFileSync(MARATHON_APP_SCHEMA_PATH, "utf8")) as Record<string, unknown>;
+    // "http://json-schema.org/schema#" is unversioned; its keywords are draft-04/07 alike.
+    delete schema.$schema;
+    delete schema.$comment;
+    const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
+    appSchemaValidator = (definition) =>
+      validate(definition)
+        ? []
+        : (validate.errors ?? []).map((e) => ({
+            path: e.keyword === "additionalProperties" ? `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}` : e.instancePath || "/",
+            keyword: e.keyword,
+            message: e.message ?? e.keyword,
+          }));
+  }
+  return appSchemaValidator(definition);
+}
+
 export interface Credentials {
   readonly username: string;
   readonly password: string;
+}
+
+/** Swarm's offer cycle: it holds offers `holdMs`, declines them, and Mesos offers them again after `gapMs`. */
+export interface SwarmOfferCycle {
+  readonly holdMs: number;
+  readonly gapMs: number;
+  /** Epoch ms when the offers of the first cycle arrived. */
+  readonly startedAt: number;
 }
 
 /** What the fake cluster does; every field may be changed while it runs. */
 export interface FakeScenario {
   /** Index of the leading Mesos master; null: none elected (others answer 503). */
   mesosLeader: number | null;
+  /**
+   * Each master's `MasterInfo.hostname` (its `--hostname`; what non-leaders
+   * redirect to and `leader_info.hostname` shows). Undefined or a missing
+   * entry: its IP, as the stacks set MESOS_HOSTNAME to the IP.
+   */
+  mesosHostnames?: (string | undefined)[];
   /** Agents the leading master reports as registered. */
   agents: number;
-  /** Index of the leading Marathon instance; null: none (every /v2 call answers 503). */
+  /** Index of the leading Marathon instance; null: none (every call waits `marathonNoLeaderWaitMs`, then 502). */
   marathonLeader: number | null;
-  /** Offers the Swarm manager holds. */
+  /** How long Marathon holds a request without a leader (real: 11 x 250 ms = 2750). */
+  marathonNoLeaderWaitMs: number;
+  /** Offers the Swarm manager holds while it holds any (see `swarmOfferCycle`). */
   swarmOffers: number;
-  /** Basic auth Marathon demands; undefined: none. */
+  /** Swarm's hold-and-decline cycle; null: it holds `swarmOffers` all the time. */
+  swarmOfferCycle: SwarmOfferCycle | null;
+  /** Basic auth Marathon demands (`--http_credentials`); undefined: none. */
   marathonAuth?: Credentials;
-  /** Basic auth the Mesos masters demand for /master/state; undefined: none. */
+  /** Basic auth the Mesos masters demand on their read-only endpoints (`--authenticate_http_readonly`); undefined: none. */
   mesosAuth?: Credentials;
   /** How many listings of GET /v2/deployments show a deployment before it finishes. */
   deploymentPolls: number;
-  /** Deployments never finish. */
+  /** Deployments that start or restart tasks never finish (no offer fits, a health check never passes); a deletion's StopApplication still does. */
   stuckDeployments: boolean;
-  /** The next N app changes (PUT/DELETE) answer 409: locked by another deployment. */
+  /** The next N unforced app changes answer 409: locked by another deployment (PUT is unforced by default, DELETE forced). */
   lockedChanges: number;
+  /** The next N app changes (PUT or DELETE, forced or not) answer 403: `--max_running_deployments` are running. */
+  tooManyDeployments: number;
   /** PUTs answer 422 (Marathon's validation refused the definition). */
   refuseDefinitions: boolean;
   /** The masters' `--registry` (their GET /flags and the state's `flags`). */
@@ -83,6 +142,7 @@ export interface RecordedRequest {
   readonly query: string;
   /** The basic-auth user name sent, if any. */
   readonly user?: string;
+  readonly contentType?: string;
   readonly body: string;
 }
 
@@ -94,12 +154,18 @@ interface FakeDeployment {
   remaining: number;
 }
 
+/** Swarm's defaults: `defaultOfferTimeout` 30 s; Mesos' default `refuse_seconds` 5 s plus its 1 s allocation interval. */
+export const SWARM_OFFER_HOLD_MS = 30000;
+export const SWARM_OFFER_GAP_MS = 6000;
+
 export class FakeCluster {
   public readonly scenario: FakeScenario;
   public readonly requests: RecordedRequest[] = [];
-  /** Marathon's apps by id, as stored (the definitions PUT). */
+  /** Marathon's apps by id, as stored (the definitions PUT, their id the path's). */
   public readonly apps = new Map<string, Record<string, unknown>>();
   public readonly deployments: FakeDeployment[] = [];
+  /** Deployments a forced change cancelled, by id (Marathon's DeploymentManagerActor `startConflictingDeployment`). */
+  public readonly cancelledDeployments: string[] = [];
   /**
    * Called with each request before it is answered: scenarios that change as
    * the client asks (a leader elected after the first attempts) without
@@ -117,10 +183,14 @@ export class FakeCluster {
       mesosLeader: 0,
       agents: 2,
       marathonLeader: 0,
+      marathonNoLeaderWaitMs: 2750,
       swarmOffers: 2,
+      // Offers arrive when Swarm registers: a fresh fake is at the start of a cycle.
+      swarmOfferCycle: { holdMs: SWARM_OFFER_HOLD_MS, gapMs: SWARM_OFFER_GAP_MS, startedAt: Date.now() },
       deploymentPolls: 1,
       stuckDeployments: false,
       lockedChanges: 0,
+      tooManyDeployments: 0,
       refuseDefinitions: false,
       masterRegistry: "replicated_log",
       masterWorkDir: "/var/lib/mesos",
@@ -156,6 +226,11 @@ export class FakeCluster {
 
   public get swarmUrl(): string {
     return this.urls("swarm")[0];
+  }
+
+  /** The port a master listens on (the port of its pid and of its redirects). */
+  public mesosPort(index: number): number {
+    return this.portOf("mesos", index);
   }
 
   /** Requests to one service, optionally only those whose method and path match. */
@@ -197,7 +272,16 @@ export class FakeCluster {
       req.on("end", () => {
         const url = new URL(req.url ?? "/", "http://fake");
         const body = Buffer.concat(chunks).toString("utf8");
-        const recorded: RecordedRequest = { service, server: index, method: req.method ?? "GET", path: url.pathname, query: url.search, user: basicUser(req), body };
+        const recorded: RecordedRequest = {
+          service,
+          server: index,
+          method: req.method ?? "GET",
+          path: url.pathname,
+          query: url.search,
+          user: basicUser(req),
+          contentType: req.headers["content-type"],
+          body,
+        };
         this.requests.push(recorded);
         this.onRequest?.(recorded);
         const handled =
@@ -239,36 +323,59 @@ export class FakeCluster {
     return unreachable ? { agentPort: ports.closed, enginePort: ports.closed } : { agentPort: ports.agent, enginePort: ports.engine };
   }
 
+  /** Master `index`'s `MasterInfo.hostname`: `--hostname`, else its IP (apache/mesos 1.7.1 src/master/master.cpp, Master::Master `info_.set_hostname`). */
+  private mesosHostname(index: number): string {
+    return this.scenario.mesosHostnames?.[index] ?? "127.0.0.1";
+  }
+
   /** A master's flags as GET /flags answers them: the state fixture's, for this master and scenario. */
   private masterFlags(index: number): Record<string, string> {
     const flags: Record<string, string> = fixture("mesos-master-state.json").flags;
     const masters = this.servers.filter((s) => s.service === "mesos").length;
-    flags.hostname = flags.ip = "127.0.0.1";
+    flags.hostname = this.mesosHostname(index);
+    flags.ip = "127.0.0.1";
     flags.port = String(this.portOf("mesos", index));
     flags.quorum = String(this.scenario.masterQuorum ?? Math.floor(masters / 2) + 1);
     flags.registry = this.scenario.masterRegistry;
+    if (this.scenario.mesosAuth) {
+      flags.authenticate_http_readonly = flags.authenticate_http_readwrite = flags.authenticate_http_frameworks = "true";
+    }
     if (this.scenario.masterWorkDir) flags.work_dir = this.scenario.masterWorkDir;
     else delete flags.work_dir;
     return flags;
   }
 
   private async mesos(index: number, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    // /health is routed without an authentication realm: open even with --authenticate_http_readonly
+    // (apache/mesos 1.7.1 src/master/master.cpp `route("/health", Http::HEALTH_HELP(), ...)`; src/master/http.cpp `Master::Http::health` is OK()).
     if (url.pathname === "/master/health") return send(res, 200, "");
     const flagsPath = url.pathname === "/flags" || url.pathname === "/master/flags";
     if (url.pathname !== "/master/state" && !flagsPath) return send(res, 404, "");
+    // /state and /flags are routed with READONLY_HTTP_AUTHENTICATION_REALM "mesos-master-readonly"
+    // (src/master/master.cpp `route("/state", READONLY_HTTP_AUTHENTICATION_REALM, ...)`, src/master/constants.hpp):
+    // with --authenticate_http_readonly libprocess authenticates before the handler, non-leaders included,
+    // and its basic authenticator answers 401 with an empty body for missing or wrong credentials alike
+    // (3rdparty/libprocess/src/authenticator.cpp `BasicAuthenticatorProcess::authenticate`).
     if (!authorized(req, this.scenario.mesosAuth)) {
       return send(res, 401, "", { "WWW-Authenticate": 'Basic realm="mesos-master-readonly"' });
     }
-    // Every master answers for its own flags, leading or not.
+    // Every master answers for its own flags, leading or not (src/master/http.cpp `Master::Http::flags` has no redirect).
     if (flagsPath) return sendJson(res, 200, { flags: this.masterFlags(index) });
     const leader = this.scenario.mesosLeader;
+    // src/master/http.cpp `Master::Http::state`: a master that is not elected redirects; `redirect()` answers
+    // 503 "No leader elected" without a leader, else 307 to "//" + MasterInfo.hostname + ":" + port + the request URL
+    // (path and query), the leader's advertised hostname, not the address in its pid.
     if (leader === null) return send(res, 503, "No leader elected", { "Content-Type": "text/plain" });
-    const leaderAddress = `127.0.0.1:${this.portOf("mesos", leader)}`;
-    if (index !== leader) return send(res, 307, "", { Location: `//${leaderAddress}${url.pathname}` });
+    const leaderPort = this.portOf("mesos", leader);
+    if (index !== leader) return send(res, 307, "", { Location: `//${this.mesosHostname(leader)}:${leaderPort}${url.pathname}${url.search}` });
     await this.startAgents(this.scenario.agents);
     const state = fixture("mesos-master-state.json");
     const template = state.slaves[0];
-    state.pid = state.leader = state.leader_info.pid = `master@${leaderAddress}`;
+    // src/master/http.cpp state: `pid` is string(self()), `hostname` info().hostname(), `leader` the leader's pid,
+    // `leader_info` json(MasterInfo): id, pid, port, hostname.
+    state.pid = state.leader = state.leader_info.pid = `master@127.0.0.1:${leaderPort}`;
+    state.hostname = state.leader_info.hostname = this.mesosHostname(leader);
+    state.leader_info.port = leaderPort;
     state.version = state.git_tag = this.scenario.mesosVersion;
     state.flags = this.masterFlags(leader);
     state.activated_slaves = this.scenario.agents;
@@ -290,7 +397,11 @@ export class FakeCluster {
     sendJson(res, 200, state);
   }
 
-  /** A Mesos agent: GET /flags (also as /slave(1)/flags), `{"flags": {...}}` with every value a string. */
+  /**
+   * A Mesos agent: GET /flags (also as /slave(1)/flags), `{"flags": {...}}` with every value a string
+   * (apache/mesos 1.7.1 src/slave/http.cpp `Http::flags`); with `agentAuth` its read-only realm
+   * "mesos-agent-readonly" answers 401 like the master's (src/slave/constants.hpp, libprocess authenticator.cpp).
+   */
   private agent(index: number, req: IncomingMessage, res: ServerResponse, url: URL): void {
     if (url.pathname !== "/flags" && url.pathname !== "/slave(1)/flags") return send(res, 404, "");
     if (!authorized(req, this.scenario.agentAuth)) {
@@ -307,7 +418,7 @@ export class FakeCluster {
     sendJson(res, 200, { flags });
   }
 
-  /** An agent's Docker engine: GET /version (also versioned, /v1.44/version). */
+  /** An agent's Docker engine: GET /version (also versioned, /v1.44/version); moby/moby v25.0.5 api/server/router/system/system_routes.go `getVersion`. */
   private docker(_index: number, _req: IncomingMessage, res: ServerResponse, url: URL): void {
     if (!/^(\/v\d+\.\d+)?\/version$/.test(url.pathname)) return sendJson(res, 404, { message: "page not found" });
     const version = fixture("docker-version.json");
@@ -315,72 +426,178 @@ export class FakeCluster {
     sendJson(res, 200, version);
   }
 
-  private marathon(index: number, req: IncomingMessage, res: ServerResponse, url: URL, body: string): void {
-    if (!authorized(req, this.scenario.marathonAuth)) return sendJson(res, 401, fixture("marathon-401.json"));
-    const leader = this.scenario.marathonLeader;
-    if (leader === null) {
-      // Marathon's LeaderProxyFilter answers with a servlet error page.
-      return send(res, 503, "<html><body><h2>HTTP ERROR 503</h2><p>Reason: Could not determine the current leader</p></body></html>", { "Content-Type": "text/html" });
-    }
+  private async marathon(_index: number, req: IncomingMessage, res: ServerResponse, url: URL, body: string): Promise<void> {
     const path = url.pathname;
+    // --http_credentials is Jetty's ConstraintSecurityHandler with a BasicAuthenticator on "/*", realm --http_realm
+    // (default "Mesosphere"), in front of every servlet filter: missing or wrong credentials answer 401 with
+    // `WWW-Authenticate: basic realm="Mesosphere"` and Jetty's HTML error page, never JSON and never 403
+    // (mesosphere/marathon v1.8.244 src/main/scala/mesosphere/marathon/api/HttpModule.scala `createSecurityHandler`,
+    // HttpConf.scala `http_realm`; Jetty 9.4 BasicAuthenticator.validateRequest `sendError(401)`).
+    if (!authorized(req, this.scenario.marathonAuth)) {
+      return sendJettyError(res, 401, "Unauthorized", path, { "WWW-Authenticate": 'basic realm="Mesosphere"' });
+    }
+    const leader = this.scenario.marathonLeader;
+    // LeaderProxyFilter on "/*" (api/HttpBindings.scala): without a leader (or one naming this instance while it
+    // is not elected) it waits for consistent leadership, 11 sleeps of 250 ms, then sendError(502,
+    // "Could not determine the current leader") (api/LeaderProxyFilter.scala `waitForConsistentLeadership`).
+    if (leader === null) {
+      await new Promise((resolve) => setTimeout(resolve, this.scenario.marathonNoLeaderWaitMs));
+      if (this.scenario.marathonLeader === null) return sendJettyError(res, 502, "Could not determine the current leader", path);
+    }
+    // Every other instance forwards the request to the leader (LeaderProxyFilter `forwarder.forward`): all
+    // instances answer what the leader answers, /v2/info included (`elected` true everywhere).
+    const leaderIndex = this.scenario.marathonLeader ?? 0;
+    const leaderHeaders = { "X-Marathon-Leader": `http://127.0.0.1:${this.portOf("marathon", leaderIndex)}` };
     if (path === "/v2/info" && req.method === "GET") {
+      // api/v2/InfoResource.scala: "elected" -> electionService.isLeader, "leader" -> leaderHostPort, on the leader.
       const info = fixture("marathon-info.json");
       info.version = this.scenario.marathonVersion;
-      info.leader = `127.0.0.1:${this.portOf("marathon", leader)}`;
-      info.elected = index === leader;
-      return sendJson(res, 200, info);
+      info.leader = `127.0.0.1:${this.portOf("marathon", leaderIndex)}`;
+      info.elected = true;
+      return sendJson(res, 200, info, leaderHeaders);
     }
     if (path === "/v2/apps" && req.method === "GET") {
-      return sendJson(res, 200, { apps: [...this.apps.keys()].map((id) => this.appStatus(id)) });
+      return sendJson(res, 200, { apps: [...this.apps.keys()].map((id) => this.appStatus(id)) }, leaderHeaders);
     }
     if (path === "/v2/deployments" && req.method === "GET") {
       const listed = this.deployments.map((d) => deploymentJson(d));
-      if (!this.scenario.stuckDeployments) {
-        for (const d of this.deployments) d.remaining -= 1;
-        this.finishDeployments();
-      }
-      return sendJson(res, 200, listed);
+      for (const d of this.deployments) if (!this.stuck(d)) d.remaining -= 1;
+      this.finishDeployments();
+      return sendJson(res, 200, listed, leaderHeaders);
     }
     const appMatch = /^\/v2\/apps(\/.+)$/.exec(path);
-    if (!appMatch) return sendJson(res, 404, { message: `no fake for ${req.method} ${path}` });
-    const appId = appMatch[1];
+    // api/MarathonExceptionMapper.scala: a route Jersey does not know is a NotFoundException -> 500 "URI not found".
+    if (!appMatch) return sendJson(res, 500, { message: "URI not found" }, leaderHeaders);
+    const appId = normalizeAppId(appMatch[1]);
     if (req.method === "GET") {
-      return this.apps.has(appId) ? sendJson(res, 200, { app: this.appStatus(appId) }) : sendJson(res, 404, { message: `App '${appId}' does not exist` });
+      return this.apps.has(appId)
+        ? sendJson(res, 200, { app: this.appStatus(appId) }, leaderHeaders)
+        : sendJson(res, 404, { message: `App '${appId}' does not exist` }, leaderHeaders);
     }
-    if (req.method === "PUT" || req.method === "DELETE") {
-      if (req.method === "DELETE" && !this.apps.has(appId)) return sendJson(res, 404, { message: `App '${appId}' does not exist` });
-      const busy = this.deployments.find((d) => d.appId === appId);
-      if (this.scenario.lockedChanges > 0 || busy) {
-        this.scenario.lockedChanges = Math.max(0, this.scenario.lockedChanges - 1);
-        const locked = fixture("marathon-409-locked.json");
-        if (busy) locked.deployments = [{ id: busy.id }];
-        return sendJson(res, 409, locked);
-      }
-      let action = "StopApplication";
-      const existed = this.apps.has(appId);
-      if (req.method === "PUT") {
-        if (this.scenario.refuseDefinitions) return sendJson(res, 422, fixture("marathon-422.json"));
-        const definition = JSON.parse(body) as Record<string, unknown>;
-        if (definition.id !== appId) return sendJson(res, 422, { message: "Object is not valid", details: [{ path: "/id", errors: ["does not match the path"] }] });
-        this.apps.set(appId, definition);
-        action = existed ? "RestartApplication" : "StartApplication";
-      } else {
-        this.apps.delete(appId);
-      }
-      const deployment: FakeDeployment = { id: randomUUID(), version: new Date().toISOString(), appId, action, remaining: this.scenario.deploymentPolls };
-      this.deployments.push(deployment);
-      return sendJson(res, req.method === "PUT" && !existed ? 201 : 200, { deploymentId: deployment.id, version: deployment.version }, { "Marathon-Deployment-Id": deployment.id });
-    }
-    sendJson(res, 405, { message: `${req.method} not allowed` });
+    if (req.method === "PUT") return this.putApp(res, url, appId, req.headers["content-type"], body, leaderHeaders);
+    if (req.method === "DELETE") return this.deleteApp(res, url, appId, leaderHeaders);
+    sendJson(res, 405, { message: "Method Not Allowed" }, leaderHeaders);
   }
 
+  /**
+   * PUT /v2/apps/{id} (api/v2/AppsResource.scala `replace` -> `update`), in Marathon's order:
+   * 1. Jersey: the class is `@Consumes(APPLICATION_JSON)`: another Content-Type is 415 (a WebApplicationException,
+   *    `{"message": "Unsupported Media Type"}` by MarathonExceptionMapper);
+   * 2. `Json.parse`: a body that is not JSON is Jackson's JsonParseException -> 400 "Invalid JSON";
+   * 3. `canonicalAppUpdateFromJson`: a complete replacement (partialUpdate=false, or a new app) overwrites the
+   *    body's id with the path's (`+ ("id" -> appId)`) and reads it as raml.App: a definition Marathon 1.8's RAML
+   *    types refuse is 422 (here: our 1.8 schema; unknown fields are ignored, as its generated readers do);
+   * 4. GroupManagerImpl.updateRoot `checkMaxRunningDeployments`: 403 TooManyRunningDeploymentsException;
+   * 5. AppValidation: 422 "Object is not valid";
+   * 6. DeploymentManagerActor: a conflicting deployment with `force=false` (the PUT default) is 409
+   *    AppLockedException with the deployments' ids; with `force=true` it is cancelled.
+   * 200 for an update, 201 for a creation, both `{deploymentId, version}` and `Marathon-Deployment-Id`.
+   */
+  private putApp(res: ServerResponse, url: URL, appId: string, contentType: string | undefined, body: string, headers: Record<string, string>): void {
+    if (!/^application\/json\s*(;|$)/i.test(contentType ?? "")) return sendJson(res, 415, fixture("marathon-415.json"), headers);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch (e) {
+      return sendJson(res, 400, { message: "Invalid JSON", details: (e as Error).message }, headers);
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      return sendJson(res, 422, { message: "Invalid JSON", details: [{ path: "", errors: ["error.expected.jsobject"] }] }, headers);
+    }
+    const existing = this.apps.get(appId);
+    const partial = url.searchParams.get("partialUpdate") !== "false" && existing !== undefined;
+    const definition: Record<string, unknown> = { ...(partial ? existing : {}), ...(parsed as Record<string, unknown>), id: appId };
+    const problems = marathonAppSchemaProblems(definition).filter((p) => p.keyword !== "additionalProperties");
+    if (problems.length > 0) return sendJson(res, 422, objectNotValid(problems), headers);
+    if (this.refuseMaxDeployments(res, headers)) return;
+    if (this.scenario.refuseDefinitions) return sendJson(res, 422, fixture("marathon-422.json"), headers);
+    if (this.refuseLocked(res, appId, url.searchParams.get("force") === "true", headers)) return;
+    this.apps.set(appId, definition);
+    const deployment = this.startDeployment(appId, existing ? "RestartApplication" : "StartApplication");
+    sendJson(res, existing ? 200 : 201, { deploymentId: deployment.id, version: deployment.version }, { ...headers, "Marathon-Deployment-Id": deployment.id });
+  }
+
+  /**
+   * DELETE /v2/apps/{id} (api/v2/AppsResource.scala `delete`): `@DefaultValue("true") force`, so a deployment
+   * holding the app is cancelled (DeploymentManagerActor `startConflictingDeployment`) instead of answering 409;
+   * only `?force=false` gets 409. GroupManagerImpl.updateRoot checks `--max_running_deployments` first (403),
+   * then `rootGroup.app(appId)` (404 AppNotFoundException "App '/x' does not exist"). The deletion's deployment
+   * stops the tasks (StopApplication).
+   */
+  private deleteApp(res: ServerResponse, url: URL, appId: string, headers: Record<string, string>): void {
+    if (this.refuseMaxDeployments(res, headers)) return;
+    if (!this.apps.has(appId)) return sendJson(res, 404, { message: `App '${appId}' does not exist` }, headers);
+    if (this.refuseLocked(res, appId, url.searchParams.get("force") !== "false", headers)) return;
+    this.apps.delete(appId);
+    const deployment = this.startDeployment(appId, "StopApplication");
+    sendJson(res, 200, { deploymentId: deployment.id, version: deployment.version }, { ...headers, "Marathon-Deployment-Id": deployment.id });
+  }
+
+  /** 403 while `tooManyDeployments` lasts (Exception.scala TooManyRunningDeploymentsException, mapped to 403 by MarathonExceptionMapper). */
+  private refuseMaxDeployments(res: ServerResponse, headers: Record<string, string>): boolean {
+    if (this.scenario.tooManyDeployments <= 0) return false;
+    this.scenario.tooManyDeployments -= 1;
+    sendJson(res, 403, fixture("marathon-403-too-many-deployments.json"), headers);
+    return true;
+  }
+
+  /** 409 AppLockedException for an unforced change of an app a deployment holds; a forced one cancels those deployments. */
+  private refuseLocked(res: ServerResponse, appId: string, force: boolean, headers: Record<string, string>): boolean {
+    const holding = this.deployments.filter((d) => d.appId === appId);
+    if (force) {
+      for (const d of holding) {
+        this.cancelledDeployments.push(d.id);
+        this.deployments.splice(this.deployments.indexOf(d), 1);
+      }
+      return false;
+    }
+    if (this.scenario.lockedChanges <= 0 && holding.length === 0) return false;
+    this.scenario.lockedChanges = Math.max(0, this.scenario.lockedChanges - 1);
+    const locked = fixture("marathon-409-locked.json");
+    if (holding.length > 0) locked.deployments = holding.map((d) => ({ id: d.id }));
+    sendJson(res, 409, locked, headers);
+    return true;
+  }
+
+  private startDeployment(appId: string, action: string): FakeDeployment {
+    const deployment: FakeDeployment = { id: randomUUID(), version: new Date().toISOString(), appId, action, remaining: this.scenario.deploymentPolls };
+    this.deployments.push(deployment);
+    return deployment;
+  }
+
+  /** A stuck deployment waits for offers or health; stopping tasks needs neither. */
+  private stuck(d: FakeDeployment): boolean {
+    return this.scenario.stuckDeployments && d.action !== "StopApplication";
+  }
+
+  /**
+   * Offers Swarm holds now. classic Swarm holds each offer `mesos.offertimeout` (default 30 s) and then
+   * declines it with empty Filters (docker-archive/classicswarm v1.2.8 cluster/mesos/cluster.go
+   * `defaultOfferTimeout`, `addOffer`); Mesos offers the resources again after the default
+   * `refuse_seconds` 5 s (apache/mesos 1.7.1 include/mesos/mesos.proto `Filters`) at its next allocation
+   * (src/master/constants.hpp `DEFAULT_ALLOCATION_INTERVAL` 1 s): 0 offers for about 6 s of every cycle.
+   */
+  public swarmOffersNow(now = Date.now()): { offers: number; cycle: number } {
+    const c = this.scenario.swarmOfferCycle;
+    if (!c) return { offers: this.scenario.swarmOffers, cycle: 0 };
+    const length = c.holdMs + c.gapMs;
+    const elapsed = Math.max(0, now - c.startedAt);
+    return { offers: elapsed % length < c.holdMs ? this.scenario.swarmOffers : 0, cycle: Math.floor(elapsed / length) };
+  }
+
+  /**
+   * classic Swarm 1.2.8 GET /info: `SystemStatus` rows Role (cli/manage.go statusHandler), then the Mesos
+   * cluster's Strategy, Filters, Offers and each offer's resources (cluster/mesos/cluster.go `Info`).
+   */
   private swarm(_index: number, _req: IncomingMessage, res: ServerResponse, url: URL): void {
     if (url.pathname !== "/info") return send(res, 404, "page not found");
     const info = fixture("swarm-info.json");
     const rows: [string, string][] = info.SystemStatus;
     const offerRows = rows.slice(rows.findIndex((r) => r[0] === "  Offer"), rows.findIndex((r, i) => i > 4 && r[0] === "  Offer"));
-    info.SystemStatus = [...rows.slice(0, 3), ["Offers", String(this.scenario.swarmOffers)]];
-    for (let i = 0; i < this.scenario.swarmOffers; i++) info.SystemStatus.push(...offerRows.map(([k, v]) => [k, k === "  Offer" ? `${v}-${i}` : v]));
+    const { offers, cycle } = this.swarmOffersNow();
+    info.SystemStatus = [...rows.slice(0, 3), ["Offers", String(offers)]];
+    // Offers of a new cycle are new offers: new ids.
+    for (let i = 0; i < offers; i++) info.SystemStatus.push(...offerRows.map(([k, v]) => [k, k === "  Offer" ? `${v}-${cycle}-${i}` : v]));
     sendJson(res, 200, info);
   }
 
@@ -404,6 +621,18 @@ export class FakeCluster {
       deployments: deploying.map((d) => ({ id: d.id })),
     };
   }
+}
+
+/** `web/x` or `/web/x/` -> `/web/x` (PathId `toRootPath`). */
+function normalizeAppId(raw: string): string {
+  return `/${raw.split("/").filter(Boolean).join("/")}`;
+}
+
+/** Marathon's 422 body (api/v2/Validation.scala: `{"message": "Object is not valid", "details": [{path, errors}]}`). */
+function objectNotValid(problems: SchemaProblem[]): Record<string, unknown> {
+  const byPath = new Map<string, string[]>();
+  for (const p of problems) byPath.set(p.path, [...(byPath.get(p.path) ?? []), p.message]);
+  return { message: "Object is not valid", details: [...byPath].map(([path, errors]) => ({ path, errors })) };
 }
 
 function deploymentJson(d: FakeDeployment): Record<string, unknown> {
@@ -448,4 +677,13 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   send(res, status, JSON.stringify(value), { "Content-Type": "application/json", ...headers });
+}
+
+/** Jetty 9.4's `sendError` page (ErrorHandler), as Marathon's 401 and 502 come. */
+function sendJettyError(res: ServerResponse, status: number, reason: string, uri: string, headers: Record<string, string> = {}): void {
+  const page = readFileSync(join(FIXTURES, "marathon-error-page.html"), "utf8")
+    .replace(/\{\{status\}\}/g, String(status))
+    .replace(/\{\{reason\}\}/g, reason)
+    .replace(/\{\{uri\}\}/g, uri);
+  send(res, status, page, { "Content-Type": "text/html;charset=iso-8859-1", "Cache-Control": "must-revalidate,no-cache,no-store", ...headers });
 }

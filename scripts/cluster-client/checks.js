@@ -7,12 +7,16 @@
  *   an ensemble has exactly one leader, a single member is standalone;
  * - mesos-health: `GET /master/health` is 200 on every master;
  * - mesos-leader: exactly one master serves `GET /master/state` as the leader
- *   (its `leader` is its own `pid`), the others redirect to it (307);
+ *   (its `leader` is its own `pid`), the others redirect to it (307 to
+ *   `//<leader_info.hostname>:<port>`, the leader's advertised hostname);
  * - mesos-agents: the leader's `activated_slaves` equals the pool size;
  * - marathon-leader: `GET /v2/info` on every instance names the same leader;
  * - marathon-apps: `GET /v2/apps` answers a list;
  * - swarm: classic Swarm's `GET /info` says Role primary and, when the
- *   cluster has agents, that Mesos offers it resources (`Offers` row);
+ *   cluster has agents, that Mesos offers it resources (`Offers` row) at
+ *   least once within a window: Swarm declines every offer after holding it
+ *   30 s and Mesos offers it again 5 s later, so `Offers` is 0 for a few
+ *   seconds in every cycle;
  * - runtime (`npm run smoke` only, `checkRuntime`): the facts the cluster
  *   depends on at run time, as the services report them: the leading
  *   master's `/flags` (replicated_log registry, work_dir, quorum of the
@@ -27,7 +31,7 @@
  */
 const net = require("net");
 const { ClusterApiError, request, jsonOf, messageOf, refuseAuth, firstAnswer, sleep } = require("./http");
-const { pickMarathon } = require("./marathon");
+const { pickMarathon, marathonTimeoutMs } = require("./marathon");
 
 /** @typedef {import("./http").Credentials} Credentials */
 /** @typedef {{ ok: boolean, summary: string, fatal?: boolean }} CheckResult */
@@ -41,8 +45,11 @@ const { pickMarathon } = require("./marathon");
  * @property {number} expectedAgents Mesos agents that must be registered
  * @property {Credentials} [mesosCredentials]
  * @property {Credentials} [marathonCredentials]
- * @property {number} [requestTimeoutMs] per request or ZooKeeper command (default 5000)
+ * @property {number} [requestTimeoutMs] per request or ZooKeeper command (default 5000; Marathon's never below 4 s, see marathonTimeoutMs)
  * @property {boolean} [checkRuntime] add the `runtime` check (smoke sets it; the readiness gate does not)
+ * @property {number} [swarmOfferWindowMs] how long the swarm check looks for offers before failing (default SWARM_OFFER_WINDOW_MS)
+ * @property {number} [swarmOfferPollMs] pause between its looks (default 1000)
+ * @property {number} [deadline] epoch ms: no check waits past it (the readiness gate's timeout)
  */
 /** @typedef {{ name: string, title: string, run: () => Promise<CheckResult> }} ClusterCheck */
 
@@ -152,9 +159,43 @@ function pidAddress(pid) {
 }
 
 /**
+ * `host:port` of a redirect's Location (protocol-relative `//host:port/...`),
+ * host in lower case; port 80 when the Location has none.
+ * @param {unknown} location
+ */
+function locationAddress(location) {
+  try {
+    const url = new URL(String(location ?? ""), "http://redirect.invalid");
+    return `${url.hostname.toLowerCase()}:${url.port || "80"}`;
+  } catch {
+    return String(location);
+  }
+}
+
+/**
+ * The addresses a non-leader may redirect to for this leader: Mesos builds
+ * the Location from the leader's `MasterInfo.hostname` and port
+ * (apache/mesos 1.7.1 src/master/http.cpp `Master::Http::redirect`:
+ * `"//" + info.hostname() + ":" + info.port()`), shown as the state's
+ * `leader_info`; its pid address is accepted too.
+ * @param {any} state the leader's /master/state
+ * @returns {string[]}
+ */
+function leaderAddresses(state) {
+  const pid = pidAddress(state.leader);
+  const port = pid.slice(pid.lastIndexOf(":") + 1);
+  const info = state.leader_info ?? {};
+  const hostname = typeof info.hostname === "string" && info.hostname ? info.hostname : typeof state.hostname === "string" ? state.hostname : "";
+  const infoPort = info.port !== undefined && info.port !== null && String(info.port) !== "" ? String(info.port) : port;
+  const named = hostname ? `${hostname.toLowerCase()}:${infoPort}` : "";
+  return [...new Set([named, pid.toLowerCase()].filter(Boolean))];
+}
+
+/**
  * Finds the leading Mesos master: the one master that answers
- * `/master/state` itself; the others redirect to it (307) or, without a
- * leader, answer 503.
+ * `/master/state` itself; the others redirect to it (307, Location from the
+ * leader's advertised hostname, which need not be the address in its pid:
+ * `--hostname` a DNS name, `--advertise_ip`) or, without a leader, answer 503.
  * @param {string[][]} servers
  * @param {Credentials | undefined} credentials
  * @param {number} timeoutMs
@@ -173,9 +214,9 @@ async function findMesosLeader(servers, credentials, timeoutMs) {
       problems.push(`${a.base} does not answer (${a.error})`);
       continue;
     }
-    refuseAuth(a.response, "the Mesos master", credentials);
+    refuseAuth(a.response, "the Mesos master", credentials, { forbiddenIsAuth: true });
     if (a.response.status === 200) leaders.push({ base: a.base, state: jsonOf(a.response) });
-    else if (a.response.status === 307) redirects.push(new URL(String(a.response.headers.location ?? ""), "http://redirect.invalid").host);
+    else if (a.response.status === 307) redirects.push(locationAddress(a.response.headers.location));
     else problems.push(`${a.base} answers HTTP ${a.response.status}: ${messageOf(a.response)}`);
   }
   if (leaders.length !== 1) {
@@ -187,11 +228,13 @@ async function findMesosLeader(servers, credentials, timeoutMs) {
   if (!leaderAddress || leaderAddress !== pidAddress(state.pid)) {
     return { ok: false, summary: `${base} serves /master/state but names leader ${JSON.stringify(state.leader ?? null)}, not itself (${state.pid})` };
   }
-  const strays = redirects.filter((host) => host !== leaderAddress);
-  if (strays.length > 0) return { ok: false, summary: `masters disagree: ${base} leads as ${leaderAddress}, others redirect to ${strays.join(", ")}` };
+  const accepted = leaderAddresses(state);
+  const strays = redirects.filter((host) => !accepted.includes(host));
+  if (strays.length > 0) return { ok: false, summary: `masters disagree: ${base} leads as ${accepted.join(" / ")}, others redirect to ${strays.join(", ")}` };
+  const named = accepted[0] !== leaderAddress.toLowerCase() ? ` (hostname ${accepted[0]})` : "";
   const others = redirects.length ? `, ${redirects.length} other${redirects.length > 1 ? "s" : ""} redirect to it` : "";
   const down = problems.length ? `; ${problems.join("; ")}` : "";
-  return { ok: true, summary: `leader ${state.leader}${others}${down}`, state, base };
+  return { ok: true, summary: `leader ${state.leader}${named}${others}${down}`, state, base };
 }
 
 /**
@@ -215,7 +258,9 @@ function agentsResult(state, expected) {
  * @returns {Promise<CheckResult>}
  */
 async function checkMarathonLeader(servers, credentials, timeoutMs) {
-  const answers = await askEvery(servers, "/v2/info", { credentials, timeoutMs });
+  // Every instance proxies /v2/info to the leader (LeaderProxyFilter), so all answer alike;
+  // without a leader each waits about 2.75 s and answers 502.
+  const answers = await askEvery(servers, "/v2/info", { credentials, timeoutMs: marathonTimeoutMs(timeoutMs) });
   const leaders = new Set();
   /** @type {string[]} */
   const problems = [];
@@ -255,22 +300,51 @@ function swarmStatus(info) {
 }
 
 /**
+ * Classic Swarm on Mesos holds each offer `mesos.offertimeout` (default 30 s)
+ * and then declines it with empty filters, so Mesos offers those resources
+ * again only after the default `refuse_seconds` (5 s) and its next allocation
+ * (every 1 s): `/info` shows 0 offers for 5-6 s of every ~36 s cycle.
+ * (docker-archive/classicswarm v1.2.8 cluster/mesos/cluster.go
+ * `defaultOfferTimeout`, `addOffer`; apache/mesos 1.7.1 include/mesos/mesos.proto
+ * `Filters.refuse_seconds`, src/master/constants.hpp `DEFAULT_ALLOCATION_INTERVAL`.)
+ * The swarm check keeps looking this long before it says there are none.
+ */
+const SWARM_OFFER_WINDOW_MS = 8000;
+
+/**
  * @param {string[]} alternatives
  * @param {number} expectedAgents
  * @param {number} timeoutMs
  * @param {import("./http").TlsMaterial} [tls]
+ * @param {{ windowMs?: number, pollMs?: number, deadline?: number }} [window] how long to look for offers (default SWARM_OFFER_WINDOW_MS, every 1 s, never past `deadline`)
  * @returns {Promise<CheckResult>}
  */
-async function checkSwarm(alternatives, expectedAgents, timeoutMs, tls) {
-  const { alternative, value: response } = await firstAnswer(alternatives, (base) => request(`${base}/info`, { timeoutMs, tls }));
-  if (response.status !== 200) return { ok: false, summary: `${alternative}/info answers HTTP ${response.status}: ${messageOf(response)}` };
-  const status = swarmStatus(jsonOf(response));
-  const role = status.get("Role");
-  const offers = Number(status.get("Offers") ?? NaN);
-  if (role !== undefined && role !== "primary") return { ok: false, summary: `${alternative} is a ${role}, not the primary manager` };
-  if (Number.isNaN(offers)) return { ok: false, summary: `${alternative}/info has no Offers row: not a Swarm manager on Mesos` };
-  if (expectedAgents > 0 && offers === 0) return { ok: false, summary: `Swarm holds no Mesos offers (${expectedAgents} agents expected)` };
-  return { ok: true, summary: `${role ?? "manager"}, ${offers} Mesos offer${offers === 1 ? "" : "s"}` };
+async function checkSwarm(alternatives, expectedAgents, timeoutMs, tls, window = {}) {
+  const windowMs = window.windowMs ?? SWARM_OFFER_WINDOW_MS;
+  const pollMs = window.pollMs ?? 1000;
+  const startedAt = Date.now();
+  const until = Math.min(startedAt + windowMs, window.deadline ?? Infinity);
+  for (let looks = 1; ; looks++) {
+    const { alternative, value: response } = await firstAnswer(alternatives, (base) => request(`${base}/info`, { timeoutMs, tls }));
+    if (response.status !== 200) return { ok: false, summary: `${alternative}/info answers HTTP ${response.status}: ${messageOf(response)}` };
+    const status = swarmStatus(jsonOf(response));
+    const role = status.get("Role");
+    const offers = Number(status.get("Offers") ?? NaN);
+    if (role !== undefined && role !== "primary") return { ok: false, summary: `${alternative} is a ${role}, not the primary manager` };
+    if (Number.isNaN(offers)) return { ok: false, summary: `${alternative}/info has no Offers row: not a Swarm manager on Mesos` };
+    const seconds = () => ((Date.now() - startedAt) / 1000).toFixed(1);
+    if (expectedAgents === 0 || offers > 0) {
+      const waited = looks > 1 ? ` (seen at look ${looks}, after ${seconds()} s with none)` : "";
+      return { ok: true, summary: `${role ?? "manager"}, ${offers} Mesos offer${offers === 1 ? "" : "s"}${waited}` };
+    }
+    if (Date.now() + pollMs > until) {
+      return {
+        ok: false,
+        summary: `Swarm holds no Mesos offers (${expectedAgents} agents expected; none in ${looks} look${looks === 1 ? "" : "s"} over ${seconds()} s)`,
+      };
+    }
+    await sleep(pollMs);
+  }
 }
 
 /** `"1.7.1"` -> [1, 7]; anything else -> undefined. @param {unknown} version */
@@ -323,7 +397,7 @@ async function getJson(url, service, options) {
     return { problem: error.message };
   }
   try {
-    refuseAuth(response, service, options.credentials);
+    refuseAuth(response, service, options.credentials, { forbiddenIsAuth: service !== "Marathon" });
     if (response.status !== 200) return { problem: `${url} answers HTTP ${response.status}: ${messageOf(response)}` };
     return { value: jsonOf(response) };
   } catch (e) {
@@ -450,7 +524,7 @@ async function checkRuntime(endpoints, timeoutMs) {
 
   // 1. The leader's flags: a command-line --registry=in_memory (the image's CMD) beats MESOS_REGISTRY.
   const flagsResponse = await request(`${leader.base}/flags`, { credentials, timeoutMs });
-  refuseAuth(flagsResponse, "the Mesos master", credentials);
+  refuseAuth(flagsResponse, "the Mesos master", credentials, { forbiddenIsAuth: true });
   if (flagsResponse.status !== 200) problem(`${leader.base}/flags answers HTTP ${flagsResponse.status}: ${messageOf(flagsResponse)}`, false);
   else {
     const flags = jsonOf(flagsResponse).flags ?? {};
@@ -466,7 +540,7 @@ async function checkRuntime(endpoints, timeoutMs) {
 
   // 2. Versions: Marathon 1.9+ sends UPDATE_FRAMEWORK, which a Mesos master before 1.9 drops.
   const mesosVersion = majorMinor(state.version);
-  const marathonAnswers = await askEvery(endpoints.marathon, "/v2/info", { credentials: endpoints.marathonCredentials, timeoutMs });
+  const marathonAnswers = await askEvery(endpoints.marathon, "/v2/info", { credentials: endpoints.marathonCredentials, timeoutMs: marathonTimeoutMs(timeoutMs) });
   /** @type {string[]} */
   const marathonVersions = [];
   for (const a of marathonAnswers) {
@@ -579,7 +653,7 @@ function clusterChecks(endpoints) {
         guarded(async () => {
           const target = { servers: endpoints.marathon, credentials: marathonCredentials, requestTimeoutMs: timeoutMs };
           const { base } = await pickMarathon(target);
-          const response = await request(`${base}/v2/apps`, { credentials: marathonCredentials, timeoutMs });
+          const response = await request(`${base}/v2/apps`, { credentials: marathonCredentials, timeoutMs: marathonTimeoutMs(timeoutMs) });
           refuseAuth(response, "Marathon", marathonCredentials);
           const apps = response.status === 200 ? jsonOf(response).apps : undefined;
           if (!Array.isArray(apps)) return { ok: false, summary: `${base}/v2/apps answers HTTP ${response.status}: ${messageOf(response)}` };
@@ -589,7 +663,12 @@ function clusterChecks(endpoints) {
   );
   const swarm = endpoints.swarm;
   if (swarm && swarm.length > 0) {
-    checks.push({ name: "swarm", title: "Swarm /info: primary manager with Mesos offers", run: () => guarded(() => checkSwarm(swarm, endpoints.expectedAgents, timeoutMs, endpoints.swarmTls)) });
+    const window = { windowMs: endpoints.swarmOfferWindowMs, pollMs: endpoints.swarmOfferPollMs, deadline: endpoints.deadline };
+    checks.push({
+      name: "swarm",
+      title: "Swarm /info: primary manager with Mesos offers (within a window)",
+      run: () => guarded(() => checkSwarm(swarm, endpoints.expectedAgents, timeoutMs, endpoints.swarmTls, window)),
+    });
   }
   if (endpoints.checkRuntime) {
     checks.push({
@@ -618,4 +697,4 @@ async function retryCheck(run, options) {
   }
 }
 
-module.exports = { fourLetterWord, checkZookeeper, findMesosLeader, checkMarathonLeader, checkSwarm, checkRuntime, clusterChecks, retryCheck };
+module.exports = { SWARM_OFFER_WINDOW_MS, fourLetterWord, checkZookeeper, findMesosLeader, checkMarathonLeader, checkSwarm, checkRuntime, clusterChecks, retryCheck };

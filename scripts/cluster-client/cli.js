@@ -152,6 +152,8 @@ const ACTIONS = {
       mesosCredentials: credentialsFrom(env, "MESOS"),
       marathonCredentials: credentialsFrom(env, "MARATHON"),
       requestTimeoutMs,
+      // The swarm check looks for offers over a window (Swarm's offer cycle); never past the timeout.
+      deadline,
     });
     const startedAt = Date.now();
     log(`waiting up to ${timeoutSeconds} s for: ${checks.map((c) => c.name).join(", ")}`);

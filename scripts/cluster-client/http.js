@@ -24,7 +24,11 @@ const https = require("https");
  */
 /** @typedef {{ ca: string, cert: string, key: string }} TlsMaterial PEM texts */
 
-/** Why a call failed: `unreachable` (no answer), `auth` (401/403), `status` (another unexpected status), `protocol` (an answer we cannot read). */
+/**
+ * Why a call failed: `unreachable` (no answer), `auth` (401, or a Mesos 403:
+ * credentials missing, refused or not allowed), `status` (another unexpected
+ * status), `protocol` (an answer we cannot read).
+ */
 class ClusterApiError extends Error {
   /**
    * @param {string} message
@@ -109,7 +113,10 @@ function jsonOf(response) {
 }
 
 /**
- * The message of an error response: Marathon's `{"message": ...}`, else the start of the body.
+ * The message of an error response: Marathon's `{"message": ...}` (with its
+ * `details`), the reason of a Jetty error page (Marathon's 401 from its basic
+ * auth and 502 from its leader proxy are Jetty's `sendError` pages:
+ * `<pre>    Reason</pre>`), else the start of the body.
  * @param {HttpResponse} response
  */
 function messageOf(response) {
@@ -118,28 +125,48 @@ function messageOf(response) {
     if (parsed && typeof parsed.message === "string") {
       const details = Array.isArray(parsed.details)
         ? parsed.details.map((/** @type {{path?: string, errors?: string[]}} */ d) => `${d.path ?? ""}: ${(d.errors ?? []).join(", ")}`).join("; ")
-        : "";
+        : typeof parsed.details === "string"
+          ? parsed.details
+          : "";
       return details ? `${parsed.message} (${details})` : parsed.message;
     }
   } catch {
     // not JSON: fall through to the raw text
   }
+  const jettyReason = /<pre>\s*([^<]*?)\s*<\/pre>/i.exec(response.body)?.[1];
+  if (jettyReason) return jettyReason;
   const text = response.body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
   return text.slice(0, 160) || `HTTP ${response.status}`;
 }
 
 /**
- * Throws the error a 401/403 deserves: it never gets better by retrying.
+ * Throws the error a 401 deserves (and, with `forbiddenIsAuth`, a 403): it
+ * never gets better by retrying.
+ *
+ * Only Mesos means "not allowed" by 403 (its authorizer, apache/mesos
+ * src/master/http.cpp). Marathon's basic auth only ever answers 401 (Jetty's
+ * BasicAuthenticator, mesosphere/marathon src/main/scala/mesosphere/marathon/api/HttpModule.scala);
+ * its 403 is `TooManyRunningDeploymentsException` (api/MarathonExceptionMapper.scala),
+ * which its callers wait out: so Marathon's callers leave `forbiddenIsAuth` unset.
  * @param {HttpResponse} response
  * @param {string} service e.g. "Marathon"
  * @param {Credentials | undefined} credentials
+ * @param {{ forbiddenIsAuth?: boolean }} [options]
  */
-function refuseAuth(response, service, credentials) {
-  if (response.status !== 401 && response.status !== 403) return;
-  const how = credentials
-    ? `refused the credentials of user ${JSON.stringify(credentials.username)}`
-    : "requires credentials and none were given";
-  throw new ClusterApiError(`${service} at ${response.url} ${how} (HTTP ${response.status}: ${messageOf(response)})`, "auth", response.status);
+function refuseAuth(response, service, credentials, options = {}) {
+  if (response.status === 401) {
+    const how = credentials
+      ? `refused the credentials of user ${JSON.stringify(credentials.username)}`
+      : "requires credentials and none were given";
+    // Mesos' 401 has no body, only its challenge (libprocess authenticator.cpp: `Basic realm="mesos-master-readonly"`).
+    const challenge = response.headers?.["www-authenticate"];
+    const detail = !response.body.trim() && challenge ? `WWW-Authenticate ${challenge}` : messageOf(response);
+    throw new ClusterApiError(`${service} at ${response.url} ${how} (HTTP 401: ${detail})`, "auth", 401);
+  }
+  if (response.status === 403 && options.forbiddenIsAuth) {
+    const who = credentials ? `user ${JSON.stringify(credentials.username)}` : "requests without credentials";
+    throw new ClusterApiError(`${service} at ${response.url} does not allow ${who} (HTTP 403: ${messageOf(response)})`, "auth", 403);
+  }
 }
 
 /**

@@ -5,9 +5,25 @@
  * `GET /v2/deployments`, delete it (`DELETE /v2/apps/{id}`).
  *
  * Every call goes to an instance that answers `GET /v2/info` with 200 (any
- * instance proxies to the leader); while none does (booting, no leader yet)
- * calls are retried until the deadline. Credentials that Marathon refuses
- * fail at once: retrying cannot fix them.
+ * instance proxies to the leader); while none does (booting, no leader yet:
+ * Marathon holds the request about 2.75 s, then answers 502) calls are
+ * retried until the deadline. Credentials that Marathon refuses (401) fail
+ * at once: retrying cannot fix them. A 403 is not about credentials: it is
+ * Marathon refusing a new deployment while `--max_running_deployments` run,
+ * which is waited out like a lock.
+ *
+ * Upstream semantics this relies on (mesosphere/marathon v1.8.244):
+ * - api/LeaderProxyFilter.scala: a non-leader proxies every path to the
+ *   leader; with no leader it waits for consistent leadership (11 x 250 ms)
+ *   and answers 502 "Could not determine the current leader".
+ * - api/HttpModule.scala: `--http_credentials` is Jetty basic auth (realm
+ *   `--http_realm`, default "Mesosphere"): 401 with an HTML error page.
+ * - api/MarathonExceptionMapper.scala: 409 AppLockedException (with the
+ *   locking deployments), 403 TooManyRunningDeploymentsException, 422
+ *   validation failures, 415 from Jersey for a body that is not JSON.
+ * - api/v2/AppsResource.scala: PUT has `force=false` by default (a locked app
+ *   answers 409); DELETE has `force=true` by default and cancels the
+ *   deployments that hold the app instead of answering 409.
  */
 const { ClusterApiError, request, jsonOf, messageOf, refuseAuth, sleep } = require("./http");
 
@@ -23,6 +39,22 @@ const { ClusterApiError, request, jsonOf, messageOf, refuseAuth, sleep } = requi
  * @property {number} pollMs pause between polls
  * @property {(line: string) => void} log progress output
  */
+
+/**
+ * How long Marathon holds a request while it has no leader before answering
+ * 502 (LeaderProxyFilter.waitForConsistentLeadership: 11 sleeps of 250 ms).
+ */
+const MARATHON_NO_LEADER_WAIT_MS = 2750;
+
+/**
+ * The request timeout for Marathon: the given one, but never below the no-leader
+ * wait plus a margin, so that a leaderless Marathon is reported by its 502 and
+ * not as "no answer".
+ * @param {number | undefined} requestTimeoutMs
+ */
+function marathonTimeoutMs(requestTimeoutMs) {
+  return Math.max(requestTimeoutMs ?? 5000, MARATHON_NO_LEADER_WAIT_MS + 1250);
+}
 
 /**
  * The first instance (of any server, any alternative address) whose
@@ -44,7 +76,7 @@ function pickMarathon(target) {
       if (pending === 0) reject(new ClusterApiError(`no Marathon instance answers: ${problems.join("; ")}`, "unreachable"));
     };
     for (const base of bases) {
-      request(`${base}/v2/info`, { credentials: target.credentials, timeoutMs: target.requestTimeoutMs }).then(
+      request(`${base}/v2/info`, { credentials: target.credentials, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) }).then(
         (res) => {
           try {
             refuseAuth(res, "Marathon", target.credentials);
@@ -72,7 +104,15 @@ function elapsed(startedAt) {
 
 /**
  * Sends one changing call (PUT or DELETE of an app), retrying while Marathon
- * is unreachable, leaderless or the app is locked by another deployment.
+ * is unreachable, leaderless (502/503), the app is locked by another
+ * deployment (409, PUT only: DELETE is forced) or Marathon runs as many
+ * deployments as it may (403 TooManyRunningDeploymentsException).
+ *
+ * PUT keeps Marathon's `force=false`: an update never cancels a deployment in
+ * flight, it waits for it. DELETE sends `force=true`, Marathon's own default
+ * for DELETE (AppsResource.delete `@DefaultValue("true")`), spelled out: a
+ * destroy cancels a deployment that holds the app (one stuck waiting for
+ * offers or health) and stops the tasks.
  * @param {MarathonTarget} target
  * @param {"PUT" | "DELETE"} method
  * @param {string} appId
@@ -82,7 +122,7 @@ function elapsed(startedAt) {
  */
 async function changeApp(target, method, appId, body, schedule) {
   const startedAt = Date.now();
-  const path = method === "PUT" ? `${appPath(appId)}?partialUpdate=false` : appPath(appId);
+  const path = method === "PUT" ? `${appPath(appId)}?partialUpdate=false` : `${appPath(appId)}?force=true`;
   let lastProblem = "";
   for (;;) {
     if (Date.now() > schedule.deadline) {
@@ -91,19 +131,21 @@ async function changeApp(target, method, appId, body, schedule) {
     let problem;
     try {
       const { base } = await pickMarathon(target);
-      const response = await request(base + path, { method, body, credentials: target.credentials, timeoutMs: target.requestTimeoutMs });
+      const response = await request(base + path, { method, body, credentials: target.credentials, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
       refuseAuth(response, "Marathon", target.credentials);
       if ([200, 201, 404].includes(response.status)) return { base, response };
-      if (response.status === 400 || response.status === 422) {
+      if (response.status === 400 || response.status === 415 || response.status === 422) {
         throw new ClusterApiError(`Marathon at ${base} refused the definition of ${appId} (HTTP ${response.status}): ${messageOf(response)}`, "status", response.status);
       }
-      if (response.status !== 409 && response.status < 500) {
+      if (response.status !== 403 && response.status !== 409 && response.status < 500) {
         throw new ClusterApiError(`${method} ${base}${path} answered HTTP ${response.status}: ${messageOf(response)}`, "status", response.status);
       }
       problem =
         response.status === 409
           ? `${appId} is locked by deployment ${lockingDeployments(response)}; waiting for it to finish`
-          : `${base} answered HTTP ${response.status}: ${messageOf(response)}`;
+          : response.status === 403
+            ? `Marathon at ${base} takes no new deployment now (HTTP 403: ${messageOf(response)}); waiting for running deployments to finish`
+            : `${base} answered HTTP ${response.status}: ${messageOf(response)}`;
     } catch (e) {
       if (!(e instanceof ClusterApiError) || e.kind !== "unreachable") throw e;
       problem = e.message;
@@ -147,7 +189,7 @@ async function waitForDeployment(target, deploymentId, what, schedule) {
     let state;
     try {
       const { base } = await pickMarathon(target);
-      const response = await request(`${base}/v2/deployments`, { credentials: target.credentials, timeoutMs: target.requestTimeoutMs });
+      const response = await request(`${base}/v2/deployments`, { credentials: target.credentials, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
       refuseAuth(response, "Marathon", target.credentials);
       if (response.status !== 200) throw new ClusterApiError(`${base}/v2/deployments answered HTTP ${response.status}: ${messageOf(response)}`, "unreachable");
       const deployments = jsonOf(response);
@@ -201,7 +243,9 @@ async function putApp(target, appId, definitionJson, schedule) {
 
 /**
  * Deletes an app and waits for its deployment; an app that does not exist
- * counts as deleted.
+ * counts as deleted. The DELETE is forced (Marathon's default for it): a
+ * deployment holding the app, even one that never finishes, is cancelled and
+ * replaced by the deletion's, which only stops tasks.
  * @param {MarathonTarget} target
  * @param {string} appId
  * @param {Schedule} schedule
@@ -233,7 +277,7 @@ async function waitForRunningTasks(target, appId, instances, schedule) {
   for (;;) {
     try {
       const { base } = await pickMarathon(target);
-      const response = await request(base + appPath(appId), { credentials: target.credentials, timeoutMs: target.requestTimeoutMs });
+      const response = await request(base + appPath(appId), { credentials: target.credentials, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
       refuseAuth(response, "Marathon", target.credentials);
       if (response.status === 200) {
         const app = jsonOf(response).app ?? {};
@@ -252,4 +296,4 @@ async function waitForRunningTasks(target, appId, instances, schedule) {
   }
 }
 
-module.exports = { pickMarathon, appPath, putApp, deleteApp, waitForDeployment, waitForRunningTasks };
+module.exports = { MARATHON_NO_LEADER_WAIT_MS, marathonTimeoutMs, pickMarathon, appPath, putApp, deleteApp, waitForDeployment, waitForRunningTasks };

@@ -185,6 +185,13 @@ export function loadOutputs(options: SmokeOptions, cwd = process.cwd()): StackOu
   }
   const json = JSON.parse(readFileSync(jsonPath, "utf8")) as { output?: Record<string, { value: unknown }>; terraform?: { backend?: { local?: { path?: string } } } };
   const statePath = json.terraform?.backend?.local?.path;
+  // A local backend without its state file: the stack was never deployed from here. Say so at once
+  // instead of retrying every step against addresses nothing answers on.
+  if (options.terraform !== "none" && statePath && !existsSync(resolve(stackDir, statePath))) {
+    throw new SmokeUsageError(
+      `stack ${options.stack} was never deployed from here: no state at ${resolve(stackDir, statePath)} (run \`npx cdktf deploy ${options.stack}\`, or give --outputs FILE or the endpoints as flags; --terraform none checks the synthesized private addresses)`,
+    );
+  }
   if (options.terraform !== "none" && statePath && existsSync(resolve(stackDir, statePath))) {
     try {
       const text = execFileSync(options.terraform, ["output", "-json"], { cwd: stackDir, encoding: "utf8", timeout: 60000, stdio: ["ignore", "pipe", "pipe"] });
