@@ -72,16 +72,16 @@ test("bad settings name the setting, the value and what is allowed", () => {
     if (file !== undefined) writeFileSync(join(cwd, "cluster.config.json"), JSON.stringify(file));
     buildApp({ config: loadAppConfig({ env: { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env }, cwd, homeDir: cwd }), outdir: join(cwd, "out") });
   };
-  expect(errorOf(load({ CLUSTER_BACKEND: "gcs" }))).toBe('dev: invalid backend.type "gcs"; allowed: "local", "azurerm", "s3" (CLUSTER_BACKEND)');
+  expect(errorOf(load({ CLUSTER_BACKEND: "gcs" }))).toBe('dev: invalid backend.type "gcs" (from CLUSTER_BACKEND); allowed: "local", "azurerm", "s3" (CLUSTER_BACKEND)');
   expect(errorOf(load({ CLUSTER_BACKEND: "s3", CLUSTER_BACKEND_REGION: "eu-west-1" }))).toBe(
     'dev: invalid backend.bucket (undefined); allowed: the S3 bucket holding the state (CLUSTER_BACKEND_BUCKET), required with backend "s3"',
   );
   expect(errorOf(load({ CLUSTER_BACKEND: "azurerm", CLUSTER_BACKEND_STORAGE_ACCOUNT: "Acme-State", CLUSTER_BACKEND_CONTAINER: "tfstate", CLUSTER_BACKEND_RESOURCE_GROUP: "rg" }))).toBe(
-    'dev: invalid backend.storageAccountName "Acme-State"; allowed: 3-24 lower-case letters and digits (an Azure storage account name)',
+    'dev: invalid backend.storageAccountName "Acme-State" (from CLUSTER_BACKEND_STORAGE_ACCOUNT); allowed: 3-24 lower-case letters and digits (an Azure storage account name)',
   );
-  expect(errorOf(load({ CLUSTER_BACKEND: "azurerm", CLUSTER_BACKEND_BUCKET: "acme" }))).toBe('dev: invalid backend.bucket "acme"; allowed: only with backend "s3", not "azurerm"');
+  expect(errorOf(load({ CLUSTER_BACKEND: "azurerm", CLUSTER_BACKEND_BUCKET: "acme" }))).toBe('dev: invalid backend.bucket "acme" (from CLUSTER_BACKEND_BUCKET); allowed: only with backend "s3", not "azurerm"');
   expect(errorOf(load({ CLUSTER_BACKEND: "s3", CLUSTER_BACKEND_BUCKET: "acme", CLUSTER_BACKEND_REGION: "eu-west-1", CLUSTER_BACKEND_USE_LOCKFILE: "false" }))).toBe(
-    "dev: invalid backend.useLockfile false; allowed: true, or false together with backend.dynamodbTable (state without a lock can be corrupted by two applies)",
+    "dev: invalid backend.useLockfile false (from CLUSTER_BACKEND_USE_LOCKFILE); allowed: true, or false together with backend.dynamodbTable (state without a lock can be corrupted by two applies)",
   );
   expect(errorOf(load({ CLUSTER_BACKEND_USE_LOCKFILE: "yes" }))).toBe('app: invalid CLUSTER_BACKEND_USE_LOCKFILE "yes"; allowed: "true" or "false"');
   expect(errorOf(load({}, { backend: { type: "s3", bucktet: "acme" } }))).toMatch(/cluster\.config\.json: invalid backend\.bucktet "bucktet"; allowed: one of type, path, key, /);

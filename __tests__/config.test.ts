@@ -47,7 +47,7 @@ test("layers: file < cloud section < stack section < CLUSTER_<KNOB> < CLUSTER_<S
       adminCidrs: ["198.51.100.0/24"],
       // dev runs without auth: opening it to admin networks takes the explicit opt-in.
       stacks: { ha: { agentCount: 6, name: "acme-prod" }, dev: { insecure: true } },
-      images: { marathon: "mesosphere/marathon:v1.10.17" },
+      images: { marathon: "mesosphere/marathon:v1.8.243" },
       aws: { region: "eu-central-1", masterVmSize: "m6i.large" },
     }),
   );
@@ -62,7 +62,7 @@ test("layers: file < cloud section < stack section < CLUSTER_<KNOB> < CLUSTER_<S
     agentVmSize: "m6i.xlarge",
     agentCount: 1,
     adminCidrs: ["198.51.100.0/24"],
-    images: { marathon: "mesosphere/marathon:v1.10.17", swarm: "swarm:1.2.8" },
+    images: { marathon: "mesosphere/marathon:v1.8.243", swarm: "swarm:1.2.8" },
     sshPublicKey: TEST_SSH_KEY,
   });
   expect(config.stacks.dev.masterCount).toBeUndefined();

@@ -3,6 +3,9 @@
  * configuration, the constructs and the cloud targets. Each must fail synth
  * with a message naming the construct path, the property, the value given
  * and what is allowed; each row asserts all four. Valid edge values pass.
+ * The mistakes of a new user's configuration (variables, config file keys,
+ * regions and zones, sizes, image pins, SSH key files, apps across stacks)
+ * are catalogued the same way, on both clouds, in bad-input.test.ts.
  */
 import { randomBytes } from "crypto";
 import { execFileSync } from "child_process";

@@ -3,23 +3,9 @@
  * opt-in, authentication with secrets that never enter user data, TLS for
  * the Swarm API, hardened hosts, and no data lost when the agents change.
  */
-import { App, TerraformStack } from "cdktf";
+import { App } from "cdktf";
 import { MesosClusterStack, MesosClusterStackProps } from "../stacks/mesos-cluster-stack";
-import {
-  Cloud,
-  execStartOf,
-  fileOf,
-  machineDocs,
-  parseCloudConfig,
-  poolDoc,
-  resolveRef,
-  resourcesOf,
-  ruleTable,
-  synthCluster,
-  synthStack,
-  TEST_SSH_KEY,
-  TfJson,
-} from "./helpers/synth";
+import { Cloud, execStartOf, fileOf, machineDocs, parseCloudConfig, poolDoc, resolveRef, resourcesOf, ruleTable, synthCluster, synthStack, TEST_SSH_KEY, TfJson, warningsOf } from "./helpers/synth";
 
 const CLOUDS: Cloud[] = ["azure", "aws"];
 const PROFILES = ["dev", "ha"] as const;
@@ -46,13 +32,6 @@ function internetRules(json: TfJson, cloud: Cloud): string[] {
   return open;
 }
 
-function warningsOf(stack: TerraformStack): string[] {
-  return stack.node
-    .findAll()
-    .flatMap((c) => c.node.metadata)
-    .filter((m) => m.type === "@cdktf/warn")
-    .map((m) => String(m.data));
-}
 
 describe.each(CLOUDS)("%s", (cloud) => {
   describe.each(PROFILES)("%s defaults", (profile) => {
@@ -160,7 +139,7 @@ describe.each(CLOUDS)("%s", (cloud) => {
 
     test("passwords are generated, kept in the secret store, and only sensitive outputs show them", () => {
       const passwords = Object.keys(resourcesOf(json, "random_password")).sort();
-      expect(passwords).toEqual(["marathon-password", "mesos-password"]);
+      expect(passwords).toEqual(["marathon-password", "marathon-zk-password", "mesos-password", "mesos-zk-password"]);
       for (const p of Object.values(resourcesOf(json, "random_password"))) expect(p).toMatchObject({ length: 32, special: false });
       const stored =
         cloud === "azure"
@@ -232,7 +211,8 @@ describe.each(CLOUDS)("%s", (cloud) => {
       expect(Object.keys(variables).sort()).toEqual(["marathon_password", "mesos_password"]);
       expect(variables.marathon_password).toMatchObject({ sensitive: true, type: "string" });
       expect(JSON.stringify(variables.marathon_password.validation)).toContain("{16,128}");
-      expect(resourcesOf(vars, "random_password")).toEqual({});
+      // The ZooKeeper passwords are machine-only: generated either way.
+      expect(Object.keys(resourcesOf(vars, "random_password")).sort()).toEqual(["marathon-zk-password", "mesos-zk-password"]);
       expect(vars.output.marathon_username.value).toBe("ops");
       expect(fileOf(parseCloudConfig(machineDocs(vars, cloud)[0].text), "/usr/local/sbin/marathon-credentials")).toContain("'ops'");
     });

@@ -53,15 +53,15 @@ const AWS_COMMON = {
 
 /** What authentication (on in ha) adds: passwords, the Swarm CA and certificates, and their secret store. */
 const AUTH_COMMON = {
-  random_password: 2,
+  random_password: 4,
   tls_private_key: 3,
   tls_self_signed_cert: 1,
   tls_cert_request: 2,
   tls_locally_signed_cert: 2,
 };
-// Secrets: the Marathon and Mesos passwords, the Swarm API's CA, certificate and key.
-const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 1, azurerm_key_vault_secret: 5, azurerm_user_assigned_identity: 1, random_string: 1 };
-const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 5, aws_iam_role: 1, aws_iam_role_policy: 1, aws_iam_instance_profile: 1 };
+// Secrets: the Marathon and Mesos HTTP and ZooKeeper passwords, the Swarm API's CA, certificate and key.
+const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 1, azurerm_key_vault_secret: 7, azurerm_user_assigned_identity: 1, random_string: 1 };
+const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 7, aws_iam_role: 1, aws_iam_role_policy: 1, aws_iam_instance_profile: 1 };
 
 function expectedCounts(cloud: Cloud, masters: number, auth: boolean): Record<string, number> {
   if (cloud === "azure") {
@@ -233,7 +233,8 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
       expect(parseCloudConfig(d.text).files.has("/etc/mesos-cluster/mesos-master.env")).toBe(false);
       const args = execStartOf(parseCloudConfig(d.text), "mesos-master");
       expect(args.slice(args.indexOf("mesosphere/mesos-master:1.7.1") + 1)).toEqual([
-        `--zk=${zk}`,
+        // With auth, the URL with the ZooKeeper password is a root-only file written at boot (zookeeper-acl.test.ts).
+        auth ? "--zk=file:///etc/mesos/zk" : `--zk=${zk}`,
         `--quorum=${Math.floor(masterCount / 2) + 1}`,
         "--work_dir=/var/lib/mesos",
         "--log_dir=/var/log/mesos",
@@ -242,7 +243,7 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
         `--ip=${d.privateIp}`,
         "--port=5050",
         "--registry=replicated_log",
-        ...(auth ? ["--authenticate_http_readwrite=true", "--http_authenticators=basic", "--credentials=/etc/mesos/credentials.json"] : []),
+        ...(auth ? ["--authenticate_http_readwrite=true", "--authenticate_http_readonly=true", "--authenticate_http_frameworks=true", "--http_authenticators=basic", "--http_framework_authenticators=basic", "--credentials=/etc/mesos/credentials.json"] : []),
       ]);
       const run = execStartOf(parseCloudConfig(d.text), "mesos-master");
       expect(run).toContain("/var/lib/mesos-cluster/mesos:/var/lib/mesos");
@@ -258,7 +259,9 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
       const run = execStartOf(doc, "marathon");
       const image = run.indexOf("mesosphere/marathon:v1.8.244");
       expect(image).toBeGreaterThan(0);
-      expect(run.slice(image + 1)).toEqual(["--master", `zk://${hosts}/mesos`, "--zk", `zk://${hosts}/marathon`, "--hostname", d.privateIp, "--http_port", "8080"]);
+      // With auth, MARATHON_ZK (with the ZooKeeper password) comes from a boot-time env file, not the command line.
+      expect(run.slice(image + 1)).toEqual(["--master", `zk://${hosts}/mesos`, ...(auth ? [] : ["--zk", `zk://${hosts}/marathon`]), "--hostname", d.privateIp, "--http_port", "8080"]);
+      expect(run.includes("/run/mesos-cluster/secrets/marathon-zk.env")).toBe(auth);
       expect(envOf(doc, "marathon")).toEqual({ LIBPROCESS_IP: d.privateIp, LIBPROCESS_PORT: "15101" });
       // With auth, the credentials come from a boot-time env file, never from user data or the command line.
       expect(run.includes("/run/mesos-cluster/secrets/marathon.env")).toBe(auth);

@@ -144,7 +144,8 @@ describe("npm run validate on an AWS synth output", () => {
     expect(agents).toContain("--docker_mesos_image=mesosphere/mesos-slave:1.7.1  [environment]");
     const master = block("ha masters mesos-ha-masters-1");
     expect(master).toContain("docker engine 27.5.1: API floor 1.24 (default)");
-    expect(master).toMatch(/argv: mesos-master --zk=zk:\/\/\S+ --quorum=2 --work_dir=\/var\/lib\/mesos/);
+    // ha has auth: the zk URL with ZooKeeper's password is a root-only file written at boot.
+    expect(master).toMatch(/argv: mesos-master --zk=file:\/\/\/etc\/mesos\/zk --quorum=2 --work_dir=\/var\/lib\/mesos/);
     expect(master).toContain("--registry=replicated_log  [command line]");
     expect(master).toContain("argv: /marathon/bin/marathon --master zk://");
     expect(master).toContain("cluster-opt mesos.checkpointfailover=true");

@@ -1,6 +1,6 @@
 import { createHash } from "crypto";
-import { Aspects, Fn, ITerraformDependable, Token } from "cdktf";
-import { Construct } from "constructs";
+import { Aspects, Fn, ITerraformDependable, TerraformStack, Token } from "cdktf";
+import { Construct, IConstruct } from "constructs";
 import { dependable } from "cdktf/lib/tfExpression";
 import { Resource } from "@cdktf/provider-null/lib/resource";
 import {
@@ -15,8 +15,10 @@ import {
 import { ClusterReadinessGate } from "./cluster-readiness-gate";
 import { HttpCredentials } from "./core/credentials";
 import { MarathonAppDefinition, MarathonAppSpec, renderAppDefinition } from "./core/marathon-app-definition";
-import { checkInteger, fail } from "./core/validation";
+import { checkInteger, fail, pathOf, warn } from "./core/validation";
+import { AGENT_HEALTH_PORT, MesosAgentPool } from "./mesos-agent-pool";
 import { MarathonService } from "./marathon-service";
+import { SwarmManager } from "./swarm-manager";
 
 /** Properties of a {@link MarathonApp}: the app ({@link MarathonAppSpec}) and where and how it is deployed. */
 export interface MarathonAppProps extends MarathonAppSpec {
@@ -97,6 +99,11 @@ export class MarathonApp extends Construct {
     this.credentials = props.credentials ?? props.marathon.credentials;
     this.definition = renderAppDefinition(this, props);
     this.appId = this.definition.id;
+    claimAppId(this, props.marathon, props.id);
+    // An app in another stack than its cluster: that stack deploys after the cluster's and is destroyed before it.
+    const stack = TerraformStack.of(this);
+    const clusterStack = TerraformStack.of(props.marathon);
+    if (clusterStack !== stack) stack.addDependency(clusterStack);
     this.marathonUrls = props.marathonUrls ?? machineUrls(props.marathon.nodes, props.marathon.httpPort).flat();
     if (this.marathonUrls.length === 0) fail(this, "marathonUrls", this.marathonUrls, "at least one Marathon base URL");
     for (const url of this.marathonUrls) {
@@ -181,10 +188,95 @@ export class MarathonApp extends Construct {
         if (node !== this) return;
         const gate = ClusterReadinessGate.of(this.marathon);
         const cluster: ITerraformDependable[] = gate ? [gate.resource] : this.marathon.nodes.resources.instances;
-        this.appResource.dependsOn = uniqueFqns([...cluster, ...explicit]);
+        // depends_on names resources of this stack only; another stack's come first through the stack dependency.
+        const local = [...cluster, ...explicit].filter((d) => {
+          const other = d instanceof Construct ? TerraformStack.of(d) : stack;
+          if (other !== stack) stack.addDependency(other);
+          return other === stack;
+        });
+        this.appResource.dependsOn = uniqueFqns(local);
+        const pools = agentPoolsOf(this.marathon);
+        this.checkHostPorts(pools);
+        this.checkResources(pools);
       },
     });
   }
+
+  /**
+   * Fixed host ports (a mapping's hostPort, or portDefinitions with
+   * requirePorts) must be ports the agents offer their tasks: Mesos offers
+   * only the task range, so any other port (the agent's own, the Docker
+   * engine's, SSH) never comes in an offer and the deployment waits forever.
+   */
+  private checkHostPorts(pools: MesosAgentPool[]): void {
+    if (pools.length === 0) return;
+    const fixed: [string, unknown][] = [];
+    (this.definition.container?.portMappings ?? []).forEach((m, i) => fixed.push([`container.portMappings[${i}].hostPort`, m.hostPort]));
+    if (this.definition.requirePorts) (this.definition.portDefinitions ?? []).forEach((p, i) => fixed.push([`portDefinitions[${i}].port`, p.port]));
+    const ranges = [...new Set(pools.map((p) => `${p.taskPorts.from}-${p.taskPorts.to}`))].join(", ");
+    const taken = new Map<number, string>([[22, "SSH"], [AGENT_HEALTH_PORT, "the agents' health relay"]]);
+    for (const pool of pools) taken.set(pool.port, `the Mesos agent's port (${pathOf(pool)})`);
+    for (const swarm of swarmsOf(this.marathon)) taken.set(swarm.agentEnginePort, `the agents' Docker engine port, which Swarm uses (${pathOf(swarm)})`);
+    for (const [property, port] of fixed) {
+      if (typeof port !== "number" || port === 0) continue;
+      const offered = pools.some((p) => port >= p.taskPorts.from && port <= p.taskPorts.to);
+      const what = taken.get(port);
+      if (offered && !what) continue;
+      fail(
+        this,
+        property,
+        port,
+        `0 (Mesos picks a free port) or a port the agents offer their tasks (${ranges}): ${port} is ${what ?? "not offered, so the app would wait for an offer forever"}`,
+      );
+    }
+  }
+
+  /** An app asking more than the largest agent can offer waits forever: said at synth (a warning, the table may not know every size). */
+  private checkResources(pools: MesosAgentPool[]): void {
+    if (pools.length === 0 || this.definition.instances === 0) return;
+    if (pools.every((p) => p.count === 0)) {
+      warn(this, `the agent pools of ${pathOf(this.marathon.masters)} have no machines: the app's tasks wait until agents join`);
+      return;
+    }
+    const sizes = pools.filter((p) => p.count > 0).map((p) => p.nodes.target.describeVmSize?.(p.nodes.vmSize));
+    if (sizes.some((s) => s === undefined)) return;
+    // Mesos offers all CPUs, and the memory less 1 GiB for the system (half below 2 GiB).
+    const offers = sizes.map((s) => ({ name: s!.name, cpus: s!.vcpus, mem: s!.memoryGib >= 2 ? (s!.memoryGib - 1) * 1024 : s!.memoryGib * 512 }));
+    const { cpus, mem } = this.definition;
+    if (typeof cpus !== "number" || typeof mem !== "number" || offers.some((o) => cpus <= o.cpus && mem <= o.mem)) return;
+    const best = offers.map((o) => `${o.name}: ${o.cpus} CPUs, ${Math.floor(o.mem)} MiB`).join("; ");
+    warn(
+      this,
+      `asks ${cpus} CPUs and ${mem} MiB per task, more than any agent offers (${best}; Mesos keeps 1 GiB of each agent for the system): Marathon will wait for an offer that never comes`,
+      "mem",
+    );
+  }
+}
+
+/** App ids deployed through each Marathon, to refuse a second app with the same id (it would overwrite the first). */
+const APP_IDS = new WeakMap<MarathonService, Map<string, string>>();
+
+function claimAppId(app: MarathonApp, marathon: MarathonService, given: string): void {
+  const ids = APP_IDS.get(marathon) ?? new Map<string, string>();
+  for (const [id, path] of ids) {
+    if (id === app.appId) {
+      fail(app, "id", given, `an id no other MarathonApp of ${pathOf(marathon)} uses (${path} deploys ${id}: each deploy would overwrite the other's app, and destroying one deletes both)`);
+    }
+    if (id.startsWith(`${app.appId}/`) || app.appId.startsWith(`${id}/`)) {
+      fail(app, "id", given, `an id that is neither a group holding another app nor inside one (${path} deploys ${id}; Marathon refuses an app id that is also a group)`);
+    }
+  }
+  ids.set(app.appId, pathOf(app));
+  APP_IDS.set(marathon, ids);
+}
+
+/** The agent pools registered with the masters `marathon` runs on, anywhere in the app. */
+function agentPoolsOf(marathon: MarathonService): MesosAgentPool[] {
+  return marathon.node.root.node.findAll().filter((c: IConstruct): c is MesosAgentPool => c instanceof MesosAgentPool && c.masters === marathon.masters);
+}
+
+function swarmsOf(marathon: MarathonService): SwarmManager[] {
+  return marathon.node.root.node.findAll().filter((c: IConstruct): c is SwarmManager => c instanceof SwarmManager && c.masters === marathon.masters);
 }
 
 /** `depends_on` entries (plain addresses, as the constructor's `dependsOn` renders them), without repeats. */

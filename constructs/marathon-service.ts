@@ -6,6 +6,7 @@ import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript } from "./core/systemd";
 import { checkInteger, fail } from "./core/validation";
+import { addZkAclGuard, checkZookeeperCredentials, ZookeeperCredentials } from "./core/zookeeper-auth";
 import { MesosMasterGroup } from "./mesos-master-group";
 import { INodeRole, NodeContext, NodeGroup, SECRETS_DIR } from "./nodes";
 
@@ -43,6 +44,24 @@ export interface MarathonServiceProps {
    * @default no authentication
    */
   readonly credentials?: HttpCredentials;
+  /**
+   * Digest credentials Marathon authenticates to ZooKeeper with. Marathon
+   * then creates its znodes changeable and readable only by these
+   * credentials (`auth::cdrwa`; `<zkPath>/leader-curator` also
+   * `world:anyone:r`: mesosphere/marathon v1.8.244 ZookeeperConf.scala
+   * `zkDefaultCreationACL`, RichCuratorFramework.scala). The password
+   * (usually a generated token) is kept in the cloud's secret store; at boot
+   * Marathon's `MARATHON_ZK` is written to a root-only env file in tmpfs and
+   * `--zk` leaves the command line, so the password never enters user data,
+   * `ps` or `docker inspect`. Marathon's `--master` stays without
+   * credentials: the masters' znodes are world-readable. Before Marathon
+   * starts, its boot script creates `zkPath` with this ACL through zkCli (or
+   * gives it to the path when it was left open; nodes below it that an
+   * earlier Marathon left open need a one-time `setAcl -R`: README). Changing the
+   * password later locks Marathon out of its own state (README, Security model).
+   * @default no credentials: every znode open to every ZooKeeper client
+   */
+  readonly zookeeperCredentials?: ZookeeperCredentials;
 }
 
 /** Marathon flags this construct sets itself. */
@@ -66,6 +85,10 @@ export class MarathonService extends Construct implements INodeRole {
   public readonly credentials?: HttpCredentials;
   /** The command that prints the password on a machine (when authentication is on). */
   private readonly passwordCommand?: string;
+  /** ZooKeeper digest credentials of Marathon; undefined when its znodes are open. */
+  public readonly zookeeperCredentials?: ZookeeperCredentials;
+  /** The command that prints the ZooKeeper password on a machine (with zookeeperCredentials). */
+  private readonly zkPasswordCommand?: string;
 
   constructor(scope: Construct, id: string, props: MarathonServiceProps) {
     super(scope, id);
@@ -85,6 +108,10 @@ export class MarathonService extends Construct implements INodeRole {
       this.credentials = checkCredentials(this, "credentials", props.credentials);
       this.passwordCommand = this.nodes.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
     }
+    if (props.zookeeperCredentials !== undefined) {
+      this.zookeeperCredentials = checkZookeeperCredentials(this, "zookeeperCredentials", props.zookeeperCredentials);
+      this.zkPasswordCommand = this.nodes.storeSecret(this, "zk-password", `${this.node.id}-zk-password`, props.zookeeperCredentials.password);
+    }
 
     this.nodes.addRole(this);
     this.masters.zookeeper.allowClients(this.nodes);
@@ -100,11 +127,17 @@ export class MarathonService extends Construct implements INodeRole {
     return this.nodes.privateIps.map((ip) => `http://${ip}:${this.httpPort}`);
   }
 
-  /** Marathon's command line on `ip` (exactly what the user data runs). */
+  /**
+   * Marathon's command line on `ip` (exactly what the user data runs). With
+   * {@link zookeeperCredentials}, `--zk` is not on it: `MARATHON_ZK` comes
+   * from the boot-time env file, and Marathon refuses a flag given both ways
+   * (it turns `MARATHON_*` into arguments: mesosphere/marathon v1.8.244
+   * src/main/scala/mesosphere/marathon/Main.scala `envToArgs`).
+   */
   public argsFor(ip: string): string[] {
     const args = [
       "--master", this.masters.zkUrl,
-      "--zk", this.zkUrl,
+      ...(this.zookeeperCredentials ? [] : ["--zk", this.zkUrl]),
       "--hostname", ip,
       "--http_port", String(this.httpPort),
     ];
@@ -134,6 +167,24 @@ mkdir -p ${SECRETS_DIR}
 password=$(${this.passwordCommand})
 printf 'MARATHON_HTTP_CREDENTIALS=%s:%s\\n' '${this.credentials.username}' "$password" > ${file}`,
         ),
+      );
+      runtimeEnvFiles.push(file);
+    }
+    if (this.zookeeperCredentials && this.zkPasswordCommand) {
+      const file = `${SECRETS_DIR}/marathon-zk.env`;
+      // Writes MARATHON_ZK to the env file, then gives zkPath Marathon's ACL (core/zookeeper-auth.ts).
+      preStart.push(
+        addZkAclGuard(config, {
+          scope: this,
+          name: "marathon-zk-auth",
+          policy: "marathon",
+          passwordCommand: this.zkPasswordCommand,
+          username: this.zookeeperCredentials.username,
+          zkUrl: this.zkUrl,
+          file,
+          envName: "MARATHON_ZK",
+          image: this.masters.zookeeper.image.reference,
+        }),
       );
       runtimeEnvFiles.push(file);
     }

@@ -6,6 +6,7 @@ import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript } from "./core/systemd";
 import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "./core/validation";
+import { addZkAclGuard, checkZookeeperCredentials, ZookeeperCredentials } from "./core/zookeeper-auth";
 import { INodeRole, MachineSet, NodeContext, NodeGroup, placeOn, PlacementProps, SECRETS_DIR } from "./nodes";
 import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "./zookeeper-ensemble";
 
@@ -37,13 +38,40 @@ export interface MesosMasterGroupProps extends PlacementProps {
    */
   readonly extraFlags?: Record<string, string>;
   /**
-   * Turn on HTTP basic authentication for the masters' read-write endpoints
-   * (`authenticate_http_readwrite`). The password (usually a token: a
-   * generated secret or a sensitive variable) is kept in the cloud's secret
-   * store and fetched by the masters at boot; it never enters user data.
+   * Turn on HTTP basic authentication for the masters' endpoints, read-write
+   * and read-only (`authenticate_http_readwrite`, `authenticate_http_readonly`),
+   * and for frameworks of the v1 HTTP scheduler API
+   * (`authenticate_http_frameworks`): a task can no longer register a
+   * framework with a plain POST to /api/v1/scheduler. Marathon 1.8 and Swarm
+   * 1.2.8 register through the v0 driver, which this does not touch
+   * (mesosphere/marathon v1.8.244 MarathonSchedulerDriver.scala: libmesos
+   * MesosSchedulerDriver; apache/mesos 1.7.1 src/master/http.cpp scheduler()).
+   * The password (usually a token: a generated secret or a sensitive
+   * variable) is kept in the cloud's secret store and fetched by the masters
+   * at boot; it never enters user data.
    * @default no authentication
    */
   readonly credentials?: HttpCredentials;
+  /**
+   * Digest credentials the masters authenticate to ZooKeeper with. Mesos then
+   * creates its znodes (`zkPath`, the leader election, the replicated log's
+   * replicas) readable by everyone and changeable only by these credentials
+   * (`world:anyone:r` + `auth::cdrwa`, apache/mesos src/zookeeper/group.cpp);
+   * agents, Marathon's `--master` and Swarm keep finding the leader without
+   * credentials. The password (usually a generated token) is kept in the
+   * cloud's secret store; at boot the masters write the `zk://user:password@...`
+   * URL to a root-only file in tmpfs and pass `--zk=file://...`, so it never
+   * enters user data, the command line or the master's `/flags`. Before the
+   * master starts, the same boot script (`mesos-master-zk-auth`, ZooKeeper's
+   * own shell from the ensemble's image) creates `zkPath` with this ACL, or
+   * gives it to the path when a reader created it open first; open nodes
+   * below it, from a cluster that ran without credentials, take one
+   * `setAcl -R` by hand (README). `zkPath` must then be one level deep.
+   * Changing the password later locks the masters out of their own znodes
+   * (README, Security model).
+   * @default no credentials: every znode open to every ZooKeeper client
+   */
+  readonly zookeeperCredentials?: ZookeeperCredentials;
 }
 
 /** Mesos master flags this construct sets itself. */
@@ -58,12 +86,25 @@ export const MANAGED_MASTER_FLAGS = [
   "port",
   "registry",
   "authenticate_http_readwrite",
+  "authenticate_http_readonly",
+  "authenticate_http_frameworks",
   "http_authenticators",
+  "http_framework_authenticators",
   "credentials",
 ] as const;
 
 /** Where the masters' credentials file is mounted inside the container. */
 const CREDENTIALS_IN_CONTAINER = "/etc/mesos/credentials.json";
+/**
+ * Where the file holding the masters' credentialed ZooKeeper URL is mounted
+ * inside the container. `--zk` is a `SecurePathOrValue` flag: `file://PATH`
+ * is read at start, and the flag shows (in `/flags`, `/state` and the log)
+ * the path instead of the file's contents (apache/mesos 1.7.1
+ * src/master/flags.hpp `Option<flags::SecurePathOrValue> zk`, src/master/flags.cpp
+ * "`file:///path/to/file` (where file contains one of the above)",
+ * 3rdparty/stout/include/stout/flags/parse.hpp, flags/flag.hpp operator<<).
+ */
+export const MESOS_ZK_URL_IN_CONTAINER = "/etc/mesos/zk";
 
 /**
  * Mesos masters on a {@link NodeGroup}, electing a leader through ZooKeeper
@@ -86,6 +127,10 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   public readonly credentials?: HttpCredentials;
   /** The command that prints the password on a master (when authentication is on). */
   private readonly passwordCommand?: string;
+  /** ZooKeeper digest credentials of the masters; undefined when their znodes are open. */
+  public readonly zookeeperCredentials?: ZookeeperCredentials;
+  /** The command that prints the ZooKeeper password on a master (with zookeeperCredentials). */
+  private readonly zkPasswordCommand?: string;
 
   constructor(scope: Construct, id: string, props: MesosMasterGroupProps) {
     super(scope, id);
@@ -106,6 +151,10 @@ export class MesosMasterGroup extends Construct implements INodeRole {
       this.credentials = checkCredentials(this, "credentials", props.credentials);
       this.passwordCommand = this.nodes.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
     }
+    if (props.zookeeperCredentials !== undefined) {
+      this.zookeeperCredentials = checkZookeeperCredentials(this, "zookeeperCredentials", props.zookeeperCredentials);
+      this.zkPasswordCommand = this.nodes.storeSecret(this, "zk-password", `${this.node.id}-zk-password`, props.zookeeperCredentials.password);
+    }
 
     this.nodes.addRole(this);
     this.zookeeper.allowClients(this.nodes);
@@ -123,10 +172,18 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     this.nodes.allowFromGroup(other, Port.tcp(this.port), why);
   }
 
+  /**
+   * The value of `--zk`: {@link zkUrl}, or with {@link zookeeperCredentials}
+   * `file:///etc/mesos/zk`, the credentialed URL written at boot.
+   */
+  public get zkFlag(): string {
+    return this.zookeeperCredentials ? `file://${MESOS_ZK_URL_IN_CONTAINER}` : this.zkUrl;
+  }
+
   /** The flags of the master on `ip` (flag name to value, exactly what its command line says). */
   public flagsFor(ip: string): Record<string, string> {
     const flags: Record<string, string> = {
-      zk: this.zkUrl,
+      zk: this.zkFlag,
       quorum: String(this.quorum),
       work_dir: "/var/lib/mesos",
       log_dir: "/var/log/mesos",
@@ -138,7 +195,10 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     };
     if (this.credentials) {
       flags.authenticate_http_readwrite = "true";
+      flags.authenticate_http_readonly = "true";
+      flags.authenticate_http_frameworks = "true";
       flags.http_authenticators = "basic";
+      flags.http_framework_authenticators = "basic";
       flags.credentials = CREDENTIALS_IN_CONTAINER;
     }
     return { ...flags, ...this.extraFlags };
@@ -176,6 +236,23 @@ printf '{"credentials":[{"principal":"%s","secret":"%s"}]}\\n' '${this.credentia
         ),
       );
       volumes.push(`${file}:${CREDENTIALS_IN_CONTAINER}:ro`);
+    }
+    if (this.zookeeperCredentials && this.zkPasswordCommand) {
+      const file = `${SECRETS_DIR}/mesos-zk-url`;
+      // Writes the credentialed URL to the file, then gives zkPath the masters' ACL (core/zookeeper-auth.ts).
+      preStart.push(
+        addZkAclGuard(config, {
+          scope: this,
+          name: "mesos-master-zk-auth",
+          policy: "mesos",
+          passwordCommand: this.zkPasswordCommand,
+          username: this.zookeeperCredentials.username,
+          zkUrl: this.zkUrl,
+          file,
+          image: this.zookeeper.image.reference,
+        }),
+      );
+      volumes.push(`${file}:${MESOS_ZK_URL_IN_CONTAINER}:ro`);
     }
     addContainerService(config, {
       name: "mesos-master",

@@ -1,13 +1,14 @@
-import { Annotations } from "cdktf";
-import { Construct } from "constructs";
+import { Annotations, Aspects } from "cdktf";
+import { Construct, IConstruct } from "constructs";
 import { CloudTarget, ClusterSecret, HealthEndpoint, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
 import { CloudConfig, EncodedUserData, encodeUserData, RunPhase } from "./core/cloud-config";
 import { DockerEngine, MASTER_DOCKER_ENGINE_VERSION } from "./core/container-image";
 import { DOCKER_APT_KEY } from "./core/docker-apt-key";
-import { Cidr, isUsableHost, parseIpv4 } from "./core/net";
+import { Cidr, CLOUD_RESERVED_ADDRESSES, isUsableHost, parseIpv4 } from "./core/net";
 import { CidrPeer, IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
 import { addScript, CONFIG_DIR, SCRIPT_DIR } from "./core/systemd";
-import { checkInteger, ClusterConfigError, fail, isUnresolved, pathOf } from "./core/validation";
+import { checkInteger, ClusterConfigError, fail, isUnresolved, pathOf, warn } from "./core/validation";
+import { describeCapacity } from "./cloud/vm-sizes";
 
 /** Where persistent data lives on every machine (the data disk's mount point when there is one). */
 export const DATA_ROOT = "/var/lib/mesos-cluster";
@@ -78,6 +79,29 @@ const VM_SIZE = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$/;
 const GROUP_NAME = /^[a-z][a-z0-9-]{0,14}$/;
 
 /**
+ * What a machine needs for each role it runs (the largest need of its roles
+ * counts). Masters run ZooKeeper, the Mesos master, Marathon and Swarm: the
+ * JVMs of ZooKeeper and Marathon and the Mesos master with its replicated
+ * log want 2 vCPUs and 8 GiB between them. An agent offers its tasks what is
+ * left after the Mesos agent keeps 1 GiB for the system (half below 2 GiB:
+ * apache/mesos src/slave/containerizer/containerizer.cpp), so 2 GiB leaves
+ * tasks 1 GiB.
+ */
+export const ROLE_MINIMUMS: Readonly<Record<string, { readonly vcpus: number; readonly memoryGib: number; readonly what: string }>> = {
+  zookeeper: { vcpus: 1, memoryGib: 2, what: "ZooKeeper" },
+  "mesos-master": { vcpus: 2, memoryGib: 8, what: "the Mesos master" },
+  marathon: { vcpus: 2, memoryGib: 8, what: "Marathon" },
+  "swarm-manager": { vcpus: 1, memoryGib: 2, what: "Swarm" },
+  "mesos-agent": { vcpus: 1, memoryGib: 2, what: "the Mesos agent" },
+};
+
+/** Group names in use per cloud target: machine, rule and pool names derive from them, so two groups must not share one. */
+const GROUP_NAMES = new WeakMap<IConstruct, Map<string, string>>();
+
+/** Machines of the pools of a target per agent subnet (pools share the network's agent subnets). */
+const POOL_USE = new WeakMap<IConstruct, { perSubnet: number; pools: string[] }>();
+
+/**
  * Machines that share roles and a security group: the base of
  * {@link NodeGroup} (fixed machines with static IPs) and {@link NodePool}
  * (a scale set / auto scaling group).
@@ -101,6 +125,18 @@ export abstract class MachineSet extends Construct {
     if (!GROUP_NAME.test(this.groupName)) {
       fail(this, "name", this.groupName, "1-15 characters: lower-case letters, digits and '-', starting with a letter");
     }
+    const names = GROUP_NAMES.get(props.target) ?? new Map<string, string>();
+    const taken = names.get(this.groupName);
+    if (taken !== undefined) {
+      fail(
+        this,
+        "name",
+        this.groupName,
+        `a group name no other machine group of cluster ${props.target.clusterName} uses (${taken} is "${this.groupName}"${props.name === undefined ? ", the default name" : ""}: its machine, security group and pool names would collide; pass another name)`,
+      );
+    }
+    names.set(this.groupName, pathOf(this));
+    GROUP_NAMES.set(props.target, names);
     if (!isUnresolved(props.vmSize) && !VM_SIZE.test(props.vmSize ?? "")) {
       fail(this, "vmSize", props.vmSize, "a VM size or instance type such as Standard_D2s_v5 or t3.large");
     }
@@ -110,6 +146,26 @@ export abstract class MachineSet extends Construct {
     const dockerProblem = DockerEngine.problem(dockerVersion);
     if (dockerProblem) fail(this, "dockerEngineVersion", dockerVersion, "an exact Docker CE version from 25.0.0 to 28.x.y");
     this.dockerEngine = DockerEngine.ce(dockerVersion);
+    // The roles are known once everything is attached: the size is checked against them at synth.
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node === this) this.checkCapacity();
+      },
+    });
+  }
+
+  /** The size's capacity (when the target's table knows it) against what the attached roles need. */
+  private checkCapacity(): void {
+    if (isUnresolved(this.vmSize)) return;
+    const info = this.target.describeVmSize?.(this.vmSize);
+    const needs = this.roles.map((r) => ROLE_MINIMUMS[r.roleName]).filter((n) => n !== undefined);
+    if (!info || needs.length === 0) return;
+    const vcpus = Math.max(...needs.map((n) => n.vcpus));
+    const memoryGib = Math.max(...needs.map((n) => n.memoryGib));
+    if (info.vcpus >= vcpus && info.memoryGib >= memoryGib) return;
+    const whats = [...new Set(needs.map((n) => n.what))];
+    const list = whats.length === 1 ? whats[0] : `${whats.slice(0, -1).join(", ")} and ${whats[whats.length - 1]}`;
+    fail(this, "vmSize", this.vmSize, `a size with at least ${describeCapacity({ vcpus, memoryGib })} for machines that run ${list} (${this.vmSize} has ${describeCapacity(info)})`);
   }
 
   /** The cloud group rules use to name these machines (made on first use, once the members' IPs are known). */
@@ -307,6 +363,15 @@ export class NodeGroup extends MachineSet {
       this.machines.push({ index: i, name: `${props.target.clusterName}-${this.groupName}-${i + 1}`, zone, subnet, privateIp: ip });
     }
     this.privateIps = this.machines.map((m) => m.privateIp);
+    // A group of 3 or more keeps a majority (ZooKeeper, the replicated log) only if no zone holds one.
+    const perZone = Math.ceil(count / zones.length);
+    if (count >= 3 && perZone >= Math.floor(count / 2) + 1) {
+      warn(
+        this,
+        `${count} machines over ${zones.length} zone${zones.length === 1 ? "" : "s"} (${zones.join(", ")}): one zone holds ${perZone} of them, a majority, so losing that zone loses the quorum; spread them over 3 zones`,
+        "zones",
+      );
+    }
 
     const base64 = props.target.userDataPolicy.machineBase64;
     this.resources = props.target.createMachines(this, "machines", {
@@ -475,6 +540,7 @@ export class NodePool extends MachineSet {
     super(scope, id, props);
     this.count = checkInteger(this, "count", props.count, 0, 1000);
     const network = props.target.network;
+    this.checkSubnetRoom(network.agentSubnets, props.healthEndpoint !== undefined);
     this.resources = props.target.createPool(this, "pool", {
       name: this.groupName,
       count: this.count,
@@ -490,6 +556,37 @@ export class NodePool extends MachineSet {
 
   protected memberAddresses(): undefined {
     return undefined;
+  }
+
+  /**
+   * The pool's machines must fit its subnets: Azure and AWS keep 5 addresses
+   * of every subnet, the pool spreads evenly over the subnets (one per zone
+   * on AWS), the other pools of the cluster share them, and on a cloud that
+   * rolls changes with surge (Azure) the new machines come before the old go.
+   */
+  private checkSubnetRoom(subnets: SubnetRef[], rolling: boolean): void {
+    const blocks = subnets.map((s) => Cidr.tryParse(s.cidr));
+    if (this.count === 0 || blocks.length === 0 || blocks.some((b) => b === undefined)) return;
+    const usable = Math.min(...blocks.map((b) => b!.size)) - CLOUD_RESERVED_ADDRESSES;
+    const surge = rolling ? (this.target.poolSurgePercent ?? 0) : 0;
+    const used = POOL_USE.get(this.target) ?? { perSubnet: 0, pools: [] };
+    const need = (count: number) => Math.ceil((count + Math.ceil((count * surge) / 100)) / blocks.length);
+    if (used.perSubnet + need(this.count) > usable) {
+      let fits = this.count;
+      while (fits > 0 && used.perSubnet + need(fits) > usable) fits--;
+      const list = subnets.map((s) => s.cidr).join(", ");
+      fail(
+        this,
+        "count",
+        this.count,
+        `at most ${fits} machines in agent subnet${subnets.length === 1 ? "" : "s"} ${list} (${usable} usable addresses${subnets.length === 1 ? "" : " each"}: Azure and AWS keep 5 of every subnet` +
+          (subnets.length > 1 ? `; the pool spreads evenly over the ${subnets.length} zones` : "") +
+          (surge > 0 ? `; a rolling upgrade adds up to ${surge}% new machines before removing old ones` : "") +
+          (used.pools.length > 0 ? `; ${used.pools.join(", ")} already take ${used.perSubnet}` : "") +
+          `): larger agentSubnetCidrs, or fewer machines`,
+      );
+    }
+    POOL_USE.set(this.target, { perSubnet: used.perSubnet + need(this.count), pools: [...used.pools, pathOf(this)] });
   }
 
   public renderUserData(): string {

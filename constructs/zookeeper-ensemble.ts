@@ -6,6 +6,9 @@ import { addContainerService, addScript, CONFIG_DIR } from "./core/systemd";
 import { checkInteger, fail } from "./core/validation";
 import { INodeRole, MachineSet, NodeContext, NodeGroup, placeOn, PlacementProps } from "./nodes";
 
+// Digest credentials of the ensemble's clients (MesosMasterGroup and MarathonService `zookeeperCredentials`).
+export type { ZookeeperCredentials, ZkAclPolicy } from "./core/zookeeper-auth";
+
 /** Ensemble sizes with a meaningful majority: an even member adds no fault tolerance. */
 export const ENSEMBLE_SIZES = [1, 3, 5, 7] as const;
 
@@ -80,7 +83,11 @@ export class ZookeeperEnsemble extends Construct implements INodeRole {
     }
   }
 
-  /** A `zk://` URL for a chroot path, e.g. `zk://a:2181,b:2181/mesos`. */
+  /**
+   * A `zk://` URL for a chroot path, e.g. `zk://a:2181,b:2181/mesos`. Never
+   * with credentials: a service with `zookeeperCredentials` gets its
+   * `zk://user:password@...` form written at boot, from the secret store.
+   */
   public zkUrl(path: string): string {
     if (!/^\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(path)) fail(this, "zkUrl path", path, "an absolute znode path such as /mesos");
     return `zk://${this.connectString}${path}`;

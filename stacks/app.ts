@@ -1,5 +1,6 @@
 import { App } from "cdktf";
-import { AppConfig, loadAppConfig, LoadOptions } from "./config";
+import { setValueSources } from "../constructs/core/validation";
+import { AppConfig, loadAppConfig, LoadOptions, valueSources } from "./config";
 import { MesosClusterStack } from "./mesos-cluster-stack";
 
 /** Options of {@link buildApp}. */
@@ -14,6 +15,8 @@ export interface BuildAppOptions extends LoadOptions {
 export function buildApp(options: BuildAppOptions = {}): { app: App; config: AppConfig; stacks: MesosClusterStack[] } {
   const config = options.config ?? loadAppConfig(options);
   const app = new App({ outdir: options.outdir, skipValidation: false });
+  // Errors and warnings about a configured value name the variable or file key that set it.
+  setValueSources(app, valueSources(config));
   const stacks = (["dev", "ha"] as const).map((name) => new MesosClusterStack(app, name, config.stacks[name]));
   return { app, config, stacks };
 }

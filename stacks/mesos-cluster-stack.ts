@@ -7,17 +7,17 @@ import { CloudName, CloudTarget } from "../constructs/cloud/target";
 import { DEFAULT_IMAGES } from "../constructs/core/container-image";
 import { HttpCredentials, USERNAME_PATTERN } from "../constructs/core/credentials";
 import { ensureRandomProvider } from "../constructs/core/providers";
-import { Cidr } from "../constructs/core/net";
+import { Cidr, coversAll, DOCKER_DEFAULT_BRIDGE, Ipv6Block, ipv4Range, parseIpv6Cidr } from "../constructs/core/net";
 import { Peer, Port } from "../constructs/core/network-rules";
 import { ClusterReadinessGate } from "../constructs/cluster-readiness-gate";
 import { MarathonApp } from "../constructs/marathon-app";
-import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../constructs/core/validation";
+import { checkInteger, checkOneOf, checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN, warn } from "../constructs/core/validation";
 import { MarathonService } from "../constructs/marathon-service";
 import { MesosAgentPool } from "../constructs/mesos-agent-pool";
 import { MesosMasterGroup } from "../constructs/mesos-master-group";
 import { NodeGroup } from "../constructs/nodes";
 import { SwarmManager } from "../constructs/swarm-manager";
-import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "../constructs/zookeeper-ensemble";
+import { ENSEMBLE_SIZES, ZookeeperCredentials, ZookeeperEnsemble } from "../constructs/zookeeper-ensemble";
 import { applyBackend, BackendSettings, StateBackend } from "./backend";
 import { EXAMPLE_APPS } from "./example-apps";
 
@@ -198,13 +198,14 @@ export class MesosClusterStack extends TerraformStack {
       fail(this, "masterCount", masterCount, "1, 3, 5 or 7 (an odd number keeps a ZooKeeper and Mesos quorum through failures)");
     }
     const agentCount = checkInteger(this, "agentCount", props.agentCount ?? defaults.agentCount, 0, 1000);
-    const clusterName = checkPattern(this, "clusterName", props.clusterName ?? `mesos-${id}`, NAME_PATTERN, NAME_ALLOWED);
+    const clusterName = checkClusterName(this, id, props.clusterName, cloud);
     this.adminCidrs = checkAdminCidrs(this, props.adminCidrs ?? []);
     const internet = (props.internetIngress ?? []).map((svc, i) => checkOneOf(this, `internetIngress[${i}]`, svc, INTERNET_SERVICES));
     this.auth = props.auth ?? PROFILE_AUTH[this.profile];
     const passwordSource = checkOneOf(this, "authPasswords", props.authPasswords ?? "generated", ["generated", "variables"] as PasswordSource[]);
     // Checked even while auth is off, so a typo waits for nobody to turn it on.
     const username = checkPattern(this, "authUsername", props.authUsername ?? "admin", USERNAME_PATTERN, "1-64 characters: letters, digits, '.', '_' and '-' (no ':', spaces or quotes)");
+    if (!this.auth) warnAuthSettingsUnused(this, props);
     const images = { ...DEFAULT_IMAGES, ...(props.images ?? {}) };
     for (const key of Object.keys(props.images ?? {})) {
       checkOneOf(this, "images", key, Object.keys(DEFAULT_IMAGES));
@@ -247,13 +248,23 @@ export class MesosClusterStack extends TerraformStack {
     this.zookeeper = new ZookeeperEnsemble(this, "zookeeper", { nodes: this.masters, image: images.zookeeper });
     const credentials = (service: string): HttpCredentials | undefined =>
       this.auth ? { username, password: this.password(service, passwordSource) } : undefined;
+    // With auth, the masters and Marathon also authenticate to ZooKeeper (digest), so that only they can
+    // change /mesos and /marathon. Machine-only passwords: always generated, whatever authPasswords says.
+    const zookeeperCredentials = (service: "mesos" | "marathon"): ZookeeperCredentials | undefined =>
+      this.auth ? { username: service, password: this.password(`${service}-zk`, "generated") } : undefined;
     this.mesos = new MesosMasterGroup(this, "mesos", {
       nodes: this.masters,
       zookeeper: this.zookeeper,
       image: images.mesosMaster,
       credentials: credentials("mesos"),
+      zookeeperCredentials: zookeeperCredentials("mesos"),
     });
-    this.marathon = new MarathonService(this, "marathon", { masters: this.mesos, image: images.marathon, credentials: credentials("marathon") });
+    this.marathon = new MarathonService(this, "marathon", {
+      masters: this.mesos,
+      image: images.marathon,
+      credentials: credentials("marathon"),
+      zookeeperCredentials: zookeeperCredentials("marathon"),
+    });
     this.agents = new MesosAgentPool(this, "agents", {
       target: this.target,
       masters: this.mesos,
@@ -325,7 +336,13 @@ export class MesosClusterStack extends TerraformStack {
       this.output(`${service}_username`, creds.username, `User name of the ${service} HTTP API`);
       this.output(`${service}_password`, creds.password, `Password of the ${service} HTTP API`, true);
     }
+    for (const [service, creds] of [["mesos", this.mesos.zookeeperCredentials], ["marathon", this.marathon.zookeeperCredentials]] as const) {
+      if (!creds) continue;
+      this.output(`${service}_zk_username`, creds.username, `ZooKeeper digest user of ${service} (zkCli: addauth digest USER:PASSWORD)`);
+      this.output(`${service}_zk_password`, creds.password, `ZooKeeper digest password of ${service}`, true);
+    }
     this.output("ssh_user", this.target.adminUsername, "SSH login user");
+    registerClusterName(this, this.target.clusterName, this.target.cloud);
   }
 
   private output(name: string, value: unknown, description: string, sensitive = false): void {
@@ -402,14 +419,78 @@ function loadAwsTarget(): typeof AwsTargetClass {
 
 function checkAdminCidrs(scope: Construct, cidrs: string[]): string[] {
   if (!Array.isArray(cidrs)) fail(scope, "adminCidrs", cidrs, "a list of IPv4 CIDR blocks");
+  const whole = "a block narrower than the whole internet (to open a service to everyone, name it in internetIngress)";
+  const v4: Cidr[] = [];
+  const v6: { index: number; block: Ipv6Block }[] = [];
   cidrs.forEach((c, i) => {
     const parsed = Cidr.tryParse(c);
-    if (!parsed) fail(scope, `adminCidrs[${i}]`, c, "an IPv4 CIDR block such as 203.0.113.0/24 (no host bits set)");
-    if (parsed.prefixLength === 0) {
-      fail(scope, `adminCidrs[${i}]`, c, "a block narrower than the whole internet (to open a service to everyone, name it in internetIngress)");
-    }
+    const ipv6 = parsed ? undefined : parseIpv6Cidr(c);
+    if (!parsed && !ipv6) fail(scope, `adminCidrs[${i}]`, c, "an IPv4 CIDR block such as 203.0.113.0/24 (no host bits set)");
+    if (parsed?.prefixLength === 0) fail(scope, `adminCidrs[${i}]`, c, whole);
+    if (ipv6?.prefixLength === 0) fail(scope, `adminCidrs[${i}]`, c, `${whole}; ::/0 is the whole IPv6 internet`);
+    if (parsed) v4.push(parsed);
+    if (ipv6) v6.push({ index: i, block: ipv6 });
   });
+  // The whole internet spelled as several blocks (0.0.0.0/1 and 128.0.0.0/1, four /2 quarters, ::/1 and 8000::/1).
+  if (v4.length > 1 && coversAll(v4.map(ipv4Range), 2n ** 32n - 1n)) {
+    fail(scope, "adminCidrs", cidrs, `${whole}: together these blocks cover 0.0.0.0/0`);
+  }
+  if (v6.length > 1 && coversAll(v6.map((b) => b.block), 2n ** 128n - 1n)) {
+    fail(scope, "adminCidrs", cidrs, `${whole}: together these blocks cover ::/0, the whole IPv6 internet`);
+  }
+  if (v6.length > 0) fail(scope, `adminCidrs[${v6[0].index}]`, cidrs[v6[0].index], "an IPv4 CIDR block such as 203.0.113.0/24 (the cluster's networks and rules are IPv4 only)");
+  const addresses = v4.reduce((sum, c) => sum + c.size, 0);
+  if (addresses > 2 ** 24) {
+    warn(scope, `adminCidrs cover ${addresses} addresses, more than a /8 (${(addresses / 2 ** 32 * 100).toFixed(1)}% of the internet): are all of them your networks?`, "adminCidrs");
+  }
+  const bridge = Cidr.parse(DOCKER_DEFAULT_BRIDGE);
+  for (const c of v4.filter((block) => block.overlaps(bridge))) {
+    warn(scope, `adminCidrs ${c.toString()} overlaps ${DOCKER_DEFAULT_BRIDGE}, Docker's default bridge (docker0) on every machine: answers to those addresses go to docker0, not back to you`, "adminCidrs");
+  }
   return [...cidrs];
+}
+
+/**
+ * The cluster name: the one given, or `mesos-<stack id>`. A default that
+ * breaks the name rules says it came from the stack id and which limit it
+ * broke; a name another stack of the app already uses on the same cloud is
+ * refused (their resource names, state keys and outputs would collide).
+ */
+function checkClusterName(scope: Construct, id: string, given: string | undefined, cloud: CloudName): string {
+  const name = given ?? `mesos-${id}`;
+  if (given === undefined && !isUnresolved(name) && !NAME_PATTERN.test(name)) {
+    fail(
+      scope,
+      "clusterName",
+      name,
+      `${NAME_ALLOWED}; the default is mesos-<stack id>, and stack id ${JSON.stringify(id)} makes it ${name.length} characters${name.length > 24 ? ", over the 24 of a cluster name (names derived from it must fit the clouds' limits: Azure Key Vault names 24 characters, Azure VM and scale set names and AWS IAM role names 64)" : ""}: pass clusterName, or use a shorter stack id of lower-case letters, digits and '-'`,
+    );
+  }
+  checkPattern(scope, "clusterName", name, NAME_PATTERN, NAME_ALLOWED);
+  const taken = CLUSTER_NAMES.get(scope.node.root)?.get(`${cloud}/${name}`);
+  if (taken !== undefined) {
+    fail(scope, "clusterName", name, `a name no other stack of this app uses on ${cloud} (stack ${taken} is ${name}: resource names, the state key and outputs would collide)`);
+  }
+  return name;
+}
+
+/** Cluster names of the stacks of an app, per cloud: `azure/mesos-ha` -> stack path. */
+const CLUSTER_NAMES = new WeakMap<object, Map<string, string>>();
+
+function registerClusterName(stack: Construct, name: string, cloud: CloudName): void {
+  const names = CLUSTER_NAMES.get(stack.node.root) ?? new Map<string, string>();
+  names.set(`${cloud}/${name}`, stack.node.path);
+  CLUSTER_NAMES.set(stack.node.root, names);
+}
+
+/** Settings that only matter with authentication on: said once when auth is off, not silently ignored. */
+function warnAuthSettingsUnused(scope: Construct, props: MesosClusterStackProps): void {
+  if (props.authPasswords === "variables") {
+    warn(scope, "authPasswords \"variables\" has no effect while auth is off: no password variable is declared and Marathon and Mesos stay open (turn auth on, CLUSTER_AUTH=on)", "authPasswords");
+  }
+  if (props.authUsername !== undefined) {
+    warn(scope, `authUsername ${JSON.stringify(props.authUsername)} has no effect while auth is off (turn auth on, CLUSTER_AUTH=on)`, "authUsername");
+  }
 }
 
 function single(scope: Construct, prop: string, list: string[] | undefined): string | undefined {

@@ -27,6 +27,15 @@ export function synthCluster(props: MesosClusterStackProps, id = props.profile ?
   return { stack, json: synthStack(stack) };
 }
 
+/** The synth warnings (annotations) of a stack's constructs, as cdktf prints them. */
+export function warningsOf(stack: TerraformStack): string[] {
+  return stack.node
+    .findAll()
+    .flatMap((c) => c.node.metadata)
+    .filter((m) => m.type === "@cdktf/warn")
+    .map((m) => String(m.data));
+}
+
 export function resourcesOf(json: TfJson, type: string): Record<string, Record<string, unknown>> {
   return json.resource[type] ?? {};
 }

@@ -10,6 +10,7 @@
  * failing that, by the next `startEnsemble` that needs the same addresses).
  */
 import { ChildProcess, spawn } from "child_process";
+import { createHash } from "crypto";
 import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { connect, createServer, Socket } from "net";
 import { tmpdir } from "os";
@@ -69,6 +70,8 @@ export interface RunningEnsemble {
   write(myid: number, path: string, data: string): Promise<void>;
   /** Reads a znode through one member after a `sync`, so a follower answers with what the leader has committed. */
   read(myid: number, path: string): Promise<string>;
+  /** Opens a session on one member, runs `fn` with it, closes the session. */
+  withSession<T>(myid: number, fn: (s: ZkSession) => Promise<T>): Promise<T>;
   /** The end of one member's log, for failure messages. */
   logTail(myid: number, lines?: number): string;
 }
@@ -296,13 +299,92 @@ class JuteReader {
 }
 
 /** Operation codes and error codes of the ZooKeeper protocol (ZooDefs.OpCode, KeeperException.Code). */
-const OP = { create: 1, getData: 4, sync: 9, closeSession: -11 } as const;
-const ZK_ERRORS: Record<number, string> = { [-101]: "NONODE", [-110]: "NODEEXISTS", [-4]: "CONNECTIONLOSS", [-112]: "SESSIONEXPIRED" };
-/** ZooDefs.Perms.ALL with the world:anyone identity (OPEN_ACL_UNSAFE). */
-const OPEN_ACL = { perms: 31, scheme: "world", id: "anyone" };
+const OP = {
+  create: 1,
+  delete: 2,
+  exists: 3,
+  getData: 4,
+  setData: 5,
+  getACL: 6,
+  setACL: 7,
+  getChildren: 8,
+  sync: 9,
+  auth: 100,
+  closeSession: -11,
+} as const;
+/** The xid ZooKeeper expects (and answers) for an auth packet (ClientCnxn.AUTHPACKET_XID). */
+const AUTH_XID = -4;
+const ZK_ERRORS: Record<number, string> = {
+  [-4]: "CONNECTIONLOSS",
+  [-101]: "NONODE",
+  [-102]: "NOAUTH",
+  [-103]: "BADVERSION",
+  [-108]: "NOCHILDRENFOREPHEMERALS",
+  [-110]: "NODEEXISTS",
+  [-111]: "NOTEMPTY",
+  [-112]: "SESSIONEXPIRED",
+  [-114]: "INVALIDACL",
+  [-115]: "AUTHFAILED",
+};
+
+/** A ZooKeeper error reply; `code` is its KeeperException.Code name (NOAUTH, NONODE, ...). */
+export class ZkError extends Error {
+  constructor(public readonly code: string, where: string, path: string) {
+    super(`${where}: ZooKeeper error ${code}${path ? ` on ${path}` : ""}`);
+    this.name = "ZkError";
+  }
+}
+
+/** ZooDefs.Perms. */
+export const PERMS = { READ: 1, WRITE: 2, CREATE: 4, DELETE: 8, ADMIN: 16, ALL: 31 } as const;
+
+/** One ACL entry: permissions (bits of {@link PERMS}) for an identity (`scheme:id`). */
+export interface ZkAcl {
+  readonly perms: number;
+  readonly scheme: string;
+  readonly id: string;
+}
+
+/** ZooDefs.Ids.OPEN_ACL_UNSAFE: everything for everyone (what clients without credentials create). */
+export const OPEN_ACL_UNSAFE: ZkAcl[] = [{ perms: PERMS.ALL, scheme: "world", id: "anyone" }];
+/** ZooDefs.Ids.READ_ACL_UNSAFE. */
+export const READ_ACL_UNSAFE: ZkAcl[] = [{ perms: PERMS.READ, scheme: "world", id: "anyone" }];
+/** ZooDefs.Ids.CREATOR_ALL_ACL: everything for the session's authenticated identities (`auth:` expands to them). */
+export const CREATOR_ALL_ACL: ZkAcl[] = [{ perms: PERMS.ALL, scheme: "auth", id: "" }];
+
+/**
+ * What Mesos 1.7.1 creates its znodes with when its `zk://` URL carries
+ * credentials: apache/mesos src/zookeeper/group.cpp (`acl(_auth.isSome() ?
+ * EVERYONE_READ_CREATOR_ALL : ZOO_OPEN_ACL_UNSAFE)`, used for the base path
+ * and every member's ephemeral node), src/zookeeper/authentication.cpp
+ * (`{ ZOO_PERM_READ, ZOO_ANYONE_ID_UNSAFE }, { ZOO_PERM_ALL, ZOO_AUTH_IDS }`).
+ */
+export const MESOS_ACL: ZkAcl[] = [...READ_ACL_UNSAFE, ...CREATOR_ALL_ACL];
+/**
+ * What Marathon 1.8.244 creates its znodes with when its `zk://` URL carries
+ * credentials: CREATOR_ALL_ACL, no world read (mesosphere/marathon
+ * src/main/scala/mesosphere/marathon/ZookeeperConf.scala `zkDefaultCreationACL`,
+ * the default of its Curator ACLProvider).
+ */
+export const MARATHON_ACL: ZkAcl[] = CREATOR_ALL_ACL;
+/**
+ * Marathon 1.8.244's leader latch, `<zk path>/leader-curator`, which everyone
+ * may also read (mesosphere/marathon
+ * src/main/scala/mesosphere/marathon/core/storage/store/impl/zk/RichCuratorFramework.scala
+ * `getAclForPath`).
+ */
+export const MARATHON_LEADER_ACL: ZkAcl[] = [...CREATOR_ALL_ACL, ...READ_ACL_UNSAFE];
+
+/** The identity ZooKeeper's digest provider derives from `user:password` (DigestAuthenticationProvider.generateDigest). */
+export function digestId(user: string, password: string): string {
+  return `${user}:${createHash("sha1").update(`${user}:${password}`).digest("base64")}`;
+}
+
+/** CreateMode flags. */
+export const CREATE_MODE = { PERSISTENT: 0, EPHEMERAL: 1, PERSISTENT_SEQUENTIAL: 2, EPHEMERAL_SEQUENTIAL: 3 } as const;
 
 /** One client session: sequential requests, no watches. */
-class ZkSession {
+export class ZkSession {
   private buffered = Buffer.alloc(0);
   private readonly waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void }[] = [];
   private xid = 0;
@@ -357,29 +439,91 @@ class ZkSession {
   }
 
   /** Sends one request; returns the reader positioned at the response body. */
-  private async request(op: number, body: (w: JuteWriter) => JuteWriter): Promise<JuteReader> {
-    const xid = ++this.xid;
+  private async request(op: number, body: (w: JuteWriter) => JuteWriter, path = "", xid = ++this.xid): Promise<JuteReader> {
     const reply = new JuteReader(await this.exchange(body(new JuteWriter().int(xid).int(op)).frame()));
     const replyXid = reply.int();
     reply.long(); // zxid
     const err = reply.int();
     if (replyXid !== xid) throw new Error(`${this.where}: reply ${replyXid} to request ${xid}`);
-    if (err !== 0) throw new Error(`${this.where}: ZooKeeper error ${ZK_ERRORS[err] ?? err}`);
+    if (err !== 0) throw new ZkError(ZK_ERRORS[err] ?? String(err), this.where, path);
     return reply;
   }
 
-  async create(path: string, data: string): Promise<void> {
-    await this.request(OP.create, (w) =>
-      w.string(path).buffer(Buffer.from(data, "utf8")).int(1).int(OPEN_ACL.perms).string(OPEN_ACL.scheme).string(OPEN_ACL.id).int(0),
+  /**
+   * `addauth SCHEME AUTH` (an AuthPacket, xid -4). The digest provider
+   * accepts any `user:password`; what it grants depends on the ACLs that
+   * name the identity it derives ({@link digestId}).
+   */
+  async addAuth(scheme: string, auth: string): Promise<void> {
+    await this.request(OP.auth, (w) => w.int(0).string(scheme).buffer(Buffer.from(auth, "utf8")), "(auth)", AUTH_XID);
+  }
+
+  /** Creates a znode (open ACL and persistent unless told); returns its path (with the sequence number, if any). */
+  async create(path: string, data: string, acl: readonly ZkAcl[] = OPEN_ACL_UNSAFE, mode: number = CREATE_MODE.PERSISTENT): Promise<string> {
+    const reply = await this.request(
+      OP.create,
+      (w) => {
+        w.string(path).buffer(Buffer.from(data, "utf8")).int(acl.length);
+        for (const a of acl) w.int(a.perms).string(a.scheme).string(a.id);
+        return w.int(mode);
+      },
+      path,
+    );
+    return reply.buffer().toString("utf8");
+  }
+
+  async setData(path: string, data: string, version = -1): Promise<void> {
+    await this.request(OP.setData, (w) => w.string(path).buffer(Buffer.from(data, "utf8")).int(version), path);
+  }
+
+  async delete(path: string, version = -1): Promise<void> {
+    await this.request(OP.delete, (w) => w.string(path).int(version), path);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.request(OP.exists, (w) => w.string(path).bool(false), path);
+      return true;
+    } catch (e) {
+      if (e instanceof ZkError && e.code === "NONODE") return false;
+      throw e;
+    }
+  }
+
+  async getACL(path: string): Promise<ZkAcl[]> {
+    const reply = await this.request(OP.getACL, (w) => w.string(path), path);
+    const count = reply.int();
+    const acl: ZkAcl[] = [];
+    for (let i = 0; i < count; i++) acl.push({ perms: reply.int(), scheme: reply.buffer().toString("utf8"), id: reply.buffer().toString("utf8") });
+    return acl;
+  }
+
+  async setACL(path: string, acl: readonly ZkAcl[], version = -1): Promise<void> {
+    await this.request(
+      OP.setACL,
+      (w) => {
+        w.string(path).int(acl.length);
+        for (const a of acl) w.int(a.perms).string(a.scheme).string(a.id);
+        return w.int(version);
+      },
+      path,
     );
   }
 
+  async getChildren(path: string): Promise<string[]> {
+    const reply = await this.request(OP.getChildren, (w) => w.string(path).bool(false), path);
+    const count = reply.int();
+    const children: string[] = [];
+    for (let i = 0; i < count; i++) children.push(reply.buffer().toString("utf8"));
+    return children.sort();
+  }
+
   async sync(path: string): Promise<void> {
-    await this.request(OP.sync, (w) => w.string(path));
+    await this.request(OP.sync, (w) => w.string(path), path);
   }
 
   async getData(path: string): Promise<string> {
-    const reply = await this.request(OP.getData, (w) => w.string(path).bool(false));
+    const reply = await this.request(OP.getData, (w) => w.string(path).bool(false), path);
     return reply.buffer().toString("utf8");
   }
 
@@ -534,12 +678,15 @@ export async function startEnsemble(members: ZkMemberConfig[], ipMap: Record<str
     stop: (myid) => stopMember(member(myid)),
     start: (myid) => startMember(member(myid)),
     stopAll,
-    write: (myid, path, data) => withZkSession(member(myid).host, member(myid).clientPort, (s) => s.create(path, data)),
+    write: (myid, path, data) => withZkSession(member(myid).host, member(myid).clientPort, async (s) => {
+      await s.create(path, data);
+    }),
     read: (myid, path) =>
       withZkSession(member(myid).host, member(myid).clientPort, async (s) => {
         await s.sync(path);
         return s.getData(path);
       }),
+    withSession: (myid, fn) => withZkSession(member(myid).host, member(myid).clientPort, fn),
     logTail(myid, lines = 30) {
       const path = member(myid).logPath;
       return existsSync(path) ? readFileSync(path, "utf8").split("\n").slice(-lines).join("\n") : "(no log)";
@@ -591,4 +738,67 @@ async function stopMember(s: MemberState): Promise<void> {
   await s.exited;
   clearTimeout(killer);
   s.process = undefined;
+}
+
+// ---------------------------------------------------------------------------
+// ZooKeeper's own shell, for a second opinion from the real Java client.
+
+/**
+ * JLine 2.14.6 from Debian's libjline2-java, with the jansi 1 it needs
+ * beside it (upstream's jline-2.14.6.jar, in the ZooKeeper release's lib/,
+ * carries jansi inside). When both are installed the shell reads its input
+ * through JLine's ConsoleReader, as `zkCli.sh` does in the zookeeper image;
+ * without them it falls back to a plain BufferedReader (ZooKeeperMain.run).
+ */
+const JLINE_JARS = ["/usr/share/java/jline2.jar", "/usr/share/java/jansi1.jar"];
+/** True when {@link ZKCLI_COMMAND} reads its input through JLine, like the image's zkCli.sh. */
+export const ZKCLI_HAS_JLINE = JLINE_JARS.every((jar) => existsSync(jar));
+
+/**
+ * ZooKeeper's shell as the machines run it (`zkCli.sh` in the zookeeper
+ * image), from Debian's package: JLine on the classpath when available, and
+ * the log on stdout, where the image's logback CONSOLE appender writes it
+ * (stderr keeps only the shell's own messages). For `ZKCLI=` of the
+ * machines' `*-zk-auth` scripts: words separated by spaces.
+ */
+export const ZKCLI_COMMAND = [
+  "java",
+  ...JVM_OPTIONS,
+  "-Dorg.slf4j.simpleLogger.logFile=System.out",
+  "-cp",
+  [ZOOKEEPER_CLASSPATH, ...(ZKCLI_HAS_JLINE ? JLINE_JARS : [])].join(":"),
+  "org.apache.zookeeper.ZooKeeperMain",
+];
+
+/**
+ * Runs commands in ZooKeeper's own shell (`org.apache.zookeeper.ZooKeeperMain`
+ * from Debian's package: what `zkCli.sh` runs) against `server`, one command
+ * per line on its standard input (without JLine on the classpath it reads
+ * them as plain lines), and resolves with what it printed, log lines left
+ * out. `addauth digest user:password` works as in an interactive session.
+ */
+export function zkCli(server: string, commands: string[], timeoutMs = 60000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // One stream for both outputs keeps each reply next to the command that caused it.
+    const child = spawn("sh", ["-c", 'exec "$@" 2>&1', "zkCli", "java", ...JVM_OPTIONS, "-cp", ZOOKEEPER_CLASSPATH, "org.apache.zookeeper.ZooKeeperMain", "-server", server], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`ZooKeeperMain on ${server} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.stdout.on("data", (c: Buffer) => chunks.push(c));
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once("close", () => {
+      clearTimeout(timer);
+      const lines = Buffer.concat(chunks).toString("utf8").split("\n");
+      // slf4j-simple's lines start with "[thread]"; the rest is the shell's own output.
+      resolve(lines.filter((l) => !/^\[[^\]]+\] /.test(l)).join("\n"));
+    });
+    child.stdin.end(`${commands.join("\n")}\n`);
+  });
 }

@@ -1,6 +1,6 @@
 import { IConstruct } from "constructs";
-import { Cidr } from "../core/net";
-import { fail } from "../core/validation";
+import { Cidr, DOCKER_ADDRESS_POOLS, DOCKER_DEFAULT_BRIDGE } from "../core/net";
+import { fail, warn } from "../core/validation";
 
 /** Inputs of the address plan of a network the target creates. */
 export interface AddressPlanInput {
@@ -41,6 +41,7 @@ export function planAddresses(scope: IConstruct, input: AddressPlanInput): Addre
   const space = Cidr.tryParse(input.addressSpace);
   if (!space) fail(scope, "addressSpace", input.addressSpace, "an IPv4 CIDR block such as 10.20.0.0/16 (no host bits set)");
   if (!isPrivate(space)) fail(scope, "addressSpace", input.addressSpace, "a private range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
+  checkDockerOverlap(scope, space);
   const tiers = input.zonal ? input.zones.length : 1;
   const explicit = input.masterSubnetCidrs !== undefined || input.agentSubnetCidrs !== undefined;
   if (!explicit && (space.prefixLength < 8 || space.prefixLength > 20)) {
@@ -79,4 +80,27 @@ const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c)
 
 function isPrivate(cidr: Cidr): boolean {
   return PRIVATE_RANGES.some((range) => range.containsCidr(cidr));
+}
+
+/**
+ * Every machine runs Docker, whose default bridge docker0 takes
+ * 172.17.0.0/16 and whose user-defined networks take blocks of its other
+ * default pools (net.ts). A machine routes a block Docker took to its own
+ * bridge: cluster addresses inside it become unreachable from that machine.
+ * docker0 exists on every machine, so overlapping it is refused; the other
+ * pools are used only when a network is created (Docker then skips a block
+ * that overlaps a route the machine already has), so overlapping them warns.
+ */
+function checkDockerOverlap(scope: IConstruct, space: Cidr): void {
+  if (space.overlaps(Cidr.parse(DOCKER_DEFAULT_BRIDGE))) {
+    fail(scope, "addressSpace", space.toString(), `a private range that does not overlap ${DOCKER_DEFAULT_BRIDGE}, Docker's default bridge (docker0) on every machine, e.g. 10.20.0.0/16`);
+  }
+  const pools = DOCKER_ADDRESS_POOLS.filter((p) => space.overlaps(Cidr.parse(p)));
+  if (pools.length > 0) {
+    warn(
+      scope,
+      `address space ${space.toString()} overlaps Docker's default address pools ${pools.join(", ")}: a Docker network created on a machine (docker network create, an app on a named container network) may take a block of it, and cluster addresses in that block become unreachable from that machine; 10.0.0.0/8 is clear of them`,
+      "addressSpace",
+    );
+  }
 }

@@ -31,6 +31,9 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
 import { checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
 import { planAddresses } from "./address-plan";
+import { AWS_REGIONS, didYouMean } from "./regions";
+import { awsInstanceType } from "./vm-sizes-aws";
+import { VmSizeInfo } from "./vm-sizes";
 import { awsSecretFetcher, ssmPrefix } from "./secret-fetchers/aws";
 import { resolveSshKey, SshKey } from "./ssh-key";
 import { hasProvider } from "../core/providers";
@@ -118,15 +121,36 @@ export class AwsTarget extends Construct implements CloudTarget {
   private instanceProfile?: IamInstanceProfile;
   private readonly secretNames = new Set<string>();
 
+  public describeVmSize(size: string): VmSizeInfo | undefined {
+    return awsInstanceType(size);
+  }
+
   constructor(scope: Construct, id: string, props: AwsTargetProps) {
     super(scope, id);
     this.clusterName = checkPattern(this, "clusterName", props.clusterName, NAME_PATTERN, NAME_ALLOWED);
-    this.region = checkPattern(this, "region", props.region ?? "eu-west-1", /^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region name such as eu-west-1");
+    const region = props.region ?? "eu-west-1";
+    if (typeof region !== "string" || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region) || !(region in AWS_REGIONS)) {
+      fail(this, "region", region, `an AWS region name such as eu-west-1 (the regions in constructs/cloud/regions.ts)${didYouMean(region, Object.keys(AWS_REGIONS))}`);
+    }
+    this.region = region;
+    const known = AWS_REGIONS[region];
+    if (known.partition && props.amiId === undefined) {
+      fail(this, "region", region, `a region of the commercial partition, or amiId with an image of ${known.partition} (Canonical publishes Ubuntu there under another owner than ${CANONICAL_OWNER}, the one the AMI lookup names)`);
+    }
     this.tags = { cluster: this.clusterName, "managed-by": "mesos-cluster-cdktf", ...(props.tags ?? {}) };
-    const zones = props.zones ?? ["a", "b", "c"].map((l) => `${this.region}${l}`);
+    const all = [...known.letters].map((l) => `${region}${l}`);
+    if (props.zones === undefined && known.defaults.length === 0) {
+      fail(
+        this,
+        "zones",
+        props.zones,
+        `zones named for ${region}: its zone letters differ by account (two of ${all.join(", ")}); list yours with aws ec2 describe-availability-zones --region ${region}`,
+      );
+    }
+    const zones = props.zones ?? [...known.defaults].map((l) => `${region}${l}`);
     if (zones.length === 0 || new Set(zones).size !== zones.length) fail(this, "zones", zones, "one or more distinct availability zones");
     for (const z of zones) {
-      if (!new RegExp(`^${this.region}[a-z]$`).test(z)) fail(this, "zones", z, `availability zones of ${this.region}, e.g. ${this.region}a`);
+      if (!all.includes(z)) fail(this, "zones", z, `availability zones of ${region}: ${all.join(", ")}`);
     }
 
     const stack = TerraformStack.of(this);
@@ -415,12 +439,15 @@ export const POOL_MIN_HEALTHY_PERCENT = 66;
 export const POOL_WARMUP_SECONDS = 600;
 
 /**
- * Graviton types (a `g` after the generation digit: t4g, m7g, c6gn) are
- * Arm: the Mesos and Marathon images exist for amd64 only.
+ * Graviton types (a1, and a `g` after the generation digit: t4g, m7g, c6gn)
+ * and Apple silicon Mac types are Arm: the Mesos and Marathon images exist
+ * for amd64 only. The table in vm-sizes-aws.ts says which; for a type it
+ * does not know, the `g` rule decides.
  */
 function checkAwsInstanceType(scope: IConstruct, type: string): void {
-  checkPattern(scope, "vmSize", type, /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as t3.large");
-  if (/^[a-z]+\d+[a-z]*g[a-z]*\./.test(type)) {
+  checkPattern(scope, "vmSize", type, /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, "an EC2 instance type such as t3.large");
+  const known = awsInstanceType(type);
+  if (known ? known.arch === "arm64" : /^[a-z]+\d+[a-z]*g[a-z]*\./.test(type)) {
     fail(scope, "vmSize", type, "an x86-64 instance type (the Mesos and Marathon images are amd64 only; Graviton types are Arm)");
   }
 }

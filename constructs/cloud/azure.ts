@@ -30,6 +30,9 @@ import { StringResource } from "@cdktf/provider-random/lib/string-resource";
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
 import { checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
 import { planAddresses } from "./address-plan";
+import { AZURE_LOCATIONS, closest, didYouMean } from "./regions";
+import { azureVmSize } from "./vm-sizes-azure";
+import { VmSizeInfo } from "./vm-sizes";
 import { AZURE_SECRET_FETCHER, KEY_VAULT_TAG } from "./secret-fetchers/azure";
 import { resolveSshKey, SshKey } from "./ssh-key";
 import { ensureRandomProvider, hasProvider } from "../core/providers";
@@ -125,19 +128,26 @@ export class AzureTarget extends Construct implements CloudTarget {
   private secretStore?: { vault: KeyVault; identity: UserAssignedIdentity };
   private readonly secretNames = new Set<string>();
   public readonly secretFetcherSource = AZURE_SECRET_FETCHER;
+  /** Rolling upgrades of the scale set build up to this share of new members before removing old ones (surge). */
+  public readonly poolSurgePercent = POOL_MAX_BATCH_PERCENT;
+
+  public describeVmSize(size: string): VmSizeInfo | undefined {
+    return azureVmSize(size);
+  }
 
   constructor(scope: Construct, id: string, props: AzureTargetProps) {
     super(scope, id);
     this.clusterName = checkPattern(this, "clusterName", props.clusterName, NAME_PATTERN, NAME_ALLOWED);
-    this.location = checkPattern(this, "location", props.location ?? "westeurope", /^[a-z][a-z0-9]{2,30}$/, "an Azure location name such as westeurope");
+    this.location = checkLocation(this, props.location ?? "westeurope");
     this.adminUsername = checkPattern(this, "adminUsername", props.adminUsername ?? "azureuser", /^[a-z_][a-z0-9_-]{0,31}$/, "a Linux user name (not root)");
     if (this.adminUsername === "root" || this.adminUsername === "admin") {
       fail(this, "adminUsername", this.adminUsername, "a user name Azure accepts (not root or admin)");
     }
     this.diskType = props.diskType ?? "StandardSSD_LRS";
     this.tags = { cluster: this.clusterName, "managed-by": "mesos-cluster-cdktf", ...(props.tags ?? {}) };
-    const zones = props.zones ?? ["1", "2", "3"];
-    for (const z of zones) if (!["1", "2", "3"].includes(z)) fail(this, "zones", z, "Azure availability zones 1, 2 and 3");
+    const locationZones = AZURE_LOCATIONS[this.location];
+    const zones = props.zones ?? [...locationZones];
+    for (const z of zones) if (!locationZones.includes(z)) fail(this, "zones", z, `Azure availability zones ${locationZones.join(", ").replace(/, (\d)$/, " and $1")} of ${this.location}`);
     if (zones.length === 0 || new Set(zones).size !== zones.length) fail(this, "zones", zones, "one or more distinct zones of 1, 2, 3");
 
     const stack = TerraformStack.of(this);
@@ -526,9 +536,31 @@ export const POOL_MAX_BATCH_PERCENT = 34;
  * Mesos and Marathon images exist for amd64 only.
  */
 function checkAzureVmSize(scope: IConstruct, size: string): void {
-  checkPattern(scope, "vmSize", size, /^(Standard|Basic)_[A-Za-z0-9_]+$/, "an Azure VM size such as Standard_D2s_v5");
-  const m = /^Standard_[A-Z]+\d+([a-z]*)(_|$)/.exec(size);
-  if (m && m[1].includes("p")) {
+  checkPattern(scope, "vmSize", size, /^(Standard|Basic)_[A-Za-z0-9_-]+$/, "an Azure VM size such as Standard_D2s_v5");
+  const m = /^Standard_[A-Z]+\d+(?:-\d+)?([a-z]*)(_|$)/.exec(size);
+  if ((m && m[1].includes("p")) || azureVmSize(size)?.arch === "arm64") {
     fail(scope, "vmSize", size, "an x86-64 VM size (the Mesos and Marathon images are amd64 only; 'p' sizes are Arm)");
   }
+}
+
+/**
+ * A location of the public cloud that has availability zones (every machine
+ * and the scale set are placed in zones); regions.ts lists them.
+ */
+function checkLocation(scope: IConstruct, location: string): string {
+  const known = Object.keys(AZURE_LOCATIONS);
+  if (typeof location !== "string" || !/^[a-z][a-z0-9]{2,30}$/.test(location) || !(location in AZURE_LOCATIONS)) {
+    fail(scope, "location", location, `an Azure location name such as westeurope, of the public cloud (constructs/cloud/regions.ts)${didYouMean(location, known)}`);
+  }
+  if (AZURE_LOCATIONS[location].length === 0) {
+    const zonal = known.filter((l) => AZURE_LOCATIONS[l].length > 0);
+    const near = closest(location, zonal);
+    fail(
+      scope,
+      "location",
+      location,
+      `a location with availability zones (${location} has none, and every machine is placed in a zone), e.g. ${(near.length > 0 ? near : ["westeurope", "northeurope", "eastus2"]).join(", ")}`,
+    );
+  }
+  return location;
 }

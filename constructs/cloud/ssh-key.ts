@@ -2,7 +2,7 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { PrivateKey } from "@cdktf/provider-tls/lib/private-key";
 import { ensureTlsProvider } from "../core/providers";
-import { fail, isUnresolved } from "../core/validation";
+import { fail, isUnresolved, warn } from "../core/validation";
 
 /** Key types each cloud accepts for its admin user. */
 export const SSH_KEY_TYPES = {
@@ -43,6 +43,11 @@ export function resolveSshKey(scope: Construct, cloud: keyof typeof SSH_KEY_TYPE
     description: "Generated admin SSH private key (no sshPublicKey was configured): terraform output -raw ssh_private_key",
   });
   output.overrideLogicalId("ssh_private_key");
+  // Said once at synth, so that nobody looks for their own key on the machines.
+  warn(
+    scope,
+    "no SSH public key was given (sshPublicKey / CLUSTER_SSH_PUBLIC_KEY, sshPublicKeyFile, or ~/.ssh/id_ed25519.pub or id_rsa.pub): a key pair is generated and kept in the Terraform state; its private half is the sensitive output ssh_private_key (terraform output -raw ssh_private_key)",
+  );
   return { publicKey: key.publicKeyOpenssh, generated: true };
 }
 

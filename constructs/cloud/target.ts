@@ -1,6 +1,7 @@
 import { TerraformResource } from "cdktf";
 import { IConstruct } from "constructs";
 import { IngressRule, SecurityGroupRef } from "../core/network-rules";
+import { VmSizeInfo } from "./vm-sizes";
 
 /** The clouds this project deploys to. */
 export type CloudName = "azure" | "aws";
@@ -147,6 +148,19 @@ export interface CloudTarget extends IConstruct {
    * once it is attached (it may appear after boot), or exits non-zero.
    */
   readonly dataDiskLocator: string;
+  /**
+   * Extra pool members a rolling change creates before it removes old ones,
+   * in percent of the pool (Azure's surge upgrade); the pool's subnets must
+   * hold them too. Undefined or 0: none.
+   */
+  readonly poolSurgePercent?: number;
+
+  /**
+   * vCPUs, memory and architecture of a VM size / instance type, when the
+   * target's table knows it (undefined for a size it does not know, which is
+   * then not checked).
+   */
+  describeVmSize?(size: string): VmSizeInfo | undefined;
 
   /**
    * A group that rules can name as source or destination. `addresses` are the

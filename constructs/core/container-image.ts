@@ -24,8 +24,24 @@ export class ContainerImage {
     const tag = m[2];
     const digest = m[3];
     if (!tag && !digest) return `${JSON.stringify(reference)} has no tag: pin an exact tag`;
-    if (tag === "latest") return `${JSON.stringify(reference)} uses the moving tag "latest": pin an exact tag`;
+    if (digest) return undefined;
+    // Any case: registries treat tags case-sensitively, but "Latest" is as moving as "latest".
+    if (tag!.toLowerCase() === "latest") return `${JSON.stringify(reference)} uses the moving tag "${tag}": pin an exact tag`;
+    // A tag without a digit names a channel or a distribution (stable, edge, alpine, jammy): it moves.
+    if (!/\d/.test(tag!)) return `${JSON.stringify(reference)} uses the moving tag "${tag}" (no version in it): pin an exact tag`;
+    // A bare major version (node:20, postgres:16) follows every release of that line; dates (20240131) are exact.
+    if (/^v?\d{1,3}$/.test(tag!)) return `${JSON.stringify(reference)} uses the moving tag "${tag}" (a major version follows its releases): pin an exact tag`;
     return undefined;
+  }
+
+  /**
+   * The release an exact version tag names, e.g. `[3, 8, 4]` for `3.8.4`
+   * or `v1.8.244` (a suffix such as `-jre-17` is ignored); undefined for a
+   * tag that is not at least major.minor.patch.
+   */
+  public static releaseOf(tag: string | undefined): number[] | undefined {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)(?:[-+._].*)?$/.exec(tag ?? "");
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
   }
 
   private constructor(public readonly reference: string) {}
@@ -53,7 +69,61 @@ const IMAGE_REF =
 export function imageProp(scope: IConstruct, property: string, reference: string): ContainerImage {
   const problem = ContainerImage.problem(reference);
   if (problem) fail(scope, property, reference, `a pinned image reference (${problem})`);
-  return ContainerImage.of(reference);
+  const image = ContainerImage.of(reference);
+  const role = (scope as { roleName?: unknown }).roleName;
+  if (typeof role === "string") checkRoleImage(scope, property, role, image);
+  return image;
+}
+
+/** The upstream images whose version rules this project knows, by the role that runs them. */
+const ROLE_IMAGES: Record<string, { repository: RegExp; what: string; example: string }> = {
+  zookeeper: { repository: /(^|\/)zookeeper$/, what: "ZooKeeper", example: "3.8.4" },
+  "mesos-master": { repository: /(^|\/)mesos-master$/, what: "Mesos master", example: "1.7.1" },
+  "mesos-agent": { repository: /(^|\/)mesos-(slave|agent)$/, what: "Mesos agent", example: "1.7.1" },
+  marathon: { repository: /(^|\/)marathon$/, what: "Marathon", example: "v1.8.244" },
+  "swarm-manager": { repository: /(^|\/)swarm$/, what: "Swarm", example: "1.2.8" },
+};
+
+const before = (a: number[], b: number[]): boolean => a[0] !== b[0] ? a[0] < b[0] : a[1] !== b[1] ? a[1] < b[1] : a[2] < b[2];
+
+/**
+ * Version rules of the images the cluster's roles run, for the upstream
+ * repositories (an image of another repository is the user's own build and
+ * is not second-guessed):
+ * - an exact release (`zookeeper:3.8` follows 3.8.x: refused);
+ * - ZooKeeper 3.5 or later: the rendered `server.N=host:peer:election;client`
+ *   lines (client port after `;`) and the dynamic-config format need 3.5;
+ * - Swarm 1.2.8 or earlier: 1.2.9 removed the Mesos driver
+ *   (docker-archive/classicswarm, cluster/mesos);
+ * - Marathon before 1.9 while the Mesos masters run a release before 1.9:
+ *   Marathon 1.9+ suppresses and revives offers with UPDATE_FRAMEWORK, which
+ *   Mesos added in 1.9 (MESOS-9793); see image-facts.ts.
+ */
+function checkRoleImage(scope: IConstruct, property: string, role: string, image: ContainerImage): void {
+  const known = ROLE_IMAGES[role];
+  if (!known || !known.repository.test(image.repository) || image.tag === undefined) return;
+  const release = ContainerImage.releaseOf(image.tag);
+  if (!release) {
+    fail(scope, property, image.reference, `an exact ${known.what} release such as ${image.repository}:${known.example} ("${image.tag}" follows a release line, so a replaced machine could run another version)`);
+  }
+  if (role === "zookeeper" && before(release, [3, 5, 0])) {
+    fail(scope, property, image.reference, `ZooKeeper 3.5 or later such as ${image.repository}:3.8.4 (the rendered server.N=host:2888:3888;2181 lines need 3.5+)`);
+  }
+  if (role === "swarm-manager" && !before(release, [1, 2, 9])) {
+    fail(scope, property, image.reference, `Swarm 1.2.8 or earlier such as ${image.repository}:1.2.8 (1.2.9 removed the Mesos driver)`);
+  }
+  if (role === "marathon" && !before(release, [1, 9, 0])) {
+    const masters = (scope as { masters?: { image?: ContainerImage } }).masters?.image;
+    const mesos = masters && ROLE_IMAGES["mesos-master"].repository.test(masters.repository) ? ContainerImage.releaseOf(masters.tag) : undefined;
+    if (mesos && before(mesos, [1, 9, 0])) {
+      fail(
+        scope,
+        property,
+        image.reference,
+        `Marathon before 1.9 such as ${image.repository}:v1.8.244 with Mesos masters ${masters!.reference} (Marathon 1.9+ suppresses and revives offers with UPDATE_FRAMEWORK, which Mesos added in 1.9)`,
+      );
+    }
+  }
 }
 
 /** The images the cluster runs by default (see RUNTIME facts in README: "Pinned versions"; facts in image-facts.ts). */

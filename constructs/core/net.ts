@@ -116,3 +116,65 @@ export function isUsableHost(cidr: Cidr, ip: string): boolean {
   const value = parseIpv4(ip);
   return value !== undefined && value >= cidr.network + RESERVED_LEADING_ADDRESSES && value < cidr.last;
 }
+
+/**
+ * Docker's default networks on every machine (docker-ce 25-28): the default
+ * bridge `docker0` takes the first local pool, 172.17.0.0/16, and
+ * user-defined bridge networks (`docker network create`, Marathon apps on a
+ * named container network) take /16 blocks of 172.18.0.0-172.31.255.255 and
+ * /20 blocks of 192.168.0.0/16 (moby/moby v25.0.5
+ * libnetwork/ipamutils/utils.go, localScopeDefaultNetworks).
+ */
+export const DOCKER_DEFAULT_BRIDGE = "172.17.0.0/16";
+/** The other local pools of Docker's default address pools (see {@link DOCKER_DEFAULT_BRIDGE}). */
+export const DOCKER_ADDRESS_POOLS = ["172.18.0.0/15", "172.20.0.0/14", "172.24.0.0/13", "192.168.0.0/16"];
+
+/** An IPv6 CIDR block as first and last address (for telling `::/0` forms apart; the clusters are IPv4). */
+export interface Ipv6Block {
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly prefixLength: number;
+}
+
+/** Parses `2001:db8::/32`, `::/0` and the like; undefined for anything else. */
+export function parseIpv6Cidr(text: string): Ipv6Block | undefined {
+  if (typeof text !== "string") return undefined;
+  const m = /^([0-9A-Fa-f:]+)\/(\d{1,3})$/.exec(text.trim());
+  if (!m || Number(m[2]) > 128) return undefined;
+  const halves = m[1].split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (part: string) => (part === "" ? [] : part.split(":"));
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  const missing = 8 - head.length - tail.length;
+  if ((halves.length === 1 && missing !== 0) || missing < 0) return undefined;
+  const all = [...head, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...tail];
+  if (all.length !== 8 || all.some((g) => !/^[0-9A-Fa-f]{1,4}$/.test(g))) return undefined;
+  const value = all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+  const bits = Number(m[2]);
+  const size = 1n << BigInt(128 - bits);
+  const first = value - (value % size);
+  return { first, last: first + size - 1n, prefixLength: bits };
+}
+
+/**
+ * True when the blocks together cover every address from `0` to `max`
+ * (`0.0.0.0/1` and `128.0.0.0/1`, four /2 quarters, `::/1` and `8000::/1`).
+ */
+export function coversAll(blocks: { first: bigint; last: bigint }[], max: bigint): boolean {
+  let next = 0n;
+  for (const b of [...blocks].sort((x, y) => (x.first < y.first ? -1 : x.first > y.first ? 1 : 0))) {
+    if (b.first > next) return false;
+    if (b.last + 1n > next) next = b.last + 1n;
+    if (next > max) return true;
+  }
+  return next > max;
+}
+
+/** An IPv4 block as a bigint range, for {@link coversAll}. */
+export function ipv4Range(cidr: Cidr): { first: bigint; last: bigint } {
+  return { first: BigInt(cidr.network), last: BigInt(cidr.last) };
+}
+
+/** Addresses Azure and AWS keep in every subnet: the first four and the last. */
+export const CLOUD_RESERVED_ADDRESSES = RESERVED_LEADING_ADDRESSES + 1;

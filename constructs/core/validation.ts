@@ -1,4 +1,4 @@
-import { Token } from "cdktf";
+import { Annotations, Token } from "cdktf";
 import { IConstruct } from "constructs";
 
 /**
@@ -19,9 +19,17 @@ export class ClusterConfigError extends Error {
    * this copy stays clean for printing.
    */
   public readonly summary: string;
+  /**
+   * Where the value came from when the app's configuration set it: the
+   * environment variable (`CLUSTER_HA_AGENT_COUNT`) or the config file key
+   * (`cluster.config.json stacks.ha.agentCount`); undefined for a value a
+   * construct was given in code.
+   */
+  public readonly source?: string;
 
-  constructor(constructPath: string, property: string, value: unknown, allowed: string) {
-    const summary = `${constructPath}: invalid ${property} ${describeValue(value)}; allowed: ${allowed}`;
+  constructor(constructPath: string, property: string, value: unknown, allowed: string, source?: string) {
+    const from = source ? ` (from ${source})` : "";
+    const summary = `${constructPath}: invalid ${property} ${describeValue(value)}${from}; allowed: ${allowed}`;
     super(summary);
     this.summary = summary;
     this.name = "ClusterConfigError";
@@ -29,7 +37,53 @@ export class ClusterConfigError extends Error {
     this.property = property;
     this.value = value;
     this.allowed = allowed;
+    this.source = source;
   }
+}
+
+/**
+ * Tells, for a construct path under a stack (`agents/machines` under `ha`)
+ * and a property, which setting of the app's configuration gave the value:
+ * a variable name or a config file key. Undefined when none did.
+ */
+export type ValueSourceResolver = (stackId: string, relativePath: string, property: string) => string | undefined;
+
+const RESOLVERS = new WeakMap<IConstruct, ValueSourceResolver>();
+
+/**
+ * Registers where the configuration of the stacks under `root` (an App)
+ * came from, so that errors and warnings name the variable or file key
+ * along with the construct path (stacks/app.ts does this for `cdktf synth`).
+ */
+export function setValueSources(root: IConstruct, resolver: ValueSourceResolver): void {
+  RESOLVERS.set(root, resolver);
+}
+
+/** The variable or file key that set `property` of `scope`, when the app's configuration did. */
+export function sourceOf(scope: IConstruct, property: string): string | undefined {
+  const resolver = RESOLVERS.get(scope.node.root);
+  if (!resolver) return undefined;
+  const [stackId, ...rest] = scope.node.path.split("/");
+  if (!stackId) return undefined;
+  return resolver(stackId, rest.join("/"), property.replace(/\[\d+\]$/, ""));
+}
+
+const WARNED = new WeakMap<IConstruct, Set<string>>();
+
+/**
+ * A synth warning (an annotation cdktf prints once) on `scope`, prefixed
+ * with its path and followed by where the value came from when `property`
+ * names one the configuration set. The same message on the same construct
+ * is added once.
+ */
+export function warn(scope: IConstruct, message: string, property?: string): void {
+  const source = property ? sourceOf(scope, property) : undefined;
+  const text = `${pathOf(scope)}: ${message}${source ? ` (from ${source})` : ""}`;
+  const seen = WARNED.get(scope) ?? new Set<string>();
+  if (seen.has(text)) return;
+  seen.add(text);
+  WARNED.set(scope, seen);
+  Annotations.of(scope).addWarning(text);
 }
 
 /** Renders a value for an error message: strings quoted, everything else as JSON. */
@@ -51,7 +105,7 @@ export function pathOf(scope: IConstruct | string): string {
 
 /** Throws a {@link ClusterConfigError} for `scope`. */
 export function fail(scope: IConstruct | string, property: string, value: unknown, allowed: string): never {
-  throw new ClusterConfigError(pathOf(scope), property, value, allowed);
+  throw new ClusterConfigError(pathOf(scope), property, value, allowed, typeof scope === "string" ? undefined : sourceOf(scope, property));
 }
 
 /** True when the value is (or contains) an unresolved token and cannot be checked at construction. */
