@@ -349,7 +349,6 @@ export class MesosClusterStack extends TerraformStack {
     new TerraformOutput(this, `output-${name}`, { value, description, sensitive }).overrideLogicalId(name);
   }
 
-  /** A generated password (random provider) or a sensitive variable with its own validation. */
   /**
    * Refuses an opening to admin networks or the internet of a service whose
    * authentication is off (anyone on those networks could run tasks: root
@@ -381,6 +380,7 @@ export class MesosClusterStack extends TerraformStack {
     }
   }
 
+  /** A generated password (random provider) or a sensitive variable with its own validation. */
   private password(service: string, source: PasswordSource): string {
     if (source === "variables") {
       const variable = new TerraformVariable(this, `variable-${service}-password`, {
