@@ -14,6 +14,8 @@ import {
 } from "./cluster-client";
 import { ClusterReadinessGate } from "./cluster-readiness-gate";
 import { HttpCredentials } from "./core/credentials";
+import { validateJsonSchema } from "./core/json-schema";
+import { MARATHON_APP_SCHEMA } from "./core/marathon-app-schema";
 import { MarathonAppDefinition, MarathonAppSpec, renderAppDefinition } from "./core/marathon-app-definition";
 import { checkInteger, fail, pathOf, warn } from "./core/validation";
 import { AGENT_HEALTH_PORT, MesosAgentPool } from "./mesos-agent-pool";
@@ -98,6 +100,7 @@ export class MarathonApp extends Construct {
     this.marathon = props.marathon;
     this.credentials = props.credentials ?? props.marathon.credentials;
     this.definition = renderAppDefinition(this, props);
+    checkSchema(this, this.definition);
     this.appId = this.definition.id;
     claimAppId(this, props.marathon, props.id);
     // An app in another stack than its cluster: that stack deploys after the cluster's and is destroyed before it.
@@ -282,6 +285,27 @@ function swarmsOf(marathon: MarathonService): SwarmManager[] {
 /** `depends_on` entries (plain addresses, as the constructor's `dependsOn` renders them), without repeats. */
 function uniqueFqns(dependables: ITerraformDependable[]): string[] {
   return [...new Set(dependables)].map((d) => dependable(d));
+}
+
+/**
+ * Fails synth when the definition, as sent (JSON), breaks the app schema of
+ * the Marathon the stacks deploy (1.8.244): the first violation, with its JSON
+ * pointer under `definition`, the value and the schema's rule. Typed props and
+ * the renderer's own checks refuse most mistakes first; this catches what gets
+ * past them (values of the wrong type from JavaScript or parsed configuration).
+ * Skipped while the definition holds tokens: their values come at apply.
+ */
+function checkSchema(app: MarathonApp, definition: MarathonAppDefinition): void {
+  if (hasTokens(definition) || hasTokens(keysOf(definition))) return;
+  const [first] = validateJsonSchema(MARATHON_APP_SCHEMA, JSON.parse(JSON.stringify(definition)));
+  if (first) fail(app, `definition${first.pointer}`, first.value, `${first.allowed} (Marathon 1.8's app schema)`);
+}
+
+/** Every object key in a rendered value (env names, labels), to look for tokens in them too. */
+function keysOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(keysOf);
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)]);
+  return [];
 }
 
 /** Whether a rendered value holds a Terraform token anywhere. */
