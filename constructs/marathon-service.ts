@@ -45,6 +45,16 @@ export interface MarathonServiceProps {
    */
   readonly credentials?: HttpCredentials;
   /**
+   * The principal and secret Marathon registers with when the masters
+   * authenticate frameworks ({@link MesosMasterGroupProps.frameworkCredentials}
+   * must list the same): `--mesos_authentication` with
+   * `--mesos_authentication_principal` and a secret file written at boot to
+   * tmpfs from the secret store, mounted read-only (mesosphere/marathon
+   * v1.8.244 MarathonConf / MesosSchedulerDriver credentials).
+   * @default required exactly when the masters authenticate frameworks
+   */
+  readonly mesosAuthentication?: HttpCredentials;
+  /**
    * Digest credentials Marathon authenticates to ZooKeeper with. Marathon
    * then creates its znodes changeable and readable only by these
    * credentials (`auth::cdrwa`; `<zkPath>/leader-curator` also
@@ -65,7 +75,19 @@ export interface MarathonServiceProps {
 }
 
 /** Marathon flags this construct sets itself. */
-export const MANAGED_MARATHON_FLAGS = ["master", "zk", "hostname", "http_port", "http_credentials"] as const;
+export const MANAGED_MARATHON_FLAGS = [
+  "master",
+  "zk",
+  "hostname",
+  "http_port",
+  "http_credentials",
+  "mesos_authentication",
+  "mesos_authentication_principal",
+  "mesos_authentication_secret_file",
+] as const;
+
+/** Where Marathon's framework secret is mounted in its container. */
+const MESOS_SECRET_IN_CONTAINER = "/etc/marathon/mesos-secret";
 
 /**
  * Marathon on the masters: every instance runs, one leads (elected through
@@ -83,6 +105,10 @@ export class MarathonService extends Construct implements INodeRole {
   public readonly extraFlags: Record<string, string>;
   /** Credentials of Marathon's HTTP API when authentication is on; undefined when it is off. */
   public readonly credentials?: HttpCredentials;
+  /** The principal Marathon authenticates to the masters with, when they require it. */
+  public readonly mesosAuthentication?: HttpCredentials;
+  /** The command that prints Marathon's framework secret on a machine. */
+  private readonly mesosSecretCommand?: string;
   /** The command that prints the password on a machine (when authentication is on). */
   private readonly passwordCommand?: string;
   /** ZooKeeper digest credentials of Marathon; undefined when its znodes are open. */
@@ -107,6 +133,16 @@ export class MarathonService extends Construct implements INodeRole {
     if (props.credentials) {
       this.credentials = checkCredentials(this, "credentials", props.credentials);
       this.passwordCommand = this.nodes.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
+    }
+    if (props.mesosAuthentication) {
+      this.mesosAuthentication = checkCredentials(this, "mesosAuthentication", props.mesosAuthentication);
+      const known = this.masters.frameworkCredentials.map((c) => c.username);
+      if (!known.includes(this.mesosAuthentication.username)) {
+        fail(this, "mesosAuthentication.username", this.mesosAuthentication.username, `a principal the masters accept: ${known.length ? known.join(", ") : "none (the masters authenticate no framework: leave mesosAuthentication out)"}`);
+      }
+      this.mesosSecretCommand = this.nodes.storeSecret(this, "mesos-secret", `${this.node.id}-mesos-secret`, props.mesosAuthentication.password);
+    } else if (this.masters.requiresFrameworkAuthentication) {
+      fail(this, "mesosAuthentication", undefined, `a principal and secret: the masters authenticate frameworks (${this.masters.frameworkCredentials.map((c) => c.username).join(", ")})`);
     }
     if (props.zookeeperCredentials !== undefined) {
       this.zookeeperCredentials = checkZookeeperCredentials(this, "zookeeperCredentials", props.zookeeperCredentials);
@@ -140,6 +176,9 @@ export class MarathonService extends Construct implements INodeRole {
       ...(this.zookeeperCredentials ? [] : ["--zk", this.zkUrl]),
       "--hostname", ip,
       "--http_port", String(this.httpPort),
+      ...(this.mesosAuthentication
+        ? ["--mesos_authentication", "--mesos_authentication_principal", this.mesosAuthentication.username, "--mesos_authentication_secret_file", MESOS_SECRET_IN_CONTAINER]
+        : []),
     ];
     for (const [flag, value] of Object.entries(this.extraFlags)) {
       args.push(`--${flag}`);
@@ -188,9 +227,28 @@ printf 'MARATHON_HTTP_CREDENTIALS=%s:%s\\n' '${this.credentials.username}' "$pas
       );
       runtimeEnvFiles.push(file);
     }
+    const volumes: string[] = [];
+    if (this.mesosAuthentication && this.mesosSecretCommand) {
+      const file = `${SECRETS_DIR}/marathon-mesos-secret`;
+      preStart.push(
+        addScript(
+          config,
+          "marathon-mesos-secret",
+          `
+# Writes Marathon's framework secret from the cloud's secret store to tmpfs,
+# root only, without a trailing newline (the file's bytes are the secret).
+umask 077
+mkdir -p ${SECRETS_DIR}
+secret=$(${this.mesosSecretCommand})
+printf '%s' "$secret" > ${file}`,
+        ),
+      );
+      volumes.push(`${file}:${MESOS_SECRET_IN_CONTAINER}:ro`);
+    }
     addContainerService(config, {
       runtimeEnvFiles,
       preStart,
+      volumes,
       name: "marathon",
       description: "Marathon (leader elected through ZooKeeper)",
       image: this.image,

@@ -53,6 +53,17 @@ export interface MesosMasterGroupProps extends PlacementProps {
    */
   readonly credentials?: HttpCredentials;
   /**
+   * Frameworks allowed to register, each with its principal and secret:
+   * turns on v0 framework authentication (`authenticate_frameworks`,
+   * CRAM-MD5), so that only these can register and run tasks. Needs
+   * `credentials` (the same credentials file carries them). Classic Swarm
+   * 1.2.8 sends no framework credential (docker-archive/classicswarm
+   * cluster/mesos/cluster.go), so a {@link SwarmManager} refuses masters
+   * that require one. Secrets are kept in the cloud's secret store.
+   * @default none: any v0 framework may register
+   */
+  readonly frameworkCredentials?: HttpCredentials[];
+  /**
    * Digest credentials the masters authenticate to ZooKeeper with. Mesos then
    * creates its znodes (`zkPath`, the leader election, the replicated log's
    * replicas) readable by everyone and changeable only by these credentials
@@ -90,6 +101,7 @@ export const MANAGED_MASTER_FLAGS = [
   "authenticate_http_frameworks",
   "http_authenticators",
   "http_framework_authenticators",
+  "authenticate_frameworks",
   "credentials",
 ] as const;
 
@@ -127,6 +139,10 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   public readonly credentials?: HttpCredentials;
   /** The command that prints the password on a master (when authentication is on). */
   private readonly passwordCommand?: string;
+  /** Frameworks that must authenticate to register (v0); empty when any may register. */
+  public readonly frameworkCredentials: HttpCredentials[];
+  /** The commands that print each framework's secret on a master. */
+  private readonly frameworkSecretCommands: string[];
   /** ZooKeeper digest credentials of the masters; undefined when their znodes are open. */
   public readonly zookeeperCredentials?: ZookeeperCredentials;
   /** The command that prints the ZooKeeper password on a master (with zookeeperCredentials). */
@@ -151,6 +167,15 @@ export class MesosMasterGroup extends Construct implements INodeRole {
       this.credentials = checkCredentials(this, "credentials", props.credentials);
       this.passwordCommand = this.nodes.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
     }
+    this.frameworkCredentials = (props.frameworkCredentials ?? []).map((c, i) => checkCredentials(this, `frameworkCredentials[${i}]`, c));
+    if (this.frameworkCredentials.length > 0 && !this.credentials) {
+      fail(this, "frameworkCredentials", this.frameworkCredentials.map((c) => c.username), "framework credentials together with credentials (the masters' credentials file carries both)");
+    }
+    const principals = [this.credentials?.username, ...this.frameworkCredentials.map((c) => c.username)].filter(Boolean);
+    if (new Set(principals).size !== principals.length) fail(this, "frameworkCredentials", principals, "principals distinct from each other and from credentials.username");
+    this.frameworkSecretCommands = this.frameworkCredentials.map((c) =>
+      this.nodes.storeSecret(this, `framework-${c.username}-secret`, `${this.node.id}-framework-${c.username}`, c.password),
+    );
     if (props.zookeeperCredentials !== undefined) {
       this.zookeeperCredentials = checkZookeeperCredentials(this, "zookeeperCredentials", props.zookeeperCredentials);
       this.zkPasswordCommand = this.nodes.storeSecret(this, "zk-password", `${this.node.id}-zk-password`, props.zookeeperCredentials.password);
@@ -199,6 +224,7 @@ export class MesosMasterGroup extends Construct implements INodeRole {
       flags.authenticate_http_frameworks = "true";
       flags.http_authenticators = "basic";
       flags.http_framework_authenticators = "basic";
+      if (this.frameworkCredentials.length > 0) flags.authenticate_frameworks = "true";
       flags.credentials = CREDENTIALS_IN_CONTAINER;
     }
     return { ...flags, ...this.extraFlags };
@@ -215,6 +241,27 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     return Object.entries(this.flagsFor(ip)).map(([flag, value]) => `--${flag}=${value}`);
   }
 
+  /**
+   * The shell that writes the credentials file: the HTTP principal, then each
+   * framework allowed to register (their secrets fetched one by one).
+   */
+  private credentialsFileCommand(file: string): string {
+    const first = `'{"credentials":[{"principal":"%s","secret":"%s"}`;
+    if (this.frameworkCredentials.length === 0) return `printf ${first}]}\\n' '${this.credentials!.username}' "$password" > ${file}`;
+    return [
+      "{",
+      `  printf ${first}' '${this.credentials!.username}' "$password"`,
+      ...this.frameworkCredentials.map((c, i) => `  printf ',{"principal":"%s","secret":"%s"}' '${c.username}' "$(${this.frameworkSecretCommands[i]})"`),
+      "  printf ']}\\n'",
+      `} > ${file}`,
+    ].join("\n");
+  }
+
+  /** True when only the frameworks of {@link frameworkCredentials} may register. */
+  public get requiresFrameworkAuthentication(): boolean {
+    return this.frameworkCredentials.length > 0;
+  }
+
   /** Role contribution: the master's env file and unit. */
   public configure(config: CloudConfig, node: NodeContext): void {
     if (!node.privateIp) throw new Error("Mesos masters need fixed machines");
@@ -227,12 +274,12 @@ export class MesosMasterGroup extends Construct implements INodeRole {
           config,
           "mesos-master-credentials",
           `
-# Writes the masters' HTTP credentials from the cloud's secret store to tmpfs,
-# readable by root only. The password never appears in user data.
+# Writes the masters' credentials from the cloud's secret store to tmpfs,
+# readable by root only. No secret appears in user data.
 umask 077
 mkdir -p ${SECRETS_DIR}
 password=$(${this.passwordCommand})
-printf '{"credentials":[{"principal":"%s","secret":"%s"}]}\\n' '${this.credentials.username}' "$password" > ${file}`,
+${this.credentialsFileCommand(file)}`,
         ),
       );
       volumes.push(`${file}:${CREDENTIALS_IN_CONTAINER}:ro`);

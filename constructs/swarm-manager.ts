@@ -78,6 +78,14 @@ export class SwarmManager extends Construct implements INodeRole {
   constructor(scope: Construct, id: string, props: SwarmManagerProps) {
     super(scope, id);
     this.masters = props.masters;
+    if (this.masters.requiresFrameworkAuthentication) {
+      fail(
+        this,
+        "masters",
+        this.masters.node.path,
+        "masters that do not authenticate frameworks: classic Swarm 1.2.8 registers with no credential (docker-archive/classicswarm cluster/mesos/cluster.go); leave Swarm out (stack knob swarm: false) to authenticate every framework",
+      );
+    }
     this.image = imageProp(this, "image", props.image ?? DEFAULT_IMAGES.swarm);
     this.port = checkInteger(this, "port", props.port ?? 2375, 1, 65535);
     this.schedulerPort = checkInteger(this, "schedulerPort", props.schedulerPort ?? 3375, 1, 65535);

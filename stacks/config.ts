@@ -35,6 +35,7 @@ export interface KnobValues {
   swarmTls?: boolean;
   internetIngress?: InternetService[];
   insecure?: boolean;
+  swarm?: boolean;
   /** Where the state lives: `{ "type": "azurerm" | "s3" | "local", ... }` (stacks/backend.ts). */
   backend?: BackendSettings;
   // issue 7: operating the cluster
@@ -106,6 +107,7 @@ export const KNOBS: readonly Knob[] = [
   { key: "swarmTls", env: "SWARM_TLS", kind: "bool" },
   { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
   { key: "insecure", env: "INSECURE", kind: "bool" },
+  { key: "swarm", env: "SWARM", kind: "bool" },
   // issue 7: operating the cluster
   { key: "readinessGate", env: "READINESS_GATE", kind: "string" },
   { key: "exampleApps", env: "EXAMPLE_APPS", kind: "list" },
@@ -278,7 +280,7 @@ function envNameOf(prefix: string, key: string): string {
  * relative to the stack (`agents/machines`) and the property (`vmSize`).
  */
 const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][] = [
-  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls)$/, (p) => p],
+  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|swarm)$/, (p) => p],
   [/^$/, /^clusterName$/, "name"],
   [/^$/, /^backend\.(\w+)$/, (p) => p],
   [/^(azure|aws)$/, /^(location|region)$/, "region"],

@@ -106,6 +106,14 @@ export interface MesosClusterStackProps {
    */
   readonly insecure?: boolean;
   /**
+   * Run classic Swarm on Mesos. Without it, and with `auth`, every framework
+   * must authenticate to register (`authenticate_frameworks`; Marathon with
+   * its own principal), which Swarm 1.2.8 cannot (it sends no credential), and
+   * the agents' Docker engines do not listen on TCP at all.
+   * @default true
+   */
+  readonly swarm?: boolean;
+  /**
    * HTTP basic authentication on Marathon and on the Mesos masters'
    * read-write endpoints. Passwords live in the cloud's secret store and
    * surface only as sensitive outputs.
@@ -180,7 +188,8 @@ export class MesosClusterStack extends TerraformStack {
   public readonly mesos: MesosMasterGroup;
   public readonly marathon: MarathonService;
   public readonly agents: MesosAgentPool;
-  public readonly swarm: SwarmManager;
+  /** The Swarm manager; undefined with `swarm: false`. */
+  public readonly swarm?: SwarmManager;
   public readonly adminCidrs: string[];
   public readonly auth: boolean;
   /** The readiness gate, when on. */
@@ -252,18 +261,24 @@ export class MesosClusterStack extends TerraformStack {
     // change /mesos and /marathon. Machine-only passwords: always generated, whatever authPasswords says.
     const zookeeperCredentials = (service: "mesos" | "marathon"): ZookeeperCredentials | undefined =>
       this.auth ? { username: service, password: this.password(`${service}-zk`, "generated") } : undefined;
+    // Without Swarm, with auth, only Marathon may register as a framework (v0 CRAM-MD5); machine-only secret.
+    const withSwarm = props.swarm ?? true;
+    const frameworkCredentials: HttpCredentials | undefined =
+      this.auth && !withSwarm ? { username: "marathon", password: this.password("marathon-framework", "generated") } : undefined;
     this.mesos = new MesosMasterGroup(this, "mesos", {
       nodes: this.masters,
       zookeeper: this.zookeeper,
       image: images.mesosMaster,
       credentials: credentials("mesos"),
       zookeeperCredentials: zookeeperCredentials("mesos"),
+      frameworkCredentials: frameworkCredentials ? [frameworkCredentials] : undefined,
     });
     this.marathon = new MarathonService(this, "marathon", {
       masters: this.mesos,
       image: images.marathon,
       credentials: credentials("marathon"),
       zookeeperCredentials: zookeeperCredentials("marathon"),
+      mesosAuthentication: frameworkCredentials,
     });
     this.agents = new MesosAgentPool(this, "agents", {
       target: this.target,
@@ -273,12 +288,16 @@ export class MesosClusterStack extends TerraformStack {
       image: images.mesosAgent,
       dockerEngineVersion: props.agentDockerEngineVersion,
     });
-    this.swarm = new SwarmManager(this, "swarm", {
-      masters: this.mesos,
-      agentPools: [this.agents],
-      image: images.swarm,
-      tls: props.swarmTls ?? this.auth,
-    });
+    if (withSwarm) {
+      this.swarm = new SwarmManager(this, "swarm", {
+        masters: this.mesos,
+        agentPools: [this.agents],
+        image: images.swarm,
+        tls: props.swarmTls ?? this.auth,
+      });
+    } else if (internet.includes("swarm")) {
+      fail(this, "internetIngress", internet, "services this stack runs: Swarm is off (swarm: false)");
+    }
 
     this.checkExposure(internet, props.swarmTls ?? this.auth, props.insecure ?? false);
     if (this.adminCidrs.length > 0) {
@@ -286,13 +305,13 @@ export class MesosClusterStack extends TerraformStack {
       this.masters.allowFrom(admins, Port.tcp(22), "SSH from admin networks", "admin-ssh");
       this.masters.allowFrom(admins, Port.tcp(this.mesos.port), "Mesos UI and API from admin networks", "admin-mesos");
       this.masters.allowFrom(admins, Port.tcp(this.marathon.httpPort), "Marathon UI and API from admin networks", "admin-marathon");
-      this.masters.allowFrom(admins, Port.tcp(this.swarm.apiPort), "Swarm API (DOCKER_HOST) from admin networks", "admin-swarm");
+      if (this.swarm) this.masters.allowFrom(admins, Port.tcp(this.swarm.apiPort), "Swarm API (DOCKER_HOST) from admin networks", "admin-swarm");
     }
     const internetPorts: Record<InternetService, [number, string]> = {
       ssh: [22, "SSH"],
       mesos: [this.mesos.port, "Mesos UI and API"],
       marathon: [this.marathon.httpPort, "Marathon UI and API"],
-      swarm: [this.swarm.apiPort, "Swarm API"],
+      swarm: [this.swarm?.apiPort ?? 0, "Swarm API"],
     };
     for (const svc of internet) {
       const [port, what] = internetPorts[svc];
@@ -323,9 +342,13 @@ export class MesosClusterStack extends TerraformStack {
     this.output("mesos_urls", this.mesos.urls, "Every Mesos master");
     this.output("marathon_url", this.marathon.urls[0], "Marathon UI/API (any instance proxies to the leader)");
     this.output("marathon_urls", this.marathon.urls, "Every Marathon instance");
-    this.output("docker_host", this.swarm.dockerHost, "DOCKER_HOST for the Swarm manager");
-    const tls = this.swarm.tlsCertificates;
-    this.output("docker_tls_verify", tls ? "1" : "0", "DOCKER_TLS_VERIFY for the Swarm API");
+    if (this.swarm) {
+      this.output("docker_host", this.swarm.dockerHost, "DOCKER_HOST for the Swarm manager");
+      this.output("docker_tls_verify", this.swarm.tlsCertificates ? "1" : "0", "DOCKER_TLS_VERIFY for the Swarm API");
+    } else {
+      this.output("swarm", "off", "This cluster runs no Swarm manager (swarm: false); npm run smoke leaves its step out");
+    }
+    const tls = this.swarm?.tlsCertificates;
     if (tls) {
       this.output("swarm_ca_pem", tls.caCertPem, "CA of the Swarm API (DOCKER_CERT_PATH/ca.pem)");
       this.output("swarm_client_cert_pem", tls.clientCertPem, "Client certificate (DOCKER_CERT_PATH/cert.pem)", true);
@@ -362,7 +385,7 @@ export class MesosClusterStack extends TerraformStack {
       swarm: swarmTls ? undefined : "the Swarm API (swarmTls is off)",
     };
     const openings: [string, string[], InternetService[]][] = [
-      ["adminCidrs", this.adminCidrs, this.adminCidrs.length > 0 ? ["mesos", "marathon", "swarm"] : []],
+      ["adminCidrs", this.adminCidrs, this.adminCidrs.length > 0 ? ["mesos", "marathon", ...(this.swarm ? ["swarm" as const] : [])] : []],
       ["internetIngress", internet, internet],
     ];
     for (const [property, value, services] of openings) {

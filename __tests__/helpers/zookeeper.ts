@@ -426,7 +426,9 @@ export class ZkSession {
     return session;
   }
 
-  private exchange(frame: Buffer, timeoutMs = 10000): Promise<Buffer> {
+  // 30 s: under a busy suite (JVMs of several ensembles and zkCli runs on 2 cores) a member can
+  // take a leader election's worth of seconds to answer; a real hang still fails.
+  private exchange(frame: Buffer, timeoutMs = 30000): Promise<Buffer> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.where}: no reply within ${timeoutMs} ms`)), timeoutMs);

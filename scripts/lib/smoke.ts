@@ -265,7 +265,8 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
   const swarmEndpoint = (): string[] | undefined => {
     if (options.swarm !== undefined && (need.swarm || runtime)) return parseServers(options.swarm)[0];
     if (dockerHost && (need.swarm || runtime)) return alternatives(dockerHost);
-    return need.swarm ? fromOutput("docker_host", "--swarm")[0] : undefined;
+    // A stack without Swarm says so in its outputs (swarm = "off"): its step is left out, not failed.
+    return need.swarm && o.swarm !== "off" ? fromOutput("docker_host", "--swarm")[0] : undefined;
   };
   const endpoints: ClusterEndpoints = {
     zookeeper: !need.zookeeper ? undefined : options.zookeeper !== undefined ? parseServers(options.zookeeper) : fromOutput("zookeeper_connect_string", "--zookeeper"),

@@ -329,6 +329,21 @@ function processOf(image: string): "mesos_master" | "mesos_agent" | "marathon" |
 }
 
 /**
+ * Flags the processes define in their source that the documented lists leave
+ * out, each with where it is defined. The documented lists stay a verbatim
+ * copy of the reference; these are added to them.
+ */
+export const UNDOCUMENTED_FLAGS: Record<"mesos_master" | "mesos_agent" | "marathon", Record<string, string>> = {
+  mesos_master: {},
+  mesos_agent: {},
+  marathon: {
+    // `toggle("mesos_authentication", prefix = "disable_")`; the driver sends the principal and
+    // secret only when it is on: MarathonSchedulerDriver `if (config.mesosAuthentication()) credentials else None`.
+    mesos_authentication: "mesosphere/marathon v1.8.244 src/main/scala/mesosphere/marathon/MarathonConf.scala",
+  },
+};
+
+/**
  * Every `MESOS_*` / `MARATHON_*` variable and `--flag` a Mesos or Marathon
  * container gets must be a documented flag of that process, and set once.
  * (`LIBPROCESS_*` and other variables configure libraries, not flags.)
@@ -339,7 +354,7 @@ function checkFlags(model: UserDataModel, ref: FlagReference): Finding[] {
     const proc = processOf(run.image);
     if (!proc) continue;
     const where = run.unit.unit;
-    const known = ref[proc];
+    const known = new Set([...ref[proc], ...Object.keys(UNDOCUMENTED_FLAGS[proc])]);
     const prefix = proc === "marathon" ? "MARATHON_" : "MESOS_";
     const seen = new Map<string, string>();
     const note = (flag: string, how: string) => {
