@@ -299,7 +299,7 @@ export class MesosClusterStack extends TerraformStack {
       fail(this, "internetIngress", internet, "services this stack runs: Swarm is off (swarm: false)");
     }
 
-    this.checkExposure(internet, props.swarmTls ?? this.auth, props.insecure ?? false);
+    this.checkExposure(internet, props.insecure ?? false);
     if (this.adminCidrs.length > 0) {
       const admins = Peer.cidrs(this.adminCidrs);
       this.masters.allowFrom(admins, Port.tcp(22), "SSH from admin networks", "admin-ssh");
@@ -377,12 +377,12 @@ export class MesosClusterStack extends TerraformStack {
    * authentication is off (anyone on those networks could run tasks: root
    * on the agents), unless `insecure` accepts it; then warns once per service.
    */
-  private checkExposure(internet: InternetService[], swarmTls: boolean, insecure: boolean): void {
+  private checkExposure(internet: InternetService[], insecure: boolean): void {
     const unprotected: Record<InternetService, string | undefined> = {
       ssh: undefined,
       mesos: this.auth ? undefined : "the Mesos API (auth is off)",
       marathon: this.auth ? undefined : "Marathon (auth is off)",
-      swarm: swarmTls ? undefined : "the Swarm API (swarmTls is off)",
+      swarm: this.swarm?.tlsCertificates ? undefined : "the Swarm API (swarmTls is off)",
     };
     const openings: [string, string[], InternetService[]][] = [
       ["adminCidrs", this.adminCidrs, this.adminCidrs.length > 0 ? ["mesos", "marathon", ...(this.swarm ? ["swarm" as const] : [])] : []],

@@ -35,6 +35,7 @@ import { AWS_REGIONS, didYouMean } from "./regions";
 import { awsInstanceType } from "./vm-sizes-aws";
 import { VmSizeInfo } from "./vm-sizes";
 import { awsSecretFetcher, ssmPrefix } from "./secret-fetchers/aws";
+import { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "./pool-rolling";
 import { resolveSshKey, SshKey } from "./ssh-key";
 import { hasProvider } from "../core/providers";
 import {
@@ -433,10 +434,7 @@ export class AwsTarget extends Construct implements CloudTarget {
   }
 }
 
-/** Share of a pool an instance refresh keeps in service (at most a third replaced at a time). */
-export const POOL_MIN_HEALTHY_PERCENT = 66;
-/** Seconds a refreshed instance gets before the next batch: boot, reboot into cgroup v1, image pulls. */
-export const POOL_WARMUP_SECONDS = 600;
+export { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "./pool-rolling";
 
 /**
  * Graviton types (a1, and a `g` after the generation digit: t4g, m7g, c6gn)

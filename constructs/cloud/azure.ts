@@ -34,6 +34,7 @@ import { AZURE_LOCATIONS, closest, didYouMean } from "./regions";
 import { azureVmSize } from "./vm-sizes-azure";
 import { VmSizeInfo } from "./vm-sizes";
 import { AZURE_SECRET_FETCHER, KEY_VAULT_TAG } from "./secret-fetchers/azure";
+import { POOL_MAX_BATCH_PERCENT } from "./pool-rolling";
 import { resolveSshKey, SshKey } from "./ssh-key";
 import { ensureRandomProvider, hasProvider } from "../core/providers";
 import {
@@ -528,8 +529,7 @@ export class AzureTarget extends Construct implements CloudTarget {
   }
 }
 
-/** Share of a scale set a rolling upgrade takes at a time (at most a third). */
-export const POOL_MAX_BATCH_PERCENT = 34;
+export { POOL_MAX_BATCH_PERCENT } from "./pool-rolling";
 
 /**
  * Azure sizes with a `p` in the feature letters (D2ps_v5, ...) are Arm: the

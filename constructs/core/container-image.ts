@@ -144,6 +144,26 @@ export const DEFAULT_IMAGES = {
   swarm: "swarm:1.2.8",
 } as const;
 
+/** The API floor Docker 25-28 run with by default (moby api.MinSupportedAPIVersion / defaultMinAPIVersion). */
+export const DOCKER_DEFAULT_MIN_API = "1.24";
+
+/** `major.minor` API versions: is `version` at least `floor`? */
+export function apiVersionAtLeast(version: string, floor: string): boolean {
+  const [a, b] = version.split(".").map(Number);
+  const [c, d] = floor.split(".").map(Number);
+  return a > c || (a === c && b >= d);
+}
+
+/**
+ * Whether a Docker version accepts `DOCKER_MIN_API_VERSION` below 1.24: up to
+ * 25.0.x (moby v25.0.5 daemon/config/config_linux.go); 25.1 / 26.0 and later
+ * refuse to start with it (moby commit 19a04efa2f; v27.5.1 daemon/config/config.go).
+ */
+export function acceptsApiFloorBelowDefault(version: string): boolean {
+  const [major, minor] = version.split(".").map(Number);
+  return major < 25 || (major === 25 && minor === 0);
+}
+
 /**
  * A Docker CE engine at an exact version, from Docker's apt repository.
  *
@@ -197,7 +217,7 @@ export class DockerEngine {
    * `DOCKER_MIN_API_VERSION=1.12`; 26.0 and later refuse to start with it.
    */
   public swarmProblem(): string | undefined {
-    if (this.major === 25 && this.minor === 0) return undefined;
+    if (acceptsApiFloorBelowDefault(this.version)) return undefined;
     return `Docker ${this.version} cannot serve classic Swarm's API 1.15: only 25.0.x accepts DOCKER_MIN_API_VERSION=1.12 (26.0 and later refuse to start with it)`;
   }
 
@@ -206,9 +226,8 @@ export class DockerEngine {
    * or undefined. 25-28 accept API 1.24 and later by default.
    */
   public clientProblem(apiVersion: string): string | undefined {
-    const [maj, min] = apiVersion.split(".").map(Number);
-    if (maj > 1 || (maj === 1 && min >= 24)) return undefined;
-    return `Docker ${this.version} refuses API ${apiVersion} clients (its floor is 1.24)`;
+    if (apiVersionAtLeast(apiVersion, DOCKER_DEFAULT_MIN_API)) return undefined;
+    return `Docker ${this.version} refuses API ${apiVersion} clients (its floor is ${DOCKER_DEFAULT_MIN_API})`;
   }
 }
 

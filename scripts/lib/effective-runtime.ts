@@ -20,12 +20,12 @@
  * `runtimeFindings` turns these into the `runtime` check of
  * `npm run validate`; `explainLines` prints them (`--explain`).
  */
+import { acceptsApiFloorBelowDefault, apiVersionAtLeast, DOCKER_DEFAULT_MIN_API } from "../../constructs/core/container-image";
 import { imageFacts, ImageFacts } from "../../constructs/core/image-facts";
 import { DATA_ROOT } from "../../constructs/nodes";
 import { containerEnvironment, containerRuns, ContainerRun, fileAt, imageName, splitExecLine, unitFiles, UserDataModel } from "./user-data-model";
 
-/** The engine's default API floor for 25-28 (moby api.MinSupportedAPIVersion / config.defaultMinAPIVersion). */
-export const DOCKER_DEFAULT_MIN_API = "1.24";
+export { DOCKER_DEFAULT_MIN_API } from "../../constructs/core/container-image";
 /** The oldest API a 25.0.x engine accepts through DOCKER_MIN_API_VERSION. */
 export const DOCKER_25_LOWEST_MIN_API = "1.12";
 /** The API version classic Swarm 1.2.8 pins for StartContainer (samalba/dockerclient). */
@@ -82,12 +82,6 @@ export interface EffectiveRuntime {
   readonly processes: EffectiveProcess[];
 }
 
-function apiAtLeast(version: string, floor: string): boolean {
-  const [a, b] = version.split(".").map(Number);
-  const [c, d] = floor.split(".").map(Number);
-  return a > c || (a === c && b >= d);
-}
-
 /** The engine as its package pin and unit (and drop-ins) say. */
 export function effectiveEngine(model: UserDataModel): EffectiveEngine {
   const pinned = (model.raw.packages as unknown[] | undefined)?.find((p): p is string[] => Array.isArray(p) && p[0] === "docker-ce");
@@ -118,15 +112,13 @@ export function effectiveEngine(model: UserDataModel): EffectiveEngine {
     const port = host && /^tcp:\/\/[^:]*:(\d+)$/.exec(host)?.[1];
     if (port) tcpPorts.push(Number(port));
   }
-  const major = version ? Number(version.split(".")[0]) : undefined;
-  const minor = version ? Number(version.split(".")[1]) : undefined;
   let minApi: string | undefined = minApiFromEnv ?? DOCKER_DEFAULT_MIN_API;
   let refusesToStart: string | undefined;
-  if (minApiFromEnv && !apiAtLeast(minApiFromEnv, DOCKER_DEFAULT_MIN_API)) {
-    if (major !== undefined && (major > 25 || (major === 25 && (minor ?? 0) > 0))) {
+  if (minApiFromEnv && !apiVersionAtLeast(minApiFromEnv, DOCKER_DEFAULT_MIN_API)) {
+    if (version !== undefined && !acceptsApiFloorBelowDefault(version)) {
       refusesToStart = `Docker ${version} refuses to start with DOCKER_MIN_API_VERSION=${minApiFromEnv} ("invalid DOCKER_MIN_API_VERSION: minimum supported API version is 1.24"; only 25.0.x accepts values down to 1.12)`;
       minApi = undefined;
-    } else if (!apiAtLeast(minApiFromEnv, DOCKER_25_LOWEST_MIN_API)) {
+    } else if (!apiVersionAtLeast(minApiFromEnv, DOCKER_25_LOWEST_MIN_API)) {
       refusesToStart = `DOCKER_MIN_API_VERSION=${minApiFromEnv} is below 1.12, the lowest any engine accepts`;
       minApi = undefined;
     }
@@ -177,7 +169,7 @@ export function effectiveProcess(model: UserDataModel, run: ContainerRun): Effec
   const args = argv ? argv.slice(entrypointOverride !== undefined ? 1 : (facts?.entrypoint.length ?? 0)) : run.args;
 
   const flags: Record<string, { value: string; source: FlagSource }> = {};
-  const process = facts?.process ?? processOfImage(run.image);
+  const process = imageProcess(run.image);
   if (process === "mesos-master" || process === "mesos-agent") {
     for (const [key, value] of Object.entries(env)) {
       if (key.startsWith("MESOS_")) flags[key.slice(6).toLowerCase()] = { value, source: "environment" };
@@ -212,7 +204,10 @@ export function effectiveProcess(model: UserDataModel, run: ContainerRun): Effec
   return { unit: run.unit.unit, image: run.image, facts, argv, env, flags, clusterOpts, volumes: run.volumes, notes };
 }
 
-function processOfImage(image: string): ImageFacts["process"] | undefined {
+/** The process an image runs: from its recorded facts, else from its repository's name (a user's own build). */
+export function imageProcess(image: string): ImageFacts["process"] | undefined {
+  const known = imageFacts(image)?.process;
+  if (known) return known;
   const name = imageName(image);
   if (name === "mesos-master") return "mesos-master";
   if (name === "mesos-slave" || name === "mesos-agent") return "mesos-agent";
@@ -229,7 +224,7 @@ export function effectiveRuntime(model: UserDataModel): EffectiveRuntime {
 
 /** The process of a kind, if the document runs one. */
 export function processOf(runtime: EffectiveRuntime, kind: ImageFacts["process"]): EffectiveProcess | undefined {
-  return runtime.processes.find((p) => (p.facts?.process ?? processOfImage(p.image)) === kind);
+  return runtime.processes.find((p) => imageProcess(p.image) === kind);
 }
 
 /** A finding of the runtime check: where (a unit) and what. */
@@ -274,7 +269,7 @@ export function runtimeFindings(model: UserDataModel, runtime: EffectiveRuntime 
   for (const p of runtime.processes) {
     const where = p.unit;
     const flag = (name: string) => p.flags[name]?.value;
-    const kind = p.facts?.process ?? processOfImage(p.image);
+    const kind = imageProcess(p.image);
     // A shadowed MESOS_* value is this check's; a Marathon flag given twice is the flags check's.
     if (kind !== "marathon") for (const note of p.notes) findings.push({ where, message: note });
     if (kind === "mesos-master") {
@@ -313,7 +308,7 @@ export function runtimeFindings(model: UserDataModel, runtime: EffectiveRuntime 
       }
       const cli = p.facts?.dockerCli;
       if (containerizers.includes("docker") && p.facts && !cli) findings.push({ where, message: `${p.image} carries no docker CLI, which the docker containerizer runs` });
-      if (cli && engine.minApi && !apiAtLeast(cli.apiVersion, engine.minApi)) {
+      if (cli && engine.minApi && !apiVersionAtLeast(cli.apiVersion, engine.minApi)) {
         findings.push({ where, message: `the image's docker CLI speaks API ${cli.apiVersion}, below the engine's floor ${engine.minApi}` });
       }
       // Classic Swarm reaches this engine on the docker_port attribute, or 2375.
@@ -322,7 +317,7 @@ export function runtimeFindings(model: UserDataModel, runtime: EffectiveRuntime 
         const attr = (flag("attributes") ?? "").split(";").find((a) => a.split(":")[0] === "docker_port");
         const port = attr ? Number(attr.split(":")[1]) : SWARM_DEFAULT_ENGINE_PORT;
         if (!swarmPorts.includes(port)) findings.push({ where, message: `Swarm will reach this engine on ${port} (${attr ? "docker_port attribute" : "no docker_port attribute: Swarm assumes 2375"}), but it listens on ${swarmPorts.join(", ")}` });
-        if (engine.minApi && !apiAtLeast(SWARM_START_CONTAINER_API, engine.minApi)) {
+        if (engine.minApi && !apiVersionAtLeast(SWARM_START_CONTAINER_API, engine.minApi)) {
           findings.push({ where: "docker.service", message: `the engine's API floor ${engine.minApi} refuses classic Swarm's StartContainer call (API ${SWARM_START_CONTAINER_API}); set DOCKER_MIN_API_VERSION=1.12 on a 25.0.x engine` });
         }
       }

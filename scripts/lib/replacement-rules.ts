@@ -14,6 +14,8 @@
  * attribute the stacks emit has no rule (__tests__/replacement-table.test.ts).
  */
 
+import { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "../../constructs/cloud/pool-rolling";
+
 /** What a change of one attribute does to its resource. */
 export type AttributeEffect = "replace" | "update";
 
@@ -166,7 +168,8 @@ function healthOf(pool: Record<string, unknown>): string {
 
 /** A new launch template version, followed by the group (launch_template.version = latest_version): an instance refresh. */
 const POOL_ROLL_AWS =
-  "ROLLING: a new template version starts an instance refresh that replaces the agents, keeping 66% in service, 10 minutes of warm-up each (tasks on a replaced agent are killed and rescheduled by their framework)";
+  `ROLLING: a new template version starts an instance refresh that replaces the agents, keeping ${POOL_MIN_HEALTHY_PERCENT}% in service, ` +
+  `${POOL_WARMUP_SECONDS / 60} minutes of warm-up each (tasks on a replaced agent are killed and rescheduled by their framework)`;
 
 function awsGroupRoll(group: Record<string, unknown>): Verdict {
   const refresh = (Array.isArray(group.instance_refresh) ? group.instance_refresh[0] : group.instance_refresh) as Record<string, unknown> | undefined;

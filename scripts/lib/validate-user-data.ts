@@ -12,12 +12,11 @@ import { cpus, tmpdir } from "os";
 import { dirname, join } from "path";
 import { DATA_DISK_UNIT, DATA_ROOT } from "../../constructs/nodes";
 import { Cloud, TfJson, UserDataNode, userDataNodes } from "./synth-output";
-import { runtimeFindings } from "./effective-runtime";
+import { imageProcess, runtimeFindings } from "./effective-runtime";
 import { CLOUD_INIT, missingToolMessage, SHELLCHECK, SYSTEMD_ANALYZE, toolAvailable, ToolSpec } from "./tools";
 import {
   containerEnvironment,
   containerRuns,
-  imageName,
   readUserData,
   shellScripts,
   splitExecLine,
@@ -319,13 +318,16 @@ async function checkShell(models: (UserDataModel | Error)[]): Promise<Finding[][
 // ---------------------------------------------------------------------------
 // 4. documented flags
 
-/** Which process an image runs, for the flags it takes. */
+/** The flag list of the process an image runs (effective-runtime.ts knows which image runs what). */
+const FLAG_LISTS: Partial<Record<string, "mesos_master" | "mesos_agent" | "marathon">> = {
+  "mesos-master": "mesos_master",
+  "mesos-agent": "mesos_agent",
+  marathon: "marathon",
+};
+
 function processOf(image: string): "mesos_master" | "mesos_agent" | "marathon" | undefined {
-  const name = imageName(image);
-  if (name === "mesos-master") return "mesos_master";
-  if (name === "mesos-slave" || name === "mesos-agent") return "mesos_agent";
-  if (name === "marathon") return "marathon";
-  return undefined;
+  const proc = imageProcess(image);
+  return proc ? FLAG_LISTS[proc] : undefined;
 }
 
 /**
