@@ -6,6 +6,11 @@ module.exports = {
   transform: { "^.+\\.ts$": "<rootDir>/scripts/jest-sucrase.js" },
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 60000,
+  // One folder per run where test files share the stacks they synthesize (__tests__/helpers/synth.ts).
+  globalSetup: "<rootDir>/scripts/jest-global-setup.js",
+  globalTeardown: "<rootDir>/scripts/jest-global-teardown.js",
+  // cdktf's own stack captures skip jest's source mapping (see the file).
+  setupFilesAfterEnv: ["<rootDir>/scripts/jest-setup.js"],
   // Many suites wait on real tools, JVMs and npm rather than on the CPU: three workers
   // finish the suite in about 60% of the time one worker takes on a 2-core machine.
   maxWorkers: 3,

@@ -37,7 +37,8 @@ describe.each(["azure", "aws"] as Cloud[])("%s ha without Swarm", (cloud) => {
       const doc = parseCloudConfig(m.text);
       // The credentials file names both principals; each secret comes from the secret store at boot.
       const writer = fileOf(doc, "/usr/local/sbin/mesos-master-credentials");
-      expect(writer).toContain(`printf ',{"principal":"%s","secret":"%s"}' 'marathon' "$(/usr/local/sbin/fetch-cluster-secret `);
+      expect(writer).toContain("framework_secret_0=$(/usr/local/sbin/fetch-cluster-secret ");
+      expect(writer).toContain(`printf ',{"principal":"%s","secret":"%s"}' 'marathon' "$framework_secret_0"`);
       const secret = fileOf(doc, "/usr/local/sbin/marathon-mesos-secret");
       expect(secret).toContain("umask 077");
       expect(secret).toContain(`printf '%s' "$secret" > /run/mesos-cluster/secrets/marathon-mesos-secret`);

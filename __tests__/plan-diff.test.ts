@@ -109,7 +109,7 @@ describe("the four changes of the issue", () => {
     // Only the masters' documents changed, exactly in the Marathon unit.
     expect(ha.userData.map((u) => `${u.name} ${u.action}`)).toEqual(["mesos-ha-masters-1 changed", "mesos-ha-masters-2 changed", "mesos-ha-masters-3 changed"]);
     const changedLines = ha.userData[0].diff!.split("\n").filter((l) => /^[-+](?![-+]{2} )/.test(l));
-    expect(changedLines).toHaveLength(4);
+    expect(changedLines).toHaveLength(2);
     expect(changedLines.filter((l) => l.startsWith("-")).every((l) => l.includes("mesosphere/marathon:v1.8.244"))).toBe(true);
     expect(changedLines.filter((l) => l.startsWith("+")).every((l) => l.includes("mesosphere/marathon:v1.8.243"))).toBe(true);
     expect(ha.quorum).toEqual({ ensembleSize: 3, quorum: 2, tolerated: 1, replaced: ["mesos-ha-masters-1", "mesos-ha-masters-2", "mesos-ha-masters-3"], destroyed: [], added: [], losesQuorum: true });
@@ -120,7 +120,7 @@ describe("the four changes of the issue", () => {
     expect(text).toContain("QUORUM LOST: 3 of 3 ZooKeeper members are replaced at once, but an ensemble of 3 tolerates only 1 down (quorum 2).");
     expect(text).toContain("ZOOKEEPER DOWN: the only member is replaced");
     expect(text).toContain("The masters' data disks are kept");
-    expect(text).toContain("+      ExecStartPre=-/usr/bin/docker pull mesosphere/marathon:v1.8.243");
+    expect(text).toMatch(/\n\+ {6}ExecStart=\/usr\/bin\/docker run .* mesosphere\/marathon:v1\.8\.243 /);
   });
 
   test.each(["azure", "aws"] as Cloud[])("master count 3 -> 5 on %s: 2 new masters, the 3 existing ones REPLACED, quorum lost", (cloud) => {

@@ -46,8 +46,11 @@ describe("when the stacks have a gate", () => {
     expect(exec).toMatchObject({ command: "wait-ready", interpreter: ["node", expect.stringMatching(/^assets\/cluster-client\/[0-9A-F]+\/cli\.js$/)] });
     expect(exec.environment).toMatchObject({
       MESOS_EXPECTED_AGENTS: "5",
-      // Without adminCidrs, Azure masters have private addresses only (a VPN reaches them).
-      MESOS_URLS: "http://10.20.0.10:5050,http://10.20.0.11:5050,http://10.20.0.12:5050",
+      // Without adminCidrs, Azure masters have private addresses only (a VPN reaches them);
+      // ha (auth on) reaches Mesos through the masters' TLS proxy on 5443, verified with its CA.
+      MESOS_URLS: "https://10.20.0.10:5443,https://10.20.0.11:5443,https://10.20.0.12:5443",
+      MARATHON_URLS: "https://10.20.0.10:8443,https://10.20.0.11:8443,https://10.20.0.12:8443",
+      MESOS_TLS_CA: expect.stringMatching(/^\$\{tls_self_signed_cert\..*\.cert_pem\}$/),
       // ha's Swarm API has mutual TLS: https on 2376 with the admins' client certificate.
       SWARM_URLS: "https://10.20.0.10:2376",
       ZOOKEEPER_MEMBERS: "",

@@ -6,13 +6,14 @@
  * without the fix) and a broken document the runtime check must catch.
  */
 import { execFileSync, spawn } from "child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { createServer, get, Server } from "http";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { DEFAULT_IMAGES } from "../constructs/core/container-image";
-import { DOCKER_APT_KEY, DOCKER_APT_KEY_FINGERPRINT } from "../constructs/core/docker-apt-key";
+import { aptKeyring, aptKeyScript } from "../constructs/core/cloud-config";
+import { DOCKER_APT_KEY } from "../constructs/core/docker-apt-key";
 import { IMAGE_FACTS } from "../constructs/core/image-facts";
 import { agentHealthRelaySource } from "../constructs/mesos-agent-pool";
 import { effectiveRuntime, processOf, runtimeFindings } from "../scripts/lib/effective-runtime";
@@ -102,12 +103,15 @@ describe.each(VARIANTS)("%s %s: effective runtime", (cloud, profile) => {
     expect(marathon.notes).toEqual([]);
   });
 
-  test("Docker's apt key travels in the document (no keyserver at boot)", () => {
+  test("Docker's apt key: fetched at first boot from download.docker.com, pinned by fingerprint (no keyserver)", () => {
     for (const text of [...masters.map((m) => m.text), pool]) {
-      const docker = (readUserData(text).raw.apt as { sources: Record<string, Record<string, unknown>> }).sources["docker.list"];
-      expect(docker.keyid).toBeUndefined();
-      expect(docker.key).toBe(DOCKER_APT_KEY);
-      expect(String(docker.source)).toContain("signed-by=$KEY_FILE");
+      const doc = readUserData(text);
+      const docker = (doc.raw.apt as { sources: Record<string, Record<string, unknown>> }).sources["docker.list"];
+      expect(docker).toEqual({ source: "deb [signed-by=/etc/apt/keyrings/docker.gpg] https://download.docker.com/linux/ubuntu $RELEASE stable" });
+      expect(doc.raw.bootcmd).toEqual([["sh", "-ec", aptKeyScript("/etc/apt/keyrings/docker.gpg", DOCKER_APT_KEY)]]);
+      // The 3.8 KB armored key is no longer in the document.
+      expect(text).not.toContain("BEGIN PGP PUBLIC KEY BLOCK");
+      expect(runtimeFindings(doc)).toEqual([]);
     }
   });
 
@@ -201,25 +205,82 @@ describe("the runtime check catches each defect in a broken document", () => {
   test("8. a bare keyid makes first boot depend on a keyserver", () => {
     const doc = readUserData(pool);
     const docker = (doc.raw.apt as { sources: Record<string, Record<string, unknown>> }).sources["docker.list"];
-    delete docker.key;
-    docker.keyid = DOCKER_APT_KEY_FINGERPRINT;
+    docker.keyid = DOCKER_APT_KEY.fingerprint;
     expect(runtimeFindings(doc).map((f) => f.where)).toEqual(["apt.sources.docker.list"]);
+  });
+
+  test("8. an apt source whose keyring nothing installs is refused by apt (NO_PUBKEY)", () => {
+    const doc = readUserData(pool);
+    delete doc.raw.bootcmd;
+    expect(runtimeFindings(doc)).toEqual([expect.objectContaining({ where: "apt.sources.docker.list", message: expect.stringContaining("nothing installs /etc/apt/keyrings/docker.gpg") })]);
   });
 });
 
-describeWithTool(GPG, "Docker's embedded apt key (gpg)", () => {
-  test("is Docker's release key: gpg reads the fingerprint the project names", () => {
-    const home = mkdtempSync(join(tmpdir(), "gpg-"));
+describeWithTool(GPG, "Docker's apt key installed at boot (the bootcmd run with real gpg)", () => {
+  /** Docker's public key file as download.docker.com/linux/ubuntu/gpg serves it. */
+  const DOCKER_KEY_FILE = join(__dirname, "fixtures", "docker-apt-key.asc");
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "apt-key-"));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** Runs the boot command with a fake curl that serves `served` (and records its arguments). */
+  function boot(served: string): { status: number; stderr: string; keyring: string; curlArgs: string } {
+    const bin = join(root, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "curl"), `#!/bin/sh\necho "$@" >> ${root}/curl-args\nwhile [ "$1" != -o ]; do shift; done\ncp ${served} "$2"\n`);
+    chmodSync(join(bin, "curl"), 0o755);
+    const keyring = join(root, "etc/apt/keyrings/docker.gpg");
+    const script = aptKeyScript(keyring, DOCKER_APT_KEY);
+    let status = 0;
+    let stderr = "";
     try {
-      const keyFile = join(home, "docker.asc");
-      writeFileSync(keyFile, DOCKER_APT_KEY);
-      const out = execFileSync("gpg", ["--homedir", home, "--batch", "--with-colons", "--show-keys", keyFile], { encoding: "utf8" });
-      const fingerprints = out.split("\n").filter((l) => l.startsWith("fpr:")).map((l) => l.split(":")[9]);
-      expect(fingerprints[0]).toBe(DOCKER_APT_KEY_FINGERPRINT);
-      expect(out).toContain("Docker Release (CE deb)");
-    } finally {
-      rmSync(home, { recursive: true, force: true });
+      execFileSync("sh", ["-ec", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (error) {
+      status = (error as { status: number }).status;
+      stderr = String((error as { stderr: Buffer }).stderr);
     }
+    const curlArgs = existsSync(join(root, "curl-args")) ? readFileSync(join(root, "curl-args"), "utf8") : "";
+    return { status, stderr, keyring, curlArgs };
+  }
+  const fingerprintsOf = (file: string) =>
+    execFileSync("gpg", ["--homedir", mkdtempSync(join(root, "gpg-")), "--batch", "--with-colons", "--show-keys", file], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.startsWith("fpr:"))
+      .map((l) => l.split(":")[9]);
+
+  test("Docker's key file: the keyring holds exactly the pinned key (and its subkey), readable by apt", () => {
+    const { status, keyring, curlArgs } = boot(DOCKER_KEY_FILE);
+    expect(status).toBe(0);
+    expect(curlArgs.trim()).toBe(`-fsSL --retry 10 --retry-all-errors -o ${curlArgs.split(" ")[5]} https://download.docker.com/linux/ubuntu/gpg`);
+    expect(fingerprintsOf(keyring)[0]).toBe(DOCKER_APT_KEY.fingerprint);
+    expect(fingerprintsOf(DOCKER_KEY_FILE)[0]).toBe(DOCKER_APT_KEY.fingerprint);
+    expect(readFileSync(keyring).subarray(0, 1)[0] & 0x80).toBe(0x80); // binary OpenPGP, what signed-by=*.gpg expects
+    // Once installed, later boots do not fetch again.
+    rmSync(join(root, "curl-args"));
+    expect(boot(DOCKER_KEY_FILE).curlArgs).toBe("");
+  });
+
+  test("another key in the file (or added to it) installs nothing but that one key; a file without it installs nothing", () => {
+    const home = mkdtempSync(join(root, "other-"));
+    execFileSync("gpg", ["--homedir", home, "--batch", "--passphrase", "", "--quick-gen-key", "Not Docker <x@example.com>", "ed25519", "sign", "never"], { stdio: "ignore" });
+    const other = join(root, "other.asc");
+    writeFileSync(other, execFileSync("gpg", ["--homedir", home, "--armor", "--export"]));
+    const wrong = boot(other);
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stderr).toContain(`https://download.docker.com/linux/ubuntu/gpg does not hold key ${DOCKER_APT_KEY.fingerprint}`);
+    expect(existsSync(wrong.keyring)).toBe(false);
+    const both = join(root, "both.asc");
+    writeFileSync(both, readFileSync(other, "utf8") + readFileSync(DOCKER_KEY_FILE, "utf8"));
+    rmSync(join(root, "curl-args"));
+    const mixed = boot(both);
+    expect(mixed.status).toBe(0);
+    expect(fingerprintsOf(mixed.keyring)).toEqual([DOCKER_APT_KEY.fingerprint, expect.stringMatching(/^[0-9A-F]{40}$/)]);
+  });
+
+  test("the keyring path follows the source's name", () => {
+    expect(aptKeyring("docker.list")).toBe("/etc/apt/keyrings/docker.gpg");
   });
 });
 

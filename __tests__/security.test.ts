@@ -139,7 +139,7 @@ describe.each(CLOUDS)("%s", (cloud) => {
 
     test("passwords are generated, kept in the secret store, and only sensitive outputs show them", () => {
       const passwords = Object.keys(resourcesOf(json, "random_password")).sort();
-      expect(passwords).toEqual(["marathon-password", "marathon-zk-password", "mesos-password", "mesos-zk-password"]);
+      expect(passwords).toEqual(["marathon-password", "marathon-zk-password", "mesos-agent-password", "mesos-password", "mesos-zk-password"]);
       for (const p of Object.values(resourcesOf(json, "random_password"))) expect(p).toMatchObject({ length: 32, special: false });
       const stored =
         cloud === "azure"
@@ -167,7 +167,7 @@ describe.each(CLOUDS)("%s", (cloud) => {
       for (const d of machineDocs(json, cloud)) {
         const doc = parseCloudConfig(d.text);
         expect(fileOf(doc, "/usr/local/sbin/marathon-credentials")).toContain("password=$(/usr/local/sbin/fetch-cluster-secret marathon-password)");
-        expect(fileOf(doc, "/usr/local/sbin/mesos-master-credentials")).toContain('{"credentials":[{"principal":"%s","secret":"%s"}]}');
+        expect(fileOf(doc, "/usr/local/sbin/mesos-master-credentials")).toContain(`printf '{"credentials":[{"principal":"%s","secret":"%s"}' 'admin' "$password"`);
         expect(execStartOf(doc, "mesos-master")).toContain("/run/mesos-cluster/secrets/mesos-credentials.json:/etc/mesos/credentials.json:ro");
         if (cloud === "azure") {
           const vm = d.resource;
@@ -178,19 +178,19 @@ describe.each(CLOUDS)("%s", (cloud) => {
         }
       }
       if (cloud === "azure") {
-        const [vault] = Object.values(resourcesOf(json, "azurerm_key_vault"));
+        const vault = Object.values(resourcesOf(json, "azurerm_key_vault")).find((v) => JSON.stringify(v.access_policy).includes("azure_machine-identity"))!;
         const policies = vault.access_policy as { object_id: string; secret_permissions: string[] }[];
         const machine = policies.find((p) => p.object_id.includes("azurerm_user_assigned_identity"))!;
         expect(machine.secret_permissions).toEqual(["Get"]);
       } else {
-        const [policy] = Object.values(resourcesOf(json, "aws_iam_role_policy"));
+        const policy = Object.values(resourcesOf(json, "aws_iam_role_policy")).find((p) => p.name === "read-cluster-secrets")!;
         expect(JSON.parse(String(policy.policy)).Statement).toEqual([
           { Effect: "Allow", Action: "ssm:GetParameter", Resource: "arn:aws:ssm:eu-west-1:*:parameter/mesos-cluster/mesos-ha/*" },
         ]);
       }
-      // Agents read no secrets: no identity, no instance profile.
-      if (cloud === "azure") expect(Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"))[0].identity).toBeUndefined();
-      else expect(Object.values(resourcesOf(json, "aws_launch_template"))[0].iam_instance_profile).toBeUndefined();
+      // Agents never get the masters' identity: their pool has its own, which reads the agent credential only (agent-auth.test.ts).
+      if (cloud === "azure") expect(JSON.stringify(Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"))[0].identity)).not.toContain("azure_machine-identity");
+      else expect(JSON.stringify(Object.values(resourcesOf(json, "aws_launch_template"))[0].iam_instance_profile)).not.toContain("aws_machine-profile");
     });
 
     test("off in dev: no secrets, no identities, no passwords", () => {
@@ -212,7 +212,7 @@ describe.each(CLOUDS)("%s", (cloud) => {
       expect(variables.marathon_password).toMatchObject({ sensitive: true, type: "string" });
       expect(JSON.stringify(variables.marathon_password.validation)).toContain("{16,128}");
       // The ZooKeeper passwords are machine-only: generated either way.
-      expect(Object.keys(resourcesOf(vars, "random_password")).sort()).toEqual(["marathon-zk-password", "mesos-zk-password"]);
+      expect(Object.keys(resourcesOf(vars, "random_password")).sort()).toEqual(["marathon-zk-password", "mesos-agent-password", "mesos-zk-password"]);
       expect(vars.output.marathon_username.value).toBe("ops");
       expect(fileOf(parseCloudConfig(machineDocs(vars, cloud)[0].text), "/usr/local/sbin/marathon-credentials")).toContain("'ops'");
     });
@@ -223,16 +223,19 @@ describe.each(CLOUDS)("%s", (cloud) => {
     const [master] = machineDocs(json, cloud);
     const doc = parseCloudConfig(master.text);
     expect(execStartOf(doc, "swarm-manager")).toContain("tcp://127.0.0.1:2375");
-    const conf = fileOf(doc, "/etc/mesos-cluster/swarm-tls.conf");
-    for (const line of ["accept = 0.0.0.0:2376", "connect = 127.0.0.1:2375", "verifyChain = yes", "requireCert = yes", "sslVersionMin = TLSv1.2"]) expect(conf).toContain(line);
-    const prepare = fileOf(doc, "/usr/local/sbin/swarm-tls-prepare");
+    // One stunnel per master (the Mesos and Marathon TLS ports too, master-tls.test.ts): the Swarm API is its section with client certificates.
+    const conf = fileOf(doc, "/etc/mesos-cluster/master-tls.conf");
+    const swarmSection = conf.slice(conf.indexOf("[swarm-api]"));
+    for (const line of ["accept = 2376", "connect = 127.0.0.1:2375", "verifyChain = yes", "requireCert = yes"]) expect(swarmSection).toContain(line);
+    expect(conf).toContain("sslVersionMin = TLSv1.2");
+    const prepare = fileOf(doc, "/usr/local/sbin/master-tls-prepare");
     expect(prepare).toContain('/usr/local/sbin/fetch-cluster-secret swarm-tls-key > "$fresh/key.pem"');
-    expect(prepare).toContain('mv "$fresh/$f" "/run/mesos-cluster/secrets/swarm-tls/$f"');
+    expect(prepare).toContain('mv "$fresh/$f" "/run/mesos-cluster/secrets/master-tls/$f"');
     expect(doc.raw.packages).toContainEqual("stunnel4");
     // A reissued certificate (renewal, a new public IP) reaches stunnel within the hour, without a reboot.
-    expect(fileOf(doc, "/etc/systemd/system/swarm-tls-refresh.timer")).toContain("OnUnitActiveSec=1h");
-    expect(fileOf(doc, "/etc/systemd/system/swarm-tls-refresh.service")).toContain("ExecStart=/usr/local/sbin/swarm-tls-prepare --restart-if-changed");
-    expect(doc.runcmd).toContainEqual(["systemctl", "enable", "--now", "mesos-data-disk.service", "zookeeper.service", "mesos-master.service", "marathon.service", "swarm-manager.service", "swarm-tls.service", "swarm-tls-refresh.timer"]);
+    expect(fileOf(doc, "/etc/systemd/system/master-tls-refresh.timer")).toContain("OnUnitActiveSec=1h");
+    expect(fileOf(doc, "/etc/systemd/system/master-tls-refresh.service")).toContain("ExecStart=/usr/local/sbin/master-tls-prepare --restart-if-changed");
+    expect(doc.runcmd).toContainEqual(["systemctl", "enable", "--now", "mesos-data-disk.service", "zookeeper.service", "mesos-master.service", "marathon.service", "swarm-manager.service", "master-tls.service", "master-tls-refresh.timer"]);
     // The server certificate names every master; the client certificate is for clients only.
     const certs = Object.values(resourcesOf(json, "tls_locally_signed_cert"));
     const uses = certs.map((c) => (c.allowed_uses as string[]).filter((u) => u.endsWith("_auth"))).sort();

@@ -294,19 +294,19 @@ describe("the runtime step: the facts the cluster depends on, through the servic
     expect(line).toMatch(/FAILED .*; no docker_mesos_image on agent 10\.20\.16\.4 \(127\.0\.0\.1:\d+\): executors .*; 1 of 2 agents checked .*1 unreachable: 10\.20\.16\.5/);
   });
 
-  test("the masters' and agents' /flags get the Mesos credentials", async () => {
+  test("the masters' /flags get the Mesos credentials; agents' do not (each has its own), and an agent that asks for one is listed, not failed", async () => {
     const ops = { username: "ops", password: "m" };
     fake.scenario.mesosAuth = ops;
-    fake.scenario.agentAuth = ops;
     const { code, out } = await smoke(flags(["--mesos-user", "ops"]), { MESOS_PASSWORD: "m" });
     expect(code).toBe(0);
     expect(stepLine(out, "runtime")).toContain("2 of 2 agents checked");
-    expect(fake.requestsTo("agent").map((r) => r.user)).toEqual(["ops", "ops"]);
+    expect(fake.requestsTo("agent").map((r) => r.user)).toEqual([undefined, undefined]);
     expect(fake.requestsTo("mesos", "GET", /^\/flags$/).map((r) => r.user)).toEqual(["ops"]);
-    // Agents that refuse them fail the step (they answered: it is not a reachability problem).
-    fake.scenario.agentAuth = { username: "ops", password: "other" };
-    const refused = await smoke(flags(["--mesos-user", "ops"]), { MESOS_PASSWORD: "m" });
-    expect(stepLine(refused.out, "runtime")).toMatch(/FAILED .*; the Mesos agent at http:\/\/127\.0\.0\.1:\d+\/flags refused the credentials of user "ops" \(HTTP 401: .*\) on agent 10\.20\.16\.4 \(127\.0\.0\.1:\d+\);/);
+    // Agents with HTTP authentication (MesosAgentPool httpAuthentication) answer 401: read on the agent, not a failure.
+    fake.scenario.agentAuth = { username: "operator", password: "generated-on-the-agent" };
+    const locked = await smoke(flags(["--mesos-user", "ops"]), { MESOS_PASSWORD: "m" });
+    expect(locked.code).toBe(0);
+    expect(stepLine(locked.out, "runtime")).toMatch(/ ok .*0 of 2 agents checked .*, 2 with HTTP authentication \(their \/flags need each agent's own credential, root-only on the agent\): 10\.20\.16\.4 \(127\.0\.0\.1:\d+\), 10\.20\.16\.5/);
   });
 
   test("--skip runtime leaves it out; so does skipping every Mesos step", async () => {
@@ -411,11 +411,15 @@ describe("where the cluster is", () => {
     const app = new App({ outdir });
     new MesosClusterStack(app, "ha", { profile: "ha", sshPublicKey: TEST_SSH_KEY });
     app.synth();
-    const args = ["ha", "--synth-dir", outdir, "--terraform", "none"];
-    const resolve = (env: NodeJS.ProcessEnv) => {
-      const options = parseSmokeArgs(args, env);
+    // ha's Mesos and Marathon URLs are https (the masters' TLS proxy): their CA comes from --tls-ca or the tls_ca_pem output.
+    const caFile = join(mkdtempSync(join(tmpdir(), "cluster-ca-")), "ca.pem");
+    writeFileSync(caFile, "cluster ca pem");
+    const args = ["ha", "--synth-dir", outdir, "--terraform", "none", "--tls-ca", caFile];
+    const resolve = (env: NodeJS.ProcessEnv, argv = args) => {
+      const options = parseSmokeArgs(argv, env);
       return resolveEndpoints(options, () => loadOutputs(options)).endpoints;
     };
+    expect(() => resolve({}, args.slice(0, -2))).toThrow("--mesos URLs are https: give --tls-ca FILE (the cluster's CA), or outputs with tls_ca_pem");
     // Without the client certificate or the passwords, smoke says what it needs.
     expect(() => resolve({})).toThrow("the Swarm API has TLS: give --swarm-cert-path (or DOCKER_CERT_PATH)");
     const certs = mkdtempSync(join(tmpdir(), "docker-certs-"));
@@ -423,6 +427,10 @@ describe("where the cluster is", () => {
     expect(() => resolve({ DOCKER_CERT_PATH: certs })).toThrow("a marathon user is given but no password: set MARATHON_PASSWORD");
     const endpoints = resolve({ DOCKER_CERT_PATH: certs, MARATHON_PASSWORD: "m-secret", MESOS_PASSWORD: "s-secret" });
     expect(endpoints.swarm).toEqual(["https://10.20.0.10:2376"]);
+    expect(endpoints.mesos).toEqual(["10.20.0.10", "10.20.0.11", "10.20.0.12"].map((ip) => [`https://${ip}:5443`]));
+    expect(endpoints.marathon).toEqual(["10.20.0.10", "10.20.0.11", "10.20.0.12"].map((ip) => [`https://${ip}:8443`]));
+    expect(endpoints.mesosTls).toEqual({ ca: "cluster ca pem" });
+    expect(endpoints.marathonTls).toEqual({ ca: "cluster ca pem" });
     expect(endpoints.swarmTls).toEqual({ ca: "ca.pem pem", cert: "cert.pem pem", key: "key.pem pem" });
     expect(endpoints.marathonCredentials).toEqual({ username: "admin", password: "m-secret" });
     expect(endpoints.mesosCredentials).toEqual({ username: "admin", password: "s-secret" });

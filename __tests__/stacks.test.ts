@@ -53,15 +53,16 @@ const AWS_COMMON = {
 
 /** What authentication (on in ha) adds: passwords, the Swarm CA and certificates, and their secret store. */
 const AUTH_COMMON = {
-  random_password: 4,
+  random_password: 5,
   tls_private_key: 3,
   tls_self_signed_cert: 1,
   tls_cert_request: 2,
   tls_locally_signed_cert: 2,
 };
-// Secrets: the Marathon and Mesos HTTP and ZooKeeper passwords, the Swarm API's CA, certificate and key.
-const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 1, azurerm_key_vault_secret: 7, azurerm_user_assigned_identity: 1, random_string: 1 };
-const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 7, aws_iam_role: 1, aws_iam_role_policy: 1, aws_iam_instance_profile: 1 };
+// Secrets: the Marathon and Mesos HTTP and ZooKeeper passwords, the agents' credential, the Swarm API's CA, certificate and key.
+// The agent pool reads the agents' credential with an identity of its own (Azure: its own vault with a copy; agent-auth.test.ts).
+const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 2, azurerm_key_vault_secret: 9, azurerm_user_assigned_identity: 2, random_string: 2 };
+const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 8, aws_iam_role: 2, aws_iam_role_policy: 2, aws_iam_instance_profile: 2 };
 
 function expectedCounts(cloud: Cloud, masters: number, auth: boolean): Record<string, number> {
   if (cloud === "azure") {
@@ -181,7 +182,8 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     const { json: withAdmins } = synthCluster({ cloud, profile, adminCidrs: ["203.0.113.0/24"], insecure: profile === "dev" });
     const extra = ruleTable(withAdmins, cloud, clusterName).filter((r) => !ruleTable(json, cloud, clusterName).includes(r));
     expect(extra).toEqual(
-      [`masters <- 203.0.113.0/24 : 22`, `masters <- 203.0.113.0/24 : ${swarmPort}`, "masters <- 203.0.113.0/24 : 5050", "masters <- 203.0.113.0/24 : 8080"].sort(),
+      // With auth (ha) the Mesos and Marathon APIs are opened only behind TLS (5443, 8443), never 5050/8080.
+      [`masters <- 203.0.113.0/24 : 22`, `masters <- 203.0.113.0/24 : ${swarmPort}`, `masters <- 203.0.113.0/24 : ${auth ? 5443 : 5050}`, `masters <- 203.0.113.0/24 : ${auth ? 8443 : 8080}`].sort(),
     );
   });
 
@@ -191,10 +193,14 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     expect(out("master_private_ips")).toEqual(ips);
     expect(out("zookeeper_connect_string")).toBe(ips.map((ip) => `${ip}:2181`).join(","));
     expect(out("mesos_zk_url")).toBe(`zk://${ips.map((ip) => `${ip}:2181`).join(",")}/mesos`);
-    expect(out("mesos_url")).toBe(`http://${ips[0]}:5050`);
-    expect(out("mesos_urls")).toEqual(ips.map((ip) => `http://${ip}:5050`));
-    expect(out("marathon_url")).toBe(`http://${ips[0]}:8080`);
-    expect(out("marathon_urls")).toEqual(ips.map((ip) => `http://${ip}:8080`));
+    // With auth (ha) clients reach Mesos and Marathon through the masters' TLS proxy, its CA an output.
+    const [mesos, marathon] = auth ? ["https://%s:5443", "https://%s:8443"] : ["http://%s:5050", "http://%s:8080"];
+    expect(out("mesos_url")).toBe(mesos.replace("%s", ips[0]));
+    expect(out("mesos_urls")).toEqual(ips.map((ip) => mesos.replace("%s", ip)));
+    expect(out("marathon_url")).toBe(marathon.replace("%s", ips[0]));
+    expect(out("marathon_urls")).toEqual(ips.map((ip) => marathon.replace("%s", ip)));
+    if (auth) expect(out("tls_ca_pem")).toMatch(/^\$\{tls_self_signed_cert\..*\.cert_pem\}$/);
+    else expect(out("tls_ca_pem")).toBeUndefined();
     expect(out("docker_host")).toBe(`tcp://${ips[0]}:${swarmPort}`);
     expect(out("docker_tls_verify")).toBe(auth ? "1" : "0");
     expect(out("ssh_user")).toBe(cloud === "azure" ? "azureuser" : "ubuntu");
@@ -243,7 +249,9 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
         `--ip=${d.privateIp}`,
         "--port=5050",
         "--registry=replicated_log",
-        ...(auth ? ["--authenticate_http_readwrite=true", "--authenticate_http_readonly=true", "--authenticate_http_frameworks=true", "--http_authenticators=basic", "--http_framework_authenticators=basic", "--credentials=/etc/mesos/credentials.json"] : []),
+        ...(auth ? ["--authenticate_http_readwrite=true", "--authenticate_http_readonly=true", "--authenticate_http_frameworks=true", "--http_authenticators=basic", "--http_framework_authenticators=basic", "--authenticate_agents=true", "--credentials=/etc/mesos/credentials.json"] : []),
+        // Tasks run as nobody only (mesos-acls.test.ts decodes the ACL).
+        expect.stringMatching(/^"--acls=\{.*\}"$/),
       ]);
       const run = execStartOf(parseCloudConfig(d.text), "mesos-master");
       expect(run).toContain("/var/lib/mesos-cluster/mesos:/var/lib/mesos");
@@ -260,7 +268,7 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
       const image = run.indexOf("mesosphere/marathon:v1.8.244");
       expect(image).toBeGreaterThan(0);
       // With auth, MARATHON_ZK (with the ZooKeeper password) comes from a boot-time env file, not the command line.
-      expect(run.slice(image + 1)).toEqual(["--master", `zk://${hosts}/mesos`, ...(auth ? [] : ["--zk", `zk://${hosts}/marathon`]), "--hostname", d.privateIp, "--http_port", "8080"]);
+      expect(run.slice(image + 1)).toEqual(["--master", `zk://${hosts}/mesos`, ...(auth ? [] : ["--zk", `zk://${hosts}/marathon`]), "--hostname", d.privateIp, "--http_port", "8080", "--mesos_user", "nobody"]);
       expect(run.includes("/run/mesos-cluster/secrets/marathon-zk.env")).toBe(auth);
       expect(envOf(doc, "marathon")).toEqual({ LIBPROCESS_IP: d.privateIp, LIBPROCESS_PORT: "15101" });
       // With auth, the credentials come from a boot-time env file, never from user data or the command line.
@@ -283,11 +291,13 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
         "--cluster-opt", "mesos.checkpointfailover=true",
         `zk://${hosts}/mesos`,
       ]);
-      expect(envOf(doc, "swarm-manager")).toEqual({ SWARM_MESOS_USER: "root" });
+      expect(envOf(doc, "swarm-manager")).toEqual({ SWARM_MESOS_USER: "nobody" });
       const units = enabledUnits(doc);
       expect(units).toEqual(expect.arrayContaining(["mesos-data-disk.service", "zookeeper.service", "mesos-master.service", "marathon.service"]));
       expect(units.includes("swarm-manager.service")).toBe(i === 0);
-      expect(units.includes("swarm-tls.service")).toBe(auth && i === 0);
+      // With auth one stunnel per master serves Mesos, Marathon and the Swarm API over TLS.
+      expect(units.includes("master-tls.service")).toBe(auth);
+      expect(units.includes("swarm-tls.service")).toBe(false);
     });
   });
 

@@ -86,6 +86,19 @@ export function machineUrls(nodes: NodeGroup, port: number, scheme: "http" | "ht
 }
 
 /**
+ * True for a plain `http://` URL to anything but loopback: what the client
+ * refuses for a service that has TLS (scripts/cluster-client/http.js
+ * `clearTextTarget`, the same rule), since its credentials would cross a
+ * network in clear text. http to loopback (an SSH tunnel) is allowed.
+ */
+export function clearTextUrl(url: string): boolean {
+  const match = /^http:\/\/(\[[^\]]*\]|[^/:]*)/i.exec(url);
+  if (!match) return false;
+  const host = match[1].toLowerCase();
+  return !(host === "localhost" || host === "[::1]" || /^127\./.test(host));
+}
+
+/**
  * `<SERVICE>_USERNAME` and `<SERVICE>_PASSWORD` for a create-time command. An
  * empty user name says "no authentication", so that a variable of the same
  * name in the deploying shell is never picked up instead.

@@ -1,8 +1,9 @@
-import { Fn, TerraformResource } from "cdktf";
+import { Fn, TerraformResource, Token } from "cdktf";
 import { Construct } from "constructs";
 import { Resource } from "@cdktf/provider-null/lib/resource";
 import {
   checkPollSeconds,
+  clearTextUrl,
   clusterClientInterpreter,
   credentialsEnvironment,
   ensureNullProvider,
@@ -37,8 +38,9 @@ export interface ClusterReadinessGateProps {
   /**
    * Mesos masters as the deploying machine reaches them: one entry per master,
    * alternative base URLs of a master separated by `|` (e.g. through an SSH
-   * tunnel: `http://localhost:5050`).
-   * @default each master at its private IP and, where it has one, its public IP
+   * tunnel: `http://localhost:5050`). Behind a {@link MasterTlsProxy} only
+   * https URLs are accepted: the credentials never travel in clear text.
+   * @default each master at its private IP and, where it has one, its public IP (https on the TLS port behind a MasterTlsProxy)
    */
   readonly mesosUrls?: string[];
   /** Marathon instances, one entry per instance (alternatives separated by `|`). @default as for Mesos */
@@ -106,8 +108,16 @@ export class ClusterReadinessGate extends Construct {
       : props.swarmUrl
         ? props.swarmUrl.split("|")
         : machineUrls(props.swarm.masters.nodes, props.swarm.apiPort, swarmTls ? "https" : "http")[props.swarm.managerIndex];
-    const mesosUrls = props.mesosUrls?.map((u) => u.split("|")) ?? machineUrls(masters, props.mesos.port);
-    const marathonUrls = props.marathonUrls?.map((u) => u.split("|")) ?? machineUrls(props.marathon.nodes, props.marathon.httpPort);
+    // Behind a MasterTlsProxy: https on its ports, verified with its CA (server authentication only).
+    const mesosTls = props.mesos.tls;
+    const marathonTls = props.marathon.tls;
+    const mesosUrls = props.mesosUrls?.map((u) => u.split("|")) ?? (mesosTls ? machineUrls(masters, mesosTls.port, "https") : machineUrls(masters, props.mesos.port));
+    const marathonUrls =
+      props.marathonUrls?.map((u) => u.split("|")) ?? (marathonTls ? machineUrls(props.marathon.nodes, marathonTls.port, "https") : machineUrls(props.marathon.nodes, props.marathon.httpPort));
+    for (const [property, urls, tls] of [["mesosUrls", mesosUrls, mesosTls], ["marathonUrls", marathonUrls, marathonTls]] as const) {
+      const plain = tls ? urls.flat().find((u) => !Token.isUnresolved(u) && clearTextUrl(u)) : undefined;
+      if (plain !== undefined) fail(this, property, plain, "https URLs (or http to loopback, an SSH tunnel): the API has TLS, and its basic-auth credentials must not cross a network in clear text");
+    }
     this.checks = [
       ...(zookeeper.length ? ["zookeeper"] : []),
       "mesos-health",
@@ -145,10 +155,12 @@ export class ClusterReadinessGate extends Construct {
             ...(swarmTls && swarm.length
               ? {
                   SWARM_TLS_CA: swarmTls.caCertPem,
-                  SWARM_TLS_CERT: environmentSecret(swarmTls.clientCertPem),
-                  SWARM_TLS_KEY: environmentSecret(swarmTls.clientKeyPem),
+                  SWARM_TLS_CERT: environmentSecret(swarmTls.clientCertPem!),
+                  SWARM_TLS_KEY: environmentSecret(swarmTls.clientKeyPem!),
                 }
               : {}),
+            ...(mesosTls ? { MESOS_TLS_CA: mesosTls.caCertPem } : {}),
+            ...(marathonTls ? { MARATHON_TLS_CA: marathonTls.caCertPem } : {}),
             MESOS_EXPECTED_AGENTS: String(this.expectedAgents),
             ...credentialsEnvironment("MESOS", props.mesos.credentials),
             ...credentialsEnvironment("MARATHON", props.marathon.credentials),

@@ -9,6 +9,8 @@ export * from "./mesos-master-group";
 export * from "./mesos-agent-pool";
 export * from "./marathon-service";
 export * from "./swarm-manager";
+export * from "./master-tls-proxy";
+export { checkTaskUsers, checkUserAllowed, runTasksAcl } from "./core/mesos-acls";
 export * from "./marathon-app";
 export * from "./cluster-readiness-gate";
 export * from "./core/marathon-app-definition";

@@ -5,6 +5,7 @@ import { dependable } from "cdktf/lib/tfExpression";
 import { Resource } from "@cdktf/provider-null/lib/resource";
 import {
   checkPollSeconds,
+  clearTextUrl,
   clusterClientInterpreter,
   credentialsEnvironment,
   ensureNullProvider,
@@ -19,8 +20,10 @@ import { MARATHON_APP_SCHEMA } from "./core/marathon-app-schema";
 import { MarathonAppDefinition, MarathonAppSpec, renderAppDefinition } from "./core/marathon-app-definition";
 import { checkInteger, fail, pathOf, warn } from "./core/validation";
 import { AGENT_HEALTH_PORT, MesosAgentPool } from "./mesos-agent-pool";
+import { checkUserAllowed } from "./core/mesos-acls";
 import { MarathonService } from "./marathon-service";
 import { SwarmManager } from "./swarm-manager";
+import { MasterTlsProxy } from "./master-tls-proxy";
 
 /** Properties of a {@link MarathonApp}: the app ({@link MarathonAppSpec}) and where and how it is deployed. */
 export interface MarathonAppProps extends MarathonAppSpec {
@@ -35,8 +38,10 @@ export interface MarathonAppProps extends MarathonAppSpec {
   readonly credentials?: HttpCredentials;
   /**
    * Marathon base URLs as the deploying machine reaches them; all are tried
-   * at once and the first that answers is used.
-   * @default every Marathon instance at its private IP and, where the masters have one, its public IP
+   * at once and the first that answers is used. Behind a
+   * {@link MasterTlsProxy} only https URLs (or http to loopback, an SSH
+   * tunnel) are accepted.
+   * @default every Marathon instance at its private IP and, where the masters have one, its public IP (https on the TLS port behind a MasterTlsProxy)
    */
   readonly marathonUrls?: string[];
   /** How long creating, updating or deleting may wait for Marathon and for the deployment, in seconds. @default 900 */
@@ -100,6 +105,7 @@ export class MarathonApp extends Construct {
     this.marathon = props.marathon;
     this.credentials = props.credentials ?? props.marathon.credentials;
     this.definition = renderAppDefinition(this, props);
+    if (typeof this.definition.user === "string") checkUserAllowed(this, "user", this.definition.user, props.marathon.masters);
     checkSchema(this, this.definition);
     this.appId = this.definition.id;
     claimAppId(this, props.marathon, props.id);
@@ -107,10 +113,15 @@ export class MarathonApp extends Construct {
     const stack = TerraformStack.of(this);
     const clusterStack = TerraformStack.of(props.marathon);
     if (clusterStack !== stack) stack.addDependency(clusterStack);
-    this.marathonUrls = props.marathonUrls ?? machineUrls(props.marathon.nodes, props.marathon.httpPort).flat();
+    // Behind a MasterTlsProxy: https on its port, verified with its CA; the CA reaches the client's environment.
+    const tls = props.marathon.tls;
+    this.marathonUrls = props.marathonUrls ?? (tls ? machineUrls(props.marathon.nodes, tls.port, "https") : machineUrls(props.marathon.nodes, props.marathon.httpPort)).flat();
     if (this.marathonUrls.length === 0) fail(this, "marathonUrls", this.marathonUrls, "at least one Marathon base URL");
     for (const url of this.marathonUrls) {
       if (!Token.isUnresolved(url) && !/^https?:\/\/[^/\s|,]+$/.test(url)) fail(this, "marathonUrls", url, "base URLs such as http://10.20.0.10:8080 (no path, no ',' or '|')");
+      if (tls && !Token.isUnresolved(url) && clearTextUrl(url)) {
+        fail(this, "marathonUrls", url, "https URLs (or http to loopback, an SSH tunnel): Marathon has TLS, and its basic-auth credentials must not cross a network in clear text");
+      }
     }
     const timeout = checkInteger(this, "deployTimeoutSeconds", props.deployTimeoutSeconds ?? 900, 1, 86400);
     const poll = checkPollSeconds(this, "pollIntervalSeconds", props.pollIntervalSeconds ?? 5, 0.01, 300);
@@ -137,9 +148,11 @@ export class MarathonApp extends Construct {
         marathon_urls: urls,
         marathon_username: creds?.username ?? "",
         ...(creds ? { marathon_password: Fn.sensitive(creds.password) } : {}),
+        ...(tls ? { marathon_tls_ca: tls.caCertPem } : {}),
       },
       // Destroy-time commands read the URLs from state; every address of every master is tried, so a stale list still works.
-      lifecycle: { ignoreChanges: ['triggers["marathon_urls"]'] },
+      // The CA likewise: an app created before TLS keeps its http URLs and no CA (README: its DELETE then needs a hand).
+      lifecycle: { ignoreChanges: ['triggers["marathon_urls"]', ...(tls ? ['triggers["marathon_tls_ca"]'] : [])] },
       provisioners: [
         {
           type: "local-exec",
@@ -151,6 +164,8 @@ export class MarathonApp extends Construct {
             MARATHON_APP_ID: "${self.triggers.app_id}",
             MARATHON_USERNAME: "${self.triggers.marathon_username}",
             ...(creds ? { MARATHON_PASSWORD: environmentSecretOfTrigger("marathon_password") } : {}),
+            // lookup: state written before TLS has no such trigger.
+            ...(tls ? { MARATHON_TLS_CA: '${lookup(self.triggers, "marathon_tls_ca", "")}' } : {}),
             ...timing,
           },
         },
@@ -178,6 +193,7 @@ export class MarathonApp extends Construct {
             MARATHON_APP_DEFINITION: "${self.triggers.definition}",
             MARATHON_APP_DEFINITION_SHA256: "${self.triggers.definition_sha256}",
             ...credentialsEnvironment("MARATHON", creds),
+            ...(tls ? { MARATHON_TLS_CA: tls.caCertPem } : {}),
             ...timing,
           },
         },
@@ -198,6 +214,9 @@ export class MarathonApp extends Construct {
           return other === stack;
         });
         this.appResource.dependsOn = uniqueFqns(local);
+        if (!tls && this.marathon.tls && props.marathonUrls === undefined) {
+          fail(this, "marathon", pathOf(this.marathon), `a Marathon whose MasterTlsProxy exists before this app (${pathOf(MasterTlsProxy.of(this.marathon.masters) ?? this.marathon)} came later: the app would deploy over plain http)`);
+        }
         const pools = agentPoolsOf(this.marathon);
         this.checkHostPorts(pools);
         this.checkResources(pools);

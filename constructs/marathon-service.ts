@@ -5,10 +5,12 @@ import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-imag
 import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript } from "./core/systemd";
+import { checkUserAllowed, checkUserName } from "./core/mesos-acls";
 import { checkInteger, fail } from "./core/validation";
 import { addZkAclGuard, checkZookeeperCredentials, ZookeeperCredentials } from "./core/zookeeper-auth";
 import { MesosMasterGroup } from "./mesos-master-group";
 import { INodeRole, NodeContext, NodeGroup, SECRETS_DIR } from "./nodes";
+import type { MasterTlsProxy } from "./master-tls-proxy";
 
 /** Properties of a {@link MarathonService}. */
 export interface MarathonServiceProps {
@@ -72,6 +74,20 @@ export interface MarathonServiceProps {
    * @default no credentials: every znode open to every ZooKeeper client
    */
   readonly zookeeperCredentials?: ZookeeperCredentials;
+  /**
+   * The user Marathon's tasks run as unless an app names its own `user`
+   * (`--mesos_user`, which becomes the framework's user: mesosphere/marathon
+   * v1.8.244 MarathonConf.scala, MarathonSchedulerDriver.scala). It owns each
+   * task's sandbox and runs plain `cmd` apps; Docker apps run as their
+   * image's USER whatever it says (the Docker containerizer passes no
+   * `--user`: apache/mesos 1.7.1 src/slave/containerizer/docker.cpp).
+   * Without the flag Marathon uses the JVM's user. Must be one of the
+   * masters' `taskUsers` when they have them. Mesos keeps a framework's
+   * first user: a Marathon that registered before keeps its old user until
+   * its framework ID changes (apache/mesos 1.7.1 src/master/framework.cpp).
+   * @default "nobody"
+   */
+  readonly mesosUser?: string;
 }
 
 /** Marathon flags this construct sets itself. */
@@ -80,6 +96,7 @@ export const MANAGED_MARATHON_FLAGS = [
   "zk",
   "hostname",
   "http_port",
+  "mesos_user",
   "http_credentials",
   "mesos_authentication",
   "mesos_authentication_principal",
@@ -102,6 +119,8 @@ export class MarathonService extends Construct implements INodeRole {
   public readonly schedulerPort: number;
   /** `zk://.../marathon`. */
   public readonly zkUrl: string;
+  /** The user Marathon's tasks run as unless an app names its own (`--mesos_user`). */
+  public readonly mesosUser: string;
   public readonly extraFlags: Record<string, string>;
   /** Credentials of Marathon's HTTP API when authentication is on; undefined when it is off. */
   public readonly credentials?: HttpCredentials;
@@ -116,6 +135,13 @@ export class MarathonService extends Construct implements INodeRole {
   /** The command that prints the ZooKeeper password on a machine (with zookeeperCredentials). */
   private readonly zkPasswordCommand?: string;
 
+  /**
+   * The TLS port in front of Marathon's HTTP API and the CA that signs it, when a
+   * {@link MasterTlsProxy} serves one (the proxy sets this); clients outside
+   * the cluster use {@link clientUrls}. Undefined: plain HTTP only.
+   */
+  public tls?: { readonly port: number; readonly caCertPem: string };
+
   constructor(scope: Construct, id: string, props: MarathonServiceProps) {
     super(scope, id);
     this.masters = props.masters;
@@ -129,6 +155,8 @@ export class MarathonService extends Construct implements INodeRole {
     if (this.httpPort === this.schedulerPort) fail(this, "schedulerPort", this.schedulerPort, `a port other than httpPort ${this.httpPort}`);
     this.zkUrl = this.masters.zookeeper.zkUrl(props.zkPath ?? "/marathon");
     this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_MARATHON_FLAGS);
+    this.mesosUser = checkUserName(this, "mesosUser", props.mesosUser ?? "nobody");
+    checkUserAllowed(this, "mesosUser", this.mesosUser, this.masters);
 
     if (props.credentials) {
       this.credentials = checkCredentials(this, "credentials", props.credentials);
@@ -163,6 +191,11 @@ export class MarathonService extends Construct implements INodeRole {
     return this.nodes.privateIps.map((ip) => `http://${ip}:${this.httpPort}`);
   }
 
+  /** What clients outside the cluster use: `https://ip:8443` per instance behind a TLS proxy, else {@link urls}. */
+  public get clientUrls(): string[] {
+    return this.tls ? this.nodes.privateIps.map((ip) => `https://${ip}:${this.tls!.port}`) : this.urls;
+  }
+
   /**
    * Marathon's command line on `ip` (exactly what the user data runs). With
    * {@link zookeeperCredentials}, `--zk` is not on it: `MARATHON_ZK` comes
@@ -176,6 +209,7 @@ export class MarathonService extends Construct implements INodeRole {
       ...(this.zookeeperCredentials ? [] : ["--zk", this.zkUrl]),
       "--hostname", ip,
       "--http_port", String(this.httpPort),
+      "--mesos_user", this.mesosUser,
       ...(this.mesosAuthentication
         ? ["--mesos_authentication", "--mesos_authentication_principal", this.mesosAuthentication.username, "--mesos_authentication_secret_file", MESOS_SECRET_IN_CONTAINER]
         : []),

@@ -1,5 +1,14 @@
 import { Construct } from "constructs";
 import { CloudTarget } from "./cloud/target";
+import {
+  addAgentCredential,
+  addAgentHttpCredentials,
+  AGENT_CREDENTIAL_FLAGS,
+  AGENT_CREDENTIAL_IN_CONTAINER,
+  AGENT_HTTP_AUTH_FLAGS,
+  agentCredentialCheck,
+  agentHttpAuthFlags,
+} from "./core/agent-http-auth";
 import { CloudConfig, RunPhase } from "./core/cloud-config";
 import { AGENT_DOCKER_ENGINE_VERSION, ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { imageFacts } from "./core/image-facts";
@@ -8,7 +17,7 @@ import { Port } from "./core/network-rules";
 import { addContainerService, addScript, RUNTIME_DIR } from "./core/systemd";
 import { checkInteger, checkPattern, fail } from "./core/validation";
 import { MesosMasterGroup } from "./mesos-master-group";
-import { INodeRole, NodeContext, NodePool } from "./nodes";
+import { INodeRole, NodeContext, NodePool, SECRETS_DIR } from "./nodes";
 
 /** Properties of a {@link MesosAgentPool}. */
 export interface MesosAgentPoolProps {
@@ -57,6 +66,25 @@ export interface MesosAgentPoolProps {
    * @default {}
    */
   readonly extraFlags?: Record<string, string>;
+  /**
+   * Turn on HTTP basic authentication of the agents' own API on `port`,
+   * read-write and read-only (`authenticate_http_readwrite`,
+   * `authenticate_http_readonly`, `http_credentials`): without it any task
+   * on an agent reads every sandbox (`/files/read`), lists the containers and
+   * their environment (`/containers`, `/state`) and kills or enters other
+   * tasks' containers (`/api/v1`). Each agent generates its own credential at
+   * boot (principal `operator`, 32 random bytes, root-only in
+   * `/run/mesos-cluster/secrets/mesos-agent-http-credentials.json`, mounted
+   * read-only into the agent's container); agents read no secret store, and
+   * no secret is in user data. `/health` stays open (the health relay), and
+   * the master, executors and frameworks talk to agents through libprocess
+   * messages, which no HTTP realm covers (apache/mesos 1.7.1 src/slave/slave.cpp,
+   * 3rdparty/libprocess/src/process.cpp; see core/agent-http-auth.ts).
+   * Marathon pods (task groups) do not run with it unless the agent issues
+   * executor tokens, which takes an SSL build of Mesos (README).
+   * @default false
+   */
+  readonly httpAuthentication?: boolean;
 }
 
 /** Mesos agent flags this construct sets itself. */
@@ -103,6 +131,13 @@ export class MesosAgentPool extends Construct implements INodeRole {
   public readonly taskPorts: Port;
   public readonly attributes?: string;
   public readonly extraFlags: Record<string, string>;
+  /** True when the agents authenticate their HTTP API with a credential each generates at boot. */
+  public readonly httpAuthentication: boolean;
+  /**
+   * The command that prints the agents' secret on an agent, when the masters
+   * have `agentCredentials` (the agents then authenticate with `--credential`).
+   */
+  private readonly agentSecretCommand?: string;
   /** The engine port Swarm reaches on these agents, once a {@link SwarmManager} drives the pool. */
   private swarmEnginePort?: number;
 
@@ -128,7 +163,11 @@ export class MesosAgentPool extends Construct implements INodeRole {
         "key:value pairs separated by ';', e.g. rack:r1;disk:ssd",
       );
     }
-    this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_AGENT_FLAGS);
+    this.httpAuthentication = props.httpAuthentication ?? false;
+    if (typeof this.httpAuthentication !== "boolean") fail(this, "httpAuthentication", this.httpAuthentication, "true or false");
+    // With authentication on, its flags are the construct's too: a user value would break the generated credential's wiring.
+    const managed: string[] = [...MANAGED_AGENT_FLAGS, ...(this.httpAuthentication ? AGENT_HTTP_AUTH_FLAGS : []), ...(this.masters.agentCredentials ? AGENT_CREDENTIAL_FLAGS : [])];
+    this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, managed);
 
     this.nodes = new NodePool(this, "machines", {
       target: props.target,
@@ -145,6 +184,8 @@ export class MesosAgentPool extends Construct implements INodeRole {
     const clientProblem = cli && this.nodes.dockerEngine.clientProblem(cli.apiVersion);
     if (clientProblem) fail(this, "dockerEngineVersion", this.nodes.dockerEngine.version, `an engine that accepts ${this.image.reference}'s docker CLI (API ${cli!.apiVersion}): ${clientProblem}`);
     this.nodes.addRole(this);
+    // The masters' agent credential: this pool reads it with an identity of its own that can read only it.
+    if (this.masters.agentSecret) this.agentSecretCommand = this.nodes.useSecret(this.masters.agentSecret);
 
     const masters = this.masters.nodes;
     this.masters.allowFrom(this.nodes, "Mesos agents register with the masters");
@@ -157,6 +198,11 @@ export class MesosAgentPool extends Construct implements INodeRole {
 
   public get count(): number {
     return this.nodes.count;
+  }
+
+  /** True when the agents authenticate to the masters (`--credential`, the masters' `agentCredentials`). */
+  public get authenticatesToMasters(): boolean {
+    return this.agentSecretCommand !== undefined;
   }
 
   /**
@@ -194,6 +240,9 @@ export class MesosAgentPool extends Construct implements INodeRole {
     };
     const attributes = [this.attributes, this.swarmEnginePort !== undefined ? `${SWARM_DOCKER_PORT_ATTRIBUTE}:${this.swarmEnginePort}` : undefined].filter(Boolean);
     if (attributes.length > 0) env.MESOS_ATTRIBUTES = attributes.join(";");
+    if (this.httpAuthentication) for (const [flag, value] of Object.entries(agentHttpAuthFlags())) env[mesosEnvName(flag)] = value;
+    // A Path flag: /flags and the log show the path, never the secret (apache/mesos 1.7.1 src/slave/flags.hpp).
+    if (this.authenticatesToMasters) env[mesosEnvName("credential")] = AGENT_CREDENTIAL_IN_CONTAINER;
     for (const [flag, value] of Object.entries(this.extraFlags)) env[mesosEnvName(flag)] = value;
     return env;
   }
@@ -220,7 +269,8 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
   echo "mesos-agent-prestart: cgroup v2 is active; waiting for the reboot into cgroup v1" >&2
   exit 1
 fi
-ip=$(/usr/local/sbin/cluster-host-ip)
+${this.authenticatesToMasters ? `${agentCredentialCheck(SECRETS_DIR)}
+` : ""}ip=$(/usr/local/sbin/cluster-host-ip)
 if [ -z "$ip" ]; then
   echo "mesos-agent-prestart: could not tell this machine's private IP" >&2
   exit 1
@@ -228,6 +278,27 @@ fi
 mkdir -p ${RUNTIME_DIR} /var/lib/mesos /var/log/mesos
 printf 'MESOS_IP=%s\\nMESOS_HOSTNAME=%s\\n' "$ip" "$ip" > ${runtimeEnv}`,
     );
+    const preStart = [prestart];
+    const volumes = [
+      // The image's own docker CLI (API 1.29) drives the host's engine. The host's CLI is not
+      // mounted: docker-ce builds it against jammy's glibc (docker-ce-packaging deb/common/rules).
+      "/var/run/docker.sock:/var/run/docker.sock",
+      "/sys/fs/cgroup:/sys/fs/cgroup",
+      // Same path inside and out: the docker containerizer hands host paths to dockerd.
+      "/var/lib/mesos:/var/lib/mesos",
+      "/var/log/mesos:/var/log/mesos",
+    ];
+    if (this.agentSecretCommand) {
+      // Read from the secret store before instance metadata closes; the agent reads it once, at start
+      // (apache/mesos 1.7.1 src/slave/slave.cpp Slave::initialize: EXIT on a missing or empty file).
+      volumes.push(...addAgentCredential(config, SECRETS_DIR, this.masters.agentCredentials!.username, this.agentSecretCommand).volumes);
+    }
+    if (this.httpAuthentication) {
+      // After the prestart above: it creates the runtime directory world-readable (the health relay reads its env file).
+      const auth = addAgentHttpCredentials(config, SECRETS_DIR);
+      preStart.push(auth.script);
+      volumes.push(...auth.volumes);
+    }
     addContainerService(config, {
       name: "mesos-agent",
       description: `Mesos agent of ${node.name}`,
@@ -236,16 +307,8 @@ printf 'MESOS_IP=%s\\nMESOS_HOSTNAME=%s\\n' "$ip" "$ip" > ${runtimeEnv}`,
       runtimeEnvFiles: [runtimeEnv],
       privileged: true,
       hostPid: true,
-      volumes: [
-        // The image's own docker CLI (API 1.29) drives the host's engine. The host's CLI is not
-        // mounted: docker-ce builds it against jammy's glibc (docker-ce-packaging deb/common/rules).
-        "/var/run/docker.sock:/var/run/docker.sock",
-        "/sys/fs/cgroup:/sys/fs/cgroup",
-        // Same path inside and out: the docker containerizer hands host paths to dockerd.
-        "/var/lib/mesos:/var/lib/mesos",
-        "/var/log/mesos:/var/log/mesos",
-      ],
-      preStart: [prestart],
+      volumes,
+      preStart,
     });
     config.addFile({ path: AGENT_HEALTH_SCRIPT, permissions: "0755", content: agentHealthRelaySource(this.port) });
     config.addFile({

@@ -1,14 +1,17 @@
 import { Construct } from "constructs";
+import { ClusterSecret } from "./cloud/target";
 import { CloudConfig } from "./core/cloud-config";
 import { checkCredentials, HttpCredentials } from "./core/credentials";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript } from "./core/systemd";
+import { checkTaskUsers, mesosAcls } from "./core/mesos-acls";
 import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "./core/validation";
 import { addZkAclGuard, checkZookeeperCredentials, ZookeeperCredentials } from "./core/zookeeper-auth";
 import { INodeRole, MachineSet, NodeContext, NodeGroup, placeOn, PlacementProps, SECRETS_DIR } from "./nodes";
 import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "./zookeeper-ensemble";
+import type { MasterTlsProxy } from "./master-tls-proxy";
 
 /** Properties of a {@link MesosMasterGroup}. */
 export interface MesosMasterGroupProps extends PlacementProps {
@@ -64,6 +67,33 @@ export interface MesosMasterGroupProps extends PlacementProps {
    */
   readonly frameworkCredentials?: HttpCredentials[];
   /**
+   * The credential Mesos agents authenticate with (CRAM-MD5): its principal
+   * and secret join the masters' credentials file (needs `credentials`), and
+   * with {@link requireAgentAuthentication} the masters refuse every agent
+   * that does not present it (`authenticate_agents`; apache/mesos 1.7.1
+   * src/master/master.cpp "Refusing registration of agent ... because it is
+   * not authenticated"). A {@link MesosAgentPool} of these masters presents
+   * it: its members read the secret at boot with an identity of the pool's
+   * own that can read only that secret, into a root-only tmpfs file, and then
+   * close the instance metadata service to everything on the host before
+   * Docker starts (README, Security model). The secret is kept in the cloud's
+   * secret store and never enters user data. The masters' single credentials
+   * file also serves their HTTP basic auth (src/master/master.cpp
+   * initializeHttpAuthenticators), so this principal is an HTTP principal
+   * of the masters too.
+   * @default none: agents register without credentials
+   */
+  readonly agentCredentials?: HttpCredentials;
+  /**
+   * With {@link agentCredentials}: `true` refuses agents without them
+   * (`authenticate_agents`); `false` only accepts them, for moving a running
+   * cluster in two steps (README: agents presenting a principal their master
+   * does not know exit, and masters that require one drop every agent
+   * without it).
+   * @default true with agentCredentials
+   */
+  readonly requireAgentAuthentication?: boolean;
+  /**
    * Digest credentials the masters authenticate to ZooKeeper with. Mesos then
    * creates its znodes (`zkPath`, the leader election, the replicated log's
    * replicas) readable by everyone and changeable only by these credentials
@@ -83,6 +113,19 @@ export interface MesosMasterGroupProps extends PlacementProps {
    * @default no credentials: every znode open to every ZooKeeper client
    */
   readonly zookeeperCredentials?: ZookeeperCredentials;
+  /**
+   * The Unix users tasks may run as: a `run_tasks` ACL (`--acls`, the local
+   * authorizer) lets every framework's tasks run as these users and refuses
+   * every other user (TASK_ERROR "Not authorized to launch as user"). The
+   * user is a task's own `user`, else its framework's (Marathon's
+   * `--mesos_user`, Swarm's `SWARM_MESOS_USER`). It decides the sandbox's
+   * owner and the user of plain `cmd` tasks; a Docker task runs as its
+   * image's USER whatever this says, and no Mesos 1.7 ACL covers
+   * `privileged` or host volumes (core/mesos-acls.ts has the upstream code).
+   * Each user must exist in the agents' image (`nobody` does).
+   * @default no ACL: tasks may run as any user, root included
+   */
+  readonly taskUsers?: string[];
 }
 
 /** Mesos master flags this construct sets itself. */
@@ -102,7 +145,9 @@ export const MANAGED_MASTER_FLAGS = [
   "http_authenticators",
   "http_framework_authenticators",
   "authenticate_frameworks",
+  "authenticate_agents",
   "credentials",
+  "acls",
 ] as const;
 
 /** Where the masters' credentials file is mounted inside the container. */
@@ -143,10 +188,27 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   public readonly frameworkCredentials: HttpCredentials[];
   /** The commands that print each framework's secret on a master. */
   private readonly frameworkSecretCommands: string[];
+  /** The credential agents authenticate with; undefined when agents register without one. */
+  public readonly agentCredentials?: HttpCredentials;
+  /** The agents' secret in the cloud's secret store (a pool reads it with {@link NodePool.useSecret}). */
+  public readonly agentSecret?: ClusterSecret;
+  /** The command that prints the agents' secret on a master. */
+  private readonly agentSecretCommand?: string;
+  /** True when the masters refuse agents without {@link agentCredentials} (`authenticate_agents`). */
+  public readonly requiresAgentAuthentication: boolean;
   /** ZooKeeper digest credentials of the masters; undefined when their znodes are open. */
   public readonly zookeeperCredentials?: ZookeeperCredentials;
   /** The command that prints the ZooKeeper password on a master (with zookeeperCredentials). */
   private readonly zkPasswordCommand?: string;
+  /** The users tasks may run as (the `run_tasks` ACL); undefined when any user may. */
+  public readonly taskUsers?: string[];
+
+  /**
+   * The TLS port in front of the masters' HTTP API and the CA that signs it, when a
+   * {@link MasterTlsProxy} serves one (the proxy sets this); clients outside
+   * the cluster use {@link clientUrls}. Undefined: plain HTTP only.
+   */
+  public tls?: { readonly port: number; readonly caCertPem: string };
 
   constructor(scope: Construct, id: string, props: MesosMasterGroupProps) {
     super(scope, id);
@@ -162,6 +224,7 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     this.clusterName = checkPattern(this, "clusterName", props.clusterName ?? this.nodes.target.clusterName, NAME_PATTERN, NAME_ALLOWED);
     this.registry = checkOneOf(this, "registry", props.registry ?? "replicated_log", ["replicated_log", "in_memory"]);
     this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_MASTER_FLAGS);
+    if (props.taskUsers !== undefined) this.taskUsers = checkTaskUsers(this, "taskUsers", props.taskUsers);
 
     if (props.credentials) {
       this.credentials = checkCredentials(this, "credentials", props.credentials);
@@ -176,6 +239,17 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     this.frameworkSecretCommands = this.frameworkCredentials.map((c) =>
       this.nodes.storeSecret(this, `framework-${c.username}-secret`, `${this.node.id}-framework-${c.username}`, c.password),
     );
+    if (props.agentCredentials !== undefined) {
+      this.agentCredentials = checkCredentials(this, "agentCredentials", props.agentCredentials);
+      if (!this.credentials) fail(this, "agentCredentials", this.agentCredentials.username, "agent credentials together with credentials (the masters' credentials file carries both)");
+      if (principals.includes(this.agentCredentials.username)) fail(this, "agentCredentials.username", this.agentCredentials.username, `a principal other than ${principals.join(", ")} (credentials and frameworkCredentials)`);
+      this.agentSecret = this.nodes.target.storeSecret(this, "agent-secret", `${this.node.id}-agent-secret`, this.agentCredentials.password);
+      this.agentSecretCommand = this.nodes.useSecret(this.agentSecret);
+    }
+    const require = props.requireAgentAuthentication ?? this.agentCredentials !== undefined;
+    if (typeof require !== "boolean") fail(this, "requireAgentAuthentication", require, "true or false");
+    if (require && !this.agentCredentials) fail(this, "requireAgentAuthentication", require, "false or unset without agentCredentials (no agent could register)");
+    this.requiresAgentAuthentication = require;
     if (props.zookeeperCredentials !== undefined) {
       this.zookeeperCredentials = checkZookeeperCredentials(this, "zookeeperCredentials", props.zookeeperCredentials);
       this.zkPasswordCommand = this.nodes.storeSecret(this, "zk-password", `${this.node.id}-zk-password`, props.zookeeperCredentials.password);
@@ -190,6 +264,11 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   /** `http://ip:5050` per master (any master redirects to the leader). */
   public get urls(): string[] {
     return this.nodes.privateIps.map((ip) => `http://${ip}:${this.port}`);
+  }
+
+  /** What clients outside the cluster use: `https://ip:5443` per master behind a TLS proxy, else {@link urls}. */
+  public get clientUrls(): string[] {
+    return this.tls ? this.nodes.privateIps.map((ip) => `https://${ip}:${this.tls!.port}`) : this.urls;
   }
 
   /** Lets the machines of `other` (agents, frameworks) reach the master port. */
@@ -225,8 +304,11 @@ export class MesosMasterGroup extends Construct implements INodeRole {
       flags.http_authenticators = "basic";
       flags.http_framework_authenticators = "basic";
       if (this.frameworkCredentials.length > 0) flags.authenticate_frameworks = "true";
+      if (this.requiresAgentAuthentication) flags.authenticate_agents = "true";
       flags.credentials = CREDENTIALS_IN_CONTAINER;
     }
+    const acls = mesosAcls({ taskUsers: this.taskUsers, agentOnlyPrincipals: this.agentCredentials ? [this.agentCredentials.username] : [] });
+    if (acls) flags.acls = acls;
     return { ...flags, ...this.extraFlags };
   }
 
@@ -243,15 +325,24 @@ export class MesosMasterGroup extends Construct implements INodeRole {
 
   /**
    * The shell that writes the credentials file: the HTTP principal, then each
-   * framework allowed to register (their secrets fetched one by one).
+   * framework allowed to register (their secrets fetched one by one), then
+   * the agents' principal. The agents' secret is fetched into a variable
+   * first, so that a failed fetch stops the script (set -e) instead of
+   * writing the principal with an empty secret.
    */
   private credentialsFileCommand(file: string): string {
     const first = `'{"credentials":[{"principal":"%s","secret":"%s"}`;
-    if (this.frameworkCredentials.length === 0) return `printf ${first}]}\\n' '${this.credentials!.username}' "$password" > ${file}`;
+    const entry = `printf ',{"principal":"%s","secret":"%s"}'`;
+    if (this.frameworkCredentials.length === 0 && !this.agentCredentials) return `printf ${first}]}\\n' '${this.credentials!.username}' "$password" > ${file}`;
+    // Each secret into a variable first: a failed fetch inside printf's arguments would not stop
+    // the script (set -e ignores it there) and would write the principal with an empty secret.
     return [
+      ...this.frameworkCredentials.map((_, i) => `framework_secret_${i}=$(${this.frameworkSecretCommands[i]})`),
+      ...(this.agentCredentials ? [`agent_secret=$(${this.agentSecretCommand})`] : []),
       "{",
       `  printf ${first}' '${this.credentials!.username}' "$password"`,
-      ...this.frameworkCredentials.map((c, i) => `  printf ',{"principal":"%s","secret":"%s"}' '${c.username}' "$(${this.frameworkSecretCommands[i]})"`),
+      ...this.frameworkCredentials.map((c, i) => `  ${entry} '${c.username}' "$framework_secret_${i}"`),
+      ...(this.agentCredentials ? [`  ${entry} '${this.agentCredentials.username}' "$agent_secret"`] : []),
       "  printf ']}\\n'",
       `} > ${file}`,
     ].join("\n");

@@ -233,12 +233,8 @@ export abstract class MachineSet extends Construct {
   protected configureBase(config: CloudConfig, node: NodeContext): void {
     config.setOption("ssh_pwauth", false);
     config.setOption("disable_root", true);
-    config.addAptSource(
-      "docker.list",
-      "deb [signed-by=$KEY_FILE] https://download.docker.com/linux/ubuntu $RELEASE stable",
-      // Docker's release signing key, carried in the document (docker-apt-key.ts).
-      DOCKER_APT_KEY,
-    );
+    // Docker's release signing key, fetched at first boot and pinned by fingerprint (docker-apt-key.ts).
+    config.addAptSource("docker.list", "https://download.docker.com/linux/ubuntu $RELEASE stable", DOCKER_APT_KEY);
     config.addPackage("docker-ce", this.dockerEngine.aptVersion);
     config.addPackage("docker-ce-cli", this.dockerEngine.aptVersion);
     config.addPackage("containerd.io");
@@ -535,6 +531,7 @@ export class NodePool extends MachineSet {
   public readonly count: number;
   /** Escape hatch: the scale set / auto scaling group. */
   public readonly resources: PoolResources;
+  private readonly secretsRead = new Set<string>();
 
   constructor(scope: Construct, id: string, props: NodePoolProps) {
     super(scope, id, props);
@@ -556,6 +553,34 @@ export class NodePool extends MachineSet {
 
   protected memberAddresses(): undefined {
     return undefined;
+  }
+
+  /**
+   * Lets the pool's members read `secret` at boot with an identity of the
+   * pool's own that can read nothing else (the target's
+   * `allowPoolSecret`), and returns the shell command that prints it on
+   * them. Unlike a {@link NodeGroup}, a pool never gets the cluster's
+   * identity, which reads every secret.
+   */
+  public useSecret(secret: ClusterSecret): string {
+    if (!this.target.allowPoolSecret) fail(this, "target", this.target.node.path, `a cloud target that gives pools an identity of their own (allowPoolSecret), for secret ${secret.name}`);
+    if (!this.secretsRead.has(secret.name)) {
+      this.target.allowPoolSecret(this.resources, secret);
+      this.secretsRead.add(secret.name);
+    }
+    return `${SCRIPT_DIR}/${SECRET_FETCHER} ${secret.name}`;
+  }
+
+  /** True when a role of this pool reads secrets at boot (the pool then has an identity). */
+  public get readsSecrets(): boolean {
+    return this.secretsRead.size > 0;
+  }
+
+  protected configureBase(config: CloudConfig, node: NodeContext): void {
+    super.configureBase(config, node);
+    if (this.readsSecrets) {
+      config.addFile({ path: `${SCRIPT_DIR}/${SECRET_FETCHER}`, permissions: "0700", content: this.target.secretFetcherSource });
+    }
   }
 
   /**

@@ -2,11 +2,14 @@ import { Construct } from "constructs";
 import { CloudConfig } from "./core/cloud-config";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { Port } from "./core/network-rules";
-import { addContainerService, addScript, CONFIG_DIR } from "./core/systemd";
-import { checkInteger, fail } from "./core/validation";
+import { addContainerService } from "./core/systemd";
+import { checkUserAllowed, checkUserName } from "./core/mesos-acls";
+import { checkInteger, fail, pathOf } from "./core/validation";
+import { addStunnel, StunnelService, TlsSecretCommands } from "./master-tls-proxy";
+import type { MasterTlsProxy } from "./master-tls-proxy";
 import { MesosAgentPool } from "./mesos-agent-pool";
 import { MesosMasterGroup } from "./mesos-master-group";
-import { INodeRole, NodeContext, SECRETS_DIR } from "./nodes";
+import { INodeRole, NodeContext } from "./nodes";
 import { SwarmTlsCertificates } from "./swarm-tls";
 
 /** Properties of a {@link SwarmManager}. */
@@ -41,6 +44,17 @@ export interface SwarmManagerProps {
   readonly tls?: boolean;
   /** Client-facing TLS port. @default 2376 */
   readonly tlsPort?: number;
+  /**
+   * The framework user Swarm registers with (`SWARM_MESOS_USER`); its tasks
+   * carry no user of their own, so Mesos checks this one against the
+   * masters' `taskUsers` (docker-archive/classicswarm v1.2.8
+   * cluster/mesos/cluster.go, task/task.go). It owns each task's sandbox;
+   * the container runs as its image's USER whatever it says. Empty is not
+   * allowed: the agent cannot give a sandbox to user "" and the task dies
+   * with "Abnormal executor termination".
+   * @default "nobody"
+   */
+  readonly mesosUser?: string;
 }
 
 /**
@@ -58,7 +72,10 @@ export interface SwarmManagerProps {
  * agent's engine and moves them to 2376 (cluster/mesos/cluster.go), so each
  * scale-set agent would need a certificate for an IP unknown at synth. With
  * `tls`, mutual TLS is terminated in front of the manager instead (stunnel,
- * client certificates required), and the manager listens on loopback only.
+ * client certificates required), and the manager listens on loopback only:
+ * its own stunnel on the manager's machine, or, handed to a
+ * {@link MasterTlsProxy} ({@link serveTlsThrough}), a section of the
+ * proxy's stunnel on every master, which reuses this CA and certificate.
  */
 export class SwarmManager extends Construct implements INodeRole {
   public readonly roleName = "swarm-manager";
@@ -71,9 +88,13 @@ export class SwarmManager extends Construct implements INodeRole {
   /** The CA, server and client certificates when TLS is on. */
   public readonly tlsCertificates?: SwarmTlsCertificates;
   public readonly tlsPort: number;
+  /** The framework user Swarm registers with (`SWARM_MESOS_USER`). */
+  public readonly mesosUser: string;
   private readonly pools: MesosAgentPool[] = [];
   /** Commands that print the TLS CA, certificate and key on a master. */
-  private readonly tlsCommands?: { ca: string; cert: string; key: string };
+  private readonly tlsCommands?: Required<TlsSecretCommands>;
+  /** The proxy that serves the mutual-TLS port in its stunnel, when one does. */
+  private tlsProxy?: MasterTlsProxy;
 
   constructor(scope: Construct, id: string, props: SwarmManagerProps) {
     super(scope, id);
@@ -97,6 +118,8 @@ export class SwarmManager extends Construct implements INodeRole {
     }
     if (this.port === this.schedulerPort) fail(this, "schedulerPort", this.schedulerPort, `a port other than port ${this.port}`);
     this.tlsPort = checkInteger(this, "tlsPort", props.tlsPort ?? 2376, 1, 65535);
+    this.mesosUser = checkUserName(this, "mesosUser", props.mesosUser ?? "nobody");
+    checkUserAllowed(this, "mesosUser", this.mesosUser, this.masters);
     if (props.tls) {
       if ([this.port, this.schedulerPort, ...taken.keys()].includes(this.tlsPort)) {
         fail(this, "tlsPort", this.tlsPort, "a port not used by the manager, its scheduler, the Mesos master or ZooKeeper");
@@ -130,6 +153,24 @@ export class SwarmManager extends Construct implements INodeRole {
   /** `tcp://ip:2375` (or `:2376` with TLS): what `DOCKER_HOST` should be. */
   public get dockerHost(): string {
     return `tcp://${this.managerIp}:${this.apiPort}`;
+  }
+
+  /** The stunnel section of the mutual-TLS port: client certificates of the CA, forwarded to the manager on loopback. */
+  public get tlsService(): StunnelService {
+    return { name: "swarm-api", accept: this.tlsPort, connect: `127.0.0.1:${this.port}`, clientCertificates: true };
+  }
+
+  /**
+   * Hands the mutual-TLS port to a {@link MasterTlsProxy}: its stunnel serves
+   * it on every master (so a standby that takes over serves it too) and this
+   * manager installs no stunnel of its own. Returns the commands that print
+   * the CA, certificate and key, for the proxy to reuse.
+   */
+  public serveTlsThrough(proxy: MasterTlsProxy): Required<TlsSecretCommands> {
+    if (!this.tlsCommands) fail(this, "tls", false, "true: the Swarm API has no TLS for a proxy to serve");
+    if (this.tlsProxy && this.tlsProxy !== proxy) fail(this, "tls", pathOf(proxy), `one proxy (${pathOf(this.tlsProxy)} serves it already)`);
+    this.tlsProxy = proxy;
+    return this.tlsCommands;
   }
 
   /** Agent pools whose engines Swarm reaches. */
@@ -175,95 +216,20 @@ export class SwarmManager extends Construct implements INodeRole {
       description: active ? "Classic Swarm manager on Mesos" : "Classic Swarm manager on Mesos (cold standby: enable to take over)",
       image: this.image,
       // Without it Swarm's tasks die with "Abnormal executor termination".
-      environment: { SWARM_MESOS_USER: "root" },
+      environment: { SWARM_MESOS_USER: this.mesosUser },
       args: this.argsFor(node.privateIp),
       enable: active,
     });
-    if (this.tlsCommands) this.configureTls(config, active);
-  }
-
-  /** The mutual-TLS proxy in front of the manager (stunnel from Ubuntu's archive). */
-  private configureTls(config: CloudConfig, active: boolean): void {
-    const dir = `${SECRETS_DIR}/swarm-tls`;
-    const conf = `${CONFIG_DIR}/swarm-tls.conf`;
-    config.addPackage("stunnel4");
-    config.addFile({
-      path: conf,
-      content: [
-        "; Mutual TLS in front of the Swarm manager: clients must present a certificate of the cluster CA.",
-        "foreground = yes",
-        "pid =",
-        "setuid = stunnel4",
-        "setgid = stunnel4",
-        "[swarm-api]",
-        `accept = 0.0.0.0:${this.tlsPort}`,
-        `connect = 127.0.0.1:${this.port}`,
-        `cert = ${dir}/cert.pem`,
-        `key = ${dir}/key.pem`,
-        `CAfile = ${dir}/ca.pem`,
-        "verifyChain = yes",
-        "requireCert = yes",
-        "sslVersionMin = TLSv1.2",
-        "",
-      ].join("\n"),
-    });
-    const prepare = addScript(
-      config,
-      "swarm-tls-prepare",
-      `
-# Fetches the Swarm API's CA, certificate and key from the cloud's secret store
-# to tmpfs, readable by root only (stunnel reads them before dropping privileges).
-# With --restart-if-changed (the hourly timer), a certificate Terraform has
-# reissued (renewal, a new public IP) is installed and stunnel restarted.
-umask 077
-mkdir -p ${dir}
-fresh=$(mktemp -d)
-trap 'rm -rf "$fresh"' EXIT
-${this.tlsCommands!.ca} > "$fresh/ca.pem"
-${this.tlsCommands!.cert} > "$fresh/cert.pem"
-${this.tlsCommands!.key} > "$fresh/key.pem"
-changed=no
-for f in ca.pem cert.pem key.pem; do
-  if ! cmp -s "$fresh/$f" "${dir}/$f"; then
-    mv "$fresh/$f" "${dir}/$f"
-    changed=yes
-  fi
-done
-if [ "$changed" = yes ] && [ "$*" = --restart-if-changed ]; then
-  systemctl restart swarm-tls.service
-fi`,
-    );
-    config.addFile({
-      path: "/etc/systemd/system/swarm-tls-refresh.service",
-      content: ["[Unit]", "Description=Install a reissued Swarm API certificate", "", "[Service]", "Type=oneshot", `ExecStart=${prepare} --restart-if-changed`, ""].join("\n"),
-    });
-    config.addFile({
-      path: "/etc/systemd/system/swarm-tls-refresh.timer",
-      content: ["[Unit]", "Description=Check hourly for a reissued Swarm API certificate", "", "[Timer]", "OnBootSec=15min", "OnUnitActiveSec=1h", "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
-    });
-    config.addFile({
-      path: "/etc/systemd/system/swarm-tls.service",
-      content: [
-        "[Unit]",
-        `Description=Mutual TLS for the Swarm API on ${this.tlsPort}`,
-        "After=network-online.target swarm-manager.service",
-        "Wants=network-online.target",
-        "BindsTo=swarm-manager.service",
-        "",
-        "[Service]",
-        "Restart=always",
-        "RestartSec=10",
-        `ExecStartPre=${prepare}`,
-        `ExecStart=/usr/bin/stunnel4 ${conf}`,
-        "",
-        "[Install]",
-        "WantedBy=multi-user.target",
-        "",
-      ].join("\n"),
-    });
-    if (active) {
-      config.enableUnit("swarm-tls.service");
-      config.enableUnit("swarm-tls-refresh.timer");
+    // Behind a MasterTlsProxy, its stunnel serves the port (a section of its config).
+    if (this.tlsCommands && !this.tlsProxy) {
+      addStunnel(config, {
+        name: "swarm-tls",
+        description: `Mutual TLS for the Swarm API on ${this.tlsPort}`,
+        commands: this.tlsCommands,
+        services: [this.tlsService],
+        enable: active,
+        unitLines: ["After=swarm-manager.service", "BindsTo=swarm-manager.service"],
+      });
     }
   }
 }

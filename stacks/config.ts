@@ -33,6 +33,8 @@ export interface KnobValues {
   authUsername?: string;
   authPasswords?: PasswordSource;
   swarmTls?: boolean;
+  apiTls?: boolean;
+  agentAuthentication?: "accept" | "require";
   internetIngress?: InternetService[];
   insecure?: boolean;
   swarm?: boolean;
@@ -105,6 +107,8 @@ export const KNOBS: readonly Knob[] = [
   { key: "authUsername", env: "AUTH_USERNAME", kind: "string" },
   { key: "authPasswords", env: "AUTH_PASSWORDS", kind: "string" },
   { key: "swarmTls", env: "SWARM_TLS", kind: "bool" },
+  { key: "apiTls", env: "API_TLS", kind: "bool" },
+  { key: "agentAuthentication", env: "AGENT_AUTHENTICATION", kind: "string" },
   { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
   { key: "insecure", env: "INSECURE", kind: "bool" },
   { key: "swarm", env: "SWARM", kind: "bool" },
@@ -280,7 +284,7 @@ function envNameOf(prefix: string, key: string): string {
  * relative to the stack (`agents/machines`) and the property (`vmSize`).
  */
 const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][] = [
-  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|swarm)$/, (p) => p],
+  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|swarm)$/, (p) => p],
   [/^$/, /^clusterName$/, "name"],
   [/^$/, /^backend\.(\w+)$/, (p) => p],
   [/^(azure|aws)$/, /^(location|region)$/, "region"],

@@ -4,12 +4,14 @@ import { Construct } from "constructs";
 import type { AwsTarget as AwsTargetClass } from "../constructs/cloud/aws";
 import type { AzureTarget as AzureTargetClass } from "../constructs/cloud/azure";
 import { CloudName, CloudTarget } from "../constructs/cloud/target";
+import { AGENT_PRINCIPAL } from "../constructs/core/agent-http-auth";
 import { DEFAULT_IMAGES } from "../constructs/core/container-image";
 import { HttpCredentials, USERNAME_PATTERN } from "../constructs/core/credentials";
 import { ensureRandomProvider } from "../constructs/core/providers";
 import { Cidr, coversAll, DOCKER_DEFAULT_BRIDGE, Ipv6Block, ipv4Range, parseIpv6Cidr } from "../constructs/core/net";
 import { Peer, Port } from "../constructs/core/network-rules";
 import { ClusterReadinessGate } from "../constructs/cluster-readiness-gate";
+import { MasterTlsProxy } from "../constructs/master-tls-proxy";
 import { MarathonApp } from "../constructs/marathon-app";
 import { checkInteger, checkOneOf, checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN, warn } from "../constructs/core/validation";
 import { MarathonService } from "../constructs/marathon-service";
@@ -100,8 +102,9 @@ export interface MesosClusterStackProps {
   /**
    * Accept opening a service without its authentication to `adminCidrs` or
    * the internet: Marathon and Mesos while `auth` is off, the Swarm API while
-   * `swarmTls` is off. Without it such an opening is refused at synth; with
-   * it, synth warns once per service.
+   * `swarmTls` is off; and Marathon and Mesos over plain HTTP (their basic
+   * auth in clear text) while `apiTls` is off. Without it such an opening is
+   * refused at synth; with it, synth warns once per service.
    * @default false
    */
   readonly insecure?: boolean;
@@ -120,6 +123,14 @@ export interface MesosClusterStackProps {
    * @default false in dev, true in ha
    */
   readonly auth?: boolean;
+  /**
+   * With `auth`, agents authenticate to the masters with a generated
+   * credential (`mesos-agent`): `require` makes the masters refuse agents
+   * without it (`authenticate_agents`); `accept` only adds it, the first of
+   * two applies that move a running cluster to it (README).
+   * @default "require"
+   */
+  readonly agentAuthentication?: "accept" | "require";
   /** User name of Marathon and Mesos when auth is on. @default "admin" */
   readonly authUsername?: string;
   /**
@@ -134,6 +145,15 @@ export interface MesosClusterStackProps {
    * @default the value of `auth`
    */
   readonly swarmTls?: boolean;
+  /**
+   * TLS in front of the Mesos and Marathon HTTP APIs: stunnel on each master
+   * (Mesos on 5443, Marathon on 8443; a {@link MasterTlsProxy}), with the
+   * Swarm API's CA and certificate when `swarmTls` is on. `adminCidrs` and
+   * `internetIngress` then open the TLS ports instead of 5050 and 8080, and
+   * the outputs' URLs are https (CA in `tls_ca_pem`).
+   * @default the value of `auth`
+   */
+  readonly apiTls?: boolean;
   /** Admin SSH public key. @default generated (sensitive output ssh_private_key) */
   readonly sshPublicKey?: string;
   /** Image overrides. @default {@link DEFAULT_IMAGES} */
@@ -190,6 +210,8 @@ export class MesosClusterStack extends TerraformStack {
   public readonly agents: MesosAgentPool;
   /** The Swarm manager; undefined with `swarm: false`. */
   public readonly swarm?: SwarmManager;
+  /** TLS in front of the Mesos and Marathon APIs; undefined with `apiTls` off. */
+  public readonly tlsProxy?: MasterTlsProxy;
   public readonly adminCidrs: string[];
   public readonly auth: boolean;
   /** The readiness gate, when on. */
@@ -272,6 +294,11 @@ export class MesosClusterStack extends TerraformStack {
       credentials: credentials("mesos"),
       zookeeperCredentials: zookeeperCredentials("mesos"),
       frameworkCredentials: frameworkCredentials ? [frameworkCredentials] : undefined,
+      // With auth, agents register only with the cluster's agent credential (machine-only secret).
+      agentCredentials: this.auth ? { username: AGENT_PRINCIPAL, password: this.password("mesos-agent", "generated") } : undefined,
+      requireAgentAuthentication: this.auth ? checkOneOf(this, "agentAuthentication", props.agentAuthentication ?? "require", ["accept", "require"]) === "require" : undefined,
+      // Tasks run as nobody (Marathon's and Swarm's default user); an app asking for root gets TASK_ERROR.
+      taskUsers: ["nobody"],
     });
     this.marathon = new MarathonService(this, "marathon", {
       masters: this.mesos,
@@ -287,6 +314,7 @@ export class MesosClusterStack extends TerraformStack {
       vmSize: props.agentVmSize ?? sizes.agent,
       image: images.mesosAgent,
       dockerEngineVersion: props.agentDockerEngineVersion,
+      httpAuthentication: this.auth,
     });
     if (withSwarm) {
       this.swarm = new SwarmManager(this, "swarm", {
@@ -299,18 +327,21 @@ export class MesosClusterStack extends TerraformStack {
       fail(this, "internetIngress", internet, "services this stack runs: Swarm is off (swarm: false)");
     }
 
+    if (props.apiTls ?? this.auth) this.tlsProxy = new MasterTlsProxy(this, "api-tls", { masters: this.mesos, marathon: this.marathon, swarm: this.swarm });
+
     this.checkExposure(internet, props.insecure ?? false);
     if (this.adminCidrs.length > 0) {
       const admins = Peer.cidrs(this.adminCidrs);
       this.masters.allowFrom(admins, Port.tcp(22), "SSH from admin networks", "admin-ssh");
-      this.masters.allowFrom(admins, Port.tcp(this.mesos.port), "Mesos UI and API from admin networks", "admin-mesos");
-      this.masters.allowFrom(admins, Port.tcp(this.marathon.httpPort), "Marathon UI and API from admin networks", "admin-marathon");
+      // Behind TLS the TLS ports instead of 5050 and 8080 (inside the cluster those stay as they are).
+      this.masters.allowFrom(admins, Port.tcp(this.mesos.tls?.port ?? this.mesos.port), `Mesos UI and API${this.mesos.tls ? " over TLS" : ""} from admin networks`, "admin-mesos");
+      this.masters.allowFrom(admins, Port.tcp(this.marathon.tls?.port ?? this.marathon.httpPort), `Marathon UI and API${this.marathon.tls ? " over TLS" : ""} from admin networks`, "admin-marathon");
       if (this.swarm) this.masters.allowFrom(admins, Port.tcp(this.swarm.apiPort), "Swarm API (DOCKER_HOST) from admin networks", "admin-swarm");
     }
     const internetPorts: Record<InternetService, [number, string]> = {
       ssh: [22, "SSH"],
-      mesos: [this.mesos.port, "Mesos UI and API"],
-      marathon: [this.marathon.httpPort, "Marathon UI and API"],
+      mesos: [this.mesos.tls?.port ?? this.mesos.port, "Mesos UI and API"],
+      marathon: [this.marathon.tls?.port ?? this.marathon.httpPort, "Marathon UI and API"],
       swarm: [this.swarm?.apiPort ?? 0, "Swarm API"],
     };
     for (const svc of internet) {
@@ -338,10 +369,11 @@ export class MesosClusterStack extends TerraformStack {
     }
     this.output("zookeeper_connect_string", this.zookeeper.connectString, "ZooKeeper connect string");
     this.output("mesos_zk_url", this.mesos.zkUrl, "zk:// URL of the Mesos masters");
-    this.output("mesos_url", this.mesos.urls[0], "Mesos master UI/API (any master redirects to the leader)");
-    this.output("mesos_urls", this.mesos.urls, "Every Mesos master");
-    this.output("marathon_url", this.marathon.urls[0], "Marathon UI/API (any instance proxies to the leader)");
-    this.output("marathon_urls", this.marathon.urls, "Every Marathon instance");
+    this.output("mesos_url", this.mesos.clientUrls[0], "Mesos master UI/API (any master redirects to the leader)");
+    this.output("mesos_urls", this.mesos.clientUrls, "Every Mesos master");
+    this.output("marathon_url", this.marathon.clientUrls[0], "Marathon UI/API (any instance proxies to the leader)");
+    this.output("marathon_urls", this.marathon.clientUrls, "Every Marathon instance");
+    if (this.tlsProxy) this.output("tls_ca_pem", this.tlsProxy.caCertPem, "CA of the https URLs of Mesos and Marathon (curl --cacert, npm run smoke)");
     if (this.swarm) {
       this.output("docker_host", this.swarm.dockerHost, "DOCKER_HOST for the Swarm manager");
       this.output("docker_tls_verify", this.swarm.tlsCertificates ? "1" : "0", "DOCKER_TLS_VERIFY for the Swarm API");
@@ -375,7 +407,9 @@ export class MesosClusterStack extends TerraformStack {
   /**
    * Refuses an opening to admin networks or the internet of a service whose
    * authentication is off (anyone on those networks could run tasks: root
-   * on the agents), unless `insecure` accepts it; then warns once per service.
+   * on the agents), or of Mesos and Marathon over plain HTTP while TLS is
+   * off (their basic auth in clear text), unless `insecure` accepts it; then
+   * warns once per service.
    */
   private checkExposure(internet: InternetService[], insecure: boolean): void {
     const unprotected: Record<InternetService, string | undefined> = {
@@ -384,22 +418,35 @@ export class MesosClusterStack extends TerraformStack {
       marathon: this.auth ? undefined : "Marathon (auth is off)",
       swarm: this.swarm?.tlsCertificates ? undefined : "the Swarm API (swarmTls is off)",
     };
+    // With auth but without TLS, the basic-auth credentials would cross those networks in clear text.
+    const plain: Record<InternetService, string | undefined> = {
+      ssh: undefined,
+      mesos: this.auth && !this.mesos.tls ? "the Mesos API over plain HTTP (apiTls is off)" : undefined,
+      marathon: this.auth && !this.marathon.tls ? "Marathon over plain HTTP (apiTls is off)" : undefined,
+      swarm: undefined,
+    };
     const openings: [string, string[], InternetService[]][] = [
       ["adminCidrs", this.adminCidrs, this.adminCidrs.length > 0 ? ["mesos", "marathon", ...(this.swarm ? ["swarm" as const] : [])] : []],
       ["internetIngress", internet, internet],
     ];
     for (const [property, value, services] of openings) {
-      const open = [...new Set(services)].map((svc) => unprotected[svc]).filter((x): x is string => x !== undefined);
-      if (open.length === 0) continue;
+      const pick = (reasons: Record<InternetService, string | undefined>) => [...new Set(services)].map((svc) => reasons[svc]).filter((x): x is string => x !== undefined);
+      const open = pick(unprotected);
+      const clear = pick(plain);
+      if (open.length === 0 && clear.length === 0) continue;
       if (!insecure) {
-        fail(
-          this,
-          property,
-          value,
-          `openings of authenticated services only: ${open.join(", ")} would serve anyone on those networks (turn on auth: CLUSTER_AUTH=on, and swarmTls; or accept it with insecure: true, CLUSTER_INSECURE=on)`,
-        );
+        const why = [
+          open.length > 0
+            ? `openings of authenticated services only: ${open.join(", ")} would serve anyone on those networks (turn on auth: CLUSTER_AUTH=on, and swarmTls; or accept it with insecure: true, CLUSTER_INSECURE=on)`
+            : "",
+          clear.length > 0
+            ? `openings over TLS only: ${clear.join(", ")} would carry basic-auth credentials in clear text (turn on apiTls; or accept it with insecure: true, CLUSTER_INSECURE=on)`
+            : "",
+        ];
+        fail(this, property, value, why.filter(Boolean).join("; "));
       }
       for (const what of open) Annotations.of(this).addWarning(`${this.node.path}: ${property} opens ${what} without authentication (insecure: true)`);
+      for (const what of clear) Annotations.of(this).addWarning(`${this.node.path}: ${property} opens ${what}: basic-auth credentials in clear text (insecure: true)`);
     }
   }
 

@@ -3,8 +3,11 @@
  * Everything here works on the synthesized Terraform JSON, never on our
  * construct objects, so the tests see exactly what Terraform would.
  */
+import { createHash } from "crypto";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "fs";
+import { join } from "path";
 import { App, TerraformStack, Testing } from "cdktf";
-import { readUserData } from "../../scripts/lib/user-data-model";
+import { containerRuns, readUserData } from "../../scripts/lib/user-data-model";
 import { MesosClusterStack, MesosClusterStackProps } from "../../stacks/mesos-cluster-stack";
 import { parseEnvFile } from "../../constructs/core/systemd";
 
@@ -20,11 +23,139 @@ export function synthStack(stack: TerraformStack): TfJson {
   return JSON.parse(Testing.synth(stack, true)) as TfJson;
 }
 
-/** Synthesizes a MesosClusterStack with the given props (a test SSH key unless given). */
+/**
+ * Synthesizes a MesosClusterStack with the given props (a test SSH key unless given).
+ *
+ * Many test files synthesize the same stacks (dev and ha on both clouds), and
+ * each file pays for its own (jest loads cdktf and the providers afresh per
+ * file). Within one `jest` run, the JSON is shared through the folder
+ * scripts/jest-global-setup.js names in MESOS_TEST_SYNTH_CACHE: see
+ * cachedSynth. `stack` is then built (and synthesized, as before) only when
+ * a test reads it.
+ */
 export function synthCluster(props: MesosClusterStackProps, id = props.profile ?? "dev"): { stack: MesosClusterStack; json: TfJson } {
-  const app = new App({ outdir: "/tmp/mesos-cluster-test-out" });
-  const stack = new MesosClusterStack(app, id, { sshPublicKey: TEST_SSH_KEY, ...props });
-  return { stack, json: synthStack(stack) };
+  const full: MesosClusterStackProps = { sshPublicKey: TEST_SSH_KEY, ...props };
+  const build = () => {
+    const app = new App({ outdir: "/tmp/mesos-cluster-test-out" });
+    const stack = new MesosClusterStack(app, id, full);
+    return { stack, text: Testing.synth(stack, true) };
+  };
+  const cached = cachedSynth(id, full, build);
+  if (!cached) {
+    const { stack, text } = build();
+    return { stack, json: JSON.parse(text) as TfJson };
+  }
+  let stack: MesosClusterStack | undefined = cached.stack;
+  return {
+    json: JSON.parse(cached.text) as TfJson,
+    get stack(): MesosClusterStack {
+      if (!stack) {
+        const built = build();
+        // The construct tree behind a cached JSON must be the one that produced it.
+        if (built.text !== cached.text) throw new Error(`synthCluster: a fresh synth of ${id} differs from the shared one (was a source file edited during the run?)`);
+        stack = built.stack;
+      }
+      return stack;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The shared synth cache of one jest run.
+
+/**
+ * Props as a cache key, or undefined when they hold anything but plain data
+ * (a function, a construct, a token object...: such props are never cached).
+ * Top-level keys are sorted (MesosClusterStack reads each prop by name and
+ * never iterates over them); nested objects keep their order, and undefined
+ * is kept apart from a missing key.
+ */
+export function propsKey(id: string, props: MesosClusterStackProps): string | undefined {
+  const encode = (value: unknown, sortKeys: boolean): string | undefined => {
+    if (value === undefined) return '{"$undefined":1}';
+    if (value === null || typeof value === "boolean" || typeof value === "string") return JSON.stringify(value);
+    if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0) ? JSON.stringify(value) : undefined;
+    if (Array.isArray(value)) {
+      if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+      const items: string[] = [];
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) return undefined;
+        const item = encode(value[i], false);
+        if (item === undefined) return undefined;
+        items.push(item);
+      }
+      return `[${items.join(",")}]`;
+    }
+    if (typeof value === "object") {
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return undefined;
+      if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+      const keys = Object.keys(value);
+      if (sortKeys) keys.sort();
+      const entries: string[] = [];
+      for (const k of keys) {
+        const v = encode((value as Record<string, unknown>)[k], false);
+        if (v === undefined) return undefined;
+        entries.push(`${JSON.stringify(k)}:${v}`);
+      }
+      return `{${entries.join(",")}}`;
+    }
+    return undefined;
+  };
+  const encoded = encode(props, true);
+  return encoded === undefined ? undefined : `${JSON.stringify(id)} ${encoded}`;
+}
+
+/**
+ * A hash of everything a synth reads besides its props: the constructs, the
+ * stacks, the cluster client shipped as an asset, this helper, and the
+ * installed packages (the lockfile). An edit during a run only means misses.
+ */
+let sourceHash: string | undefined;
+function sourcesFingerprint(): string {
+  if (sourceHash) return sourceHash;
+  const root = join(__dirname, "..", "..");
+  const hash = createHash("sha256");
+  const add = (path: string) => {
+    const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      const full = join(path, e.name);
+      if (e.isDirectory()) add(full);
+      else if (e.isFile()) hash.update(`${full}\0`).update(readFileSync(full)).update("\0");
+    }
+  };
+  for (const dir of ["constructs", "stacks", join("scripts", "cluster-client")]) add(join(root, dir));
+  for (const file of [join(__dirname, "synth.ts"), join(root, "package-lock.json"), join(root, "package.json")]) {
+    if (existsSync(file)) hash.update(`${file}\0`).update(readFileSync(file)).update("\0");
+  }
+  sourceHash = hash.digest("hex");
+  return sourceHash;
+}
+
+/**
+ * The synthesized JSON text of a cluster for `id` and `props`, shared
+ * between the test files of one jest run: read from the run's cache folder,
+ * or built with `build` and written there (atomically: a concurrent worker
+ * reads a whole file or none). Undefined when there is no cache folder (a
+ * test run without scripts/jest-global-setup.js) or the props are not plain
+ * data; the caller then synthesizes as usual.
+ */
+function cachedSynth<S>(id: string, props: MesosClusterStackProps, build: () => { stack: S; text: string }): { text: string; stack?: S } | undefined {
+  const dir = process.env.MESOS_TEST_SYNTH_CACHE;
+  if (!dir || !existsSync(dir)) return undefined;
+  const key = propsKey(id, props);
+  if (key === undefined) return undefined;
+  const file = join(dir, `${createHash("sha256").update(sourcesFingerprint()).update("\0").update(key).digest("hex")}.json`);
+  try {
+    return { text: readFileSync(file, "utf8") };
+  } catch {
+    // Not synthesized yet in this run.
+  }
+  const built = build();
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, built.text);
+  renameSync(tmp, file);
+  return built;
 }
 
 /** The synth warnings (annotations) of a stack's constructs, as cdktf prints them. */
@@ -125,12 +256,13 @@ export function execStartOf(doc: CloudConfigDoc, service: string): string[] {
   return line.slice("ExecStart=".length).split(" ");
 }
 
-/** The image a unit runs (from its `docker pull` line). */
+/** The image a unit runs (its `docker run`, read by the user data model). */
 export function imageOf(doc: CloudConfigDoc, service: string): string {
   const unit = fileOf(doc, `/etc/systemd/system/${service}.service`);
-  const m = /^ExecStartPre=-\/usr\/bin\/docker pull (\S+)$/m.exec(unit);
-  if (!m) throw new Error(`${service}.service pulls no image`);
-  return m[1];
+  const model = readUserData(`#cloud-config\nwrite_files:\n  - path: /etc/systemd/system/${service}.service\n    content: ${JSON.stringify(unit)}\n`);
+  const [run] = containerRuns(model);
+  if (!run || run.problems.length > 0) throw new Error(`${service}.service: no container run found (${run?.problems.join("; ")})`);
+  return run.image;
 }
 
 /** Units the document enables (from its `systemctl enable` commands). */

@@ -121,6 +121,10 @@ export class AwsTarget extends Construct implements CloudTarget {
   private readonly tags: Record<string, string>;
   private instanceProfile?: IamInstanceProfile;
   private readonly secretNames = new Set<string>();
+  /** The SSM parameter of each stored secret, by name (pools are granted exactly these ARNs). */
+  private readonly parameters = new Map<string, SsmParameter>();
+  /** Per pool: where its identity goes, and the parameters it may read (empty: no identity). */
+  private readonly poolAccess = new Map<TerraformResource, { scope: IConstruct; id: string; name: string; parameters: SsmParameter[]; profile?: IamInstanceProfile }>();
 
   public describeVmSize(size: string): VmSizeInfo | undefined {
     return awsInstanceType(size);
@@ -344,13 +348,53 @@ export class AwsTarget extends Construct implements CloudTarget {
     if (this.secretNames.has(name)) fail(scope, "secret name", name, "a name not yet used by another secret of this cluster");
     this.secretNames.add(name);
     this.ensureInstanceProfile();
-    new SsmParameter(scope, id, {
+    const parameter = new SsmParameter(scope, id, {
       name: `${ssmPrefix(this.clusterName)}${name}`,
       type: "SecureString",
       value,
       description: `Mesos cluster ${this.clusterName}: ${name}`,
     });
+    this.parameters.set(name, parameter);
     return { name };
+  }
+
+  /**
+   * A role and instance profile of the pool's own (`<cluster>-pool-<pool>`),
+   * allowed `ssm:GetParameter` on exactly the ARNs of the parameters it reads
+   * (the parameter resource's `arn`: this account, this region, this name; no
+   * wildcard). The pool's launch template carries the profile; a pool that
+   * reads nothing has none. The parameters stay under the cluster's prefix,
+   * which the masters' role covers as before.
+   */
+  public allowPoolSecret(pool: PoolResources, secret: ClusterSecret): void {
+    const access = this.poolAccess.get(pool.pool);
+    const parameter = this.parameters.get(secret.name);
+    if (!access) throw new Error(`${pool.pool.node.path} is not a pool of ${this.node.path}`);
+    if (!parameter) fail(access.scope, "secret", secret.name, `a secret stored in ${this.node.path} (storeSecret) before a pool reads it`);
+    if (access.parameters.includes(parameter)) return;
+    access.parameters.push(parameter);
+    if (access.profile) return;
+    const roleName = `${this.clusterName}-pool-${access.name}`;
+    const role = new IamRole(access.scope, `${access.id}-role`, {
+      name: roleName,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    });
+    new IamRolePolicy(access.scope, `${access.id}-role-secrets`, {
+      name: "read-pool-secrets",
+      role: role.id,
+      // Rendered at synth: every secret the pool's roles asked for, by its exact ARN.
+      policy: Lazy.stringValue({
+        produce: () =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "ssm:GetParameter", Resource: access.parameters.map((p) => p.arn) }],
+          }),
+      }),
+    });
+    access.profile = new IamInstanceProfile(access.scope, `${access.id}-profile`, { name: roleName, role: role.name });
   }
 
   /** The role machines read their cluster's parameters with, created on first use. */
@@ -384,6 +428,7 @@ export class AwsTarget extends Construct implements CloudTarget {
   public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {
     checkAwsInstanceType(scope, spec.vmSize);
     const name = `${this.clusterName}-${spec.name}`;
+    const access: { scope: IConstruct; id: string; name: string; parameters: SsmParameter[]; profile?: IamInstanceProfile } = { scope, id, name: spec.name, parameters: [] };
     const template = new LaunchTemplate(scope, `${id}-template`, {
       namePrefix: `${name}-`,
       imageId: this.imageId,
@@ -411,6 +456,9 @@ export class AwsTarget extends Construct implements CloudTarget {
         { resourceType: "volume", tags: { ...this.tags, Name: name, role: spec.name } },
       ],
     });
+    // Only a pool that reads secrets gets an identity (allowPoolSecret); IMDSv2 with hop limit 1 as before.
+    // An override, because the nested block takes no token and the answer is known only at synth.
+    template.addOverride("iam_instance_profile", Lazy.anyValue({ produce: () => (access.profile ? { name: access.profile.name } : undefined) }));
     const pool = new AutoscalingGroup(scope, id, {
       name,
       minSize: spec.count,
@@ -430,6 +478,7 @@ export class AwsTarget extends Construct implements CloudTarget {
       },
       tag: [{ key: "Name", value: name, propagateAtLaunch: true }],
     });
+    this.poolAccess.set(pool, access);
     return { pool, template };
   }
 }

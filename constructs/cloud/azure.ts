@@ -128,6 +128,11 @@ export class AzureTarget extends Construct implements CloudTarget {
   private nextPriority = 100;
   private secretStore?: { vault: KeyVault; identity: UserAssignedIdentity };
   private readonly secretNames = new Set<string>();
+  /** Each stored secret's value (usually a token), for the copies in pools' own vaults. */
+  private readonly secretValues = new Map<string, string>();
+  private deployerConfig?: DataAzurermClientConfig;
+  /** Per pool: where its identity and vault go, and what it reads (nothing: no identity, no vault). */
+  private readonly poolAccess = new Map<TerraformResource, PoolAccess>();
   public readonly secretFetcherSource = AZURE_SECRET_FETCHER;
   /** Rolling upgrades of the scale set build up to this share of new members before removing old ones (surge). */
   public readonly poolSurgePercent = POOL_MAX_BATCH_PERCENT;
@@ -411,30 +416,64 @@ export class AzureTarget extends Construct implements CloudTarget {
     if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) fail(scope, "secret name", name, "lower-case letters, digits and '-', starting with a letter");
     if (this.secretNames.has(name)) fail(scope, "secret name", name, "a name not yet used by another secret of this cluster");
     this.secretNames.add(name);
+    this.secretValues.set(name, value);
     const store = this.ensureSecretStore();
     new KeyVaultSecret(scope, id, { name, value, keyVaultId: store.vault.id, contentType: "text/plain" });
     return { name };
   }
 
+  /** Who runs Terraform: the owner of every vault's full access policy. */
+  private get deployer(): DataAzurermClientConfig {
+    this.deployerConfig ??= new DataAzurermClientConfig(this, "deployer");
+    return this.deployerConfig;
+  }
+
   /**
-   * The cluster's Key Vault and the identity its machines read it with,
-   * created on first use. Access policies (not RBAC) apply at once, so the
-   * first apply does not race role-assignment propagation.
+   * A user-assigned identity of the pool's own (`<cluster>-pool-<pool>`) and
+   * a Key Vault of the pool's own that it may `Get` from, holding a copy of
+   * each secret the pool reads: Key Vault access policies apply to the whole
+   * vault, so `Get` on the cluster's vault would hand the pool every master
+   * secret. Access policies (as for the cluster's vault) take effect at once;
+   * per-secret RBAC would need Owner or User Access Administrator and
+   * propagates slowly (hashicorp/terraform-provider-azurerm
+   * website/docs/r/key_vault.html.markdown). The scale set carries the
+   * identity and names the vault in the tag the fetcher reads; a pool that
+   * reads nothing has neither.
    */
-  private ensureSecretStore(): { vault: KeyVault; identity: UserAssignedIdentity } {
-    if (this.secretStore) return this.secretStore;
+  public allowPoolSecret(pool: PoolResources, secret: ClusterSecret): void {
+    const access = this.poolAccess.get(pool.pool);
+    const value = this.secretValues.get(secret.name);
+    if (!access) throw new Error(`${pool.pool.node.path} is not a pool of ${this.node.path}`);
+    if (value === undefined) fail(access.scope, "secret", secret.name, `a secret stored in ${this.node.path} (storeSecret) before a pool reads it`);
+    if (access.secrets.includes(secret.name)) return;
+    access.secrets.push(secret.name);
+    access.store ??= this.createPoolStore(access);
+    new KeyVaultSecret(access.scope, `${access.id}-secret-${secret.name}`, { name: secret.name, value, keyVaultId: access.store.vault.id, contentType: "text/plain" });
+  }
+
+  private createPoolStore(access: PoolAccess): { vault: KeyVault; identity: UserAssignedIdentity } {
     ensureRandomProvider(this);
-    const client = new DataAzurermClientConfig(this, "deployer");
-    const identity = new UserAssignedIdentity(this, "machine-identity", {
-      name: `${this.clusterName}-machines`,
+    const identity = new UserAssignedIdentity(access.scope, `${access.id}-identity`, {
+      name: `${this.clusterName}-pool-${access.name}`,
       resourceGroupName: this.resourceGroupName,
       location: this.location,
       tags: this.tags,
     });
-    // Vault names are global: a random suffix keeps two clusters named alike from colliding.
-    const suffix = new StringResource(this, "vault-suffix", { length: 6, upper: false, special: false });
-    const vault = new KeyVault(this, "vault", {
-      name: `${this.clusterName.slice(0, 16)}-${suffix.result}`,
+    const suffix = new StringResource(access.scope, `${access.id}-vault-suffix`, { length: 6, upper: false, special: false });
+    // 3-24 characters, no two '-' in a row: at most 14 of the cluster's name, "-p-", 6 random.
+    const prefix = this.clusterName.replace(/-+/g, "-").slice(0, 14).replace(/-$/, "");
+    const vault = this.newVault(access.scope, `${access.id}-vault`, `${prefix}-p-${suffix.result}`, identity, { ...this.tags, pool: access.name });
+    return { vault, identity };
+  }
+
+  /**
+   * A Key Vault whose secrets the deployer manages and `reader` may only
+   * read (access policy `Get`).
+   */
+  private newVault(scope: Construct, id: string, name: string, reader: UserAssignedIdentity, tags: Record<string, string>): KeyVault {
+    const client = this.deployer;
+    return new KeyVault(scope, id, {
+      name,
       resourceGroupName: this.resourceGroupName,
       location: this.location,
       tenantId: client.tenantId,
@@ -447,16 +486,36 @@ export class AzureTarget extends Construct implements CloudTarget {
           objectId: client.objectId,
           secretPermissions: ["Get", "List", "Set", "Delete", "Purge", "Recover"],
         },
-        { tenantId: client.tenantId, objectId: identity.principalId, secretPermissions: ["Get"] },
+        { tenantId: client.tenantId, objectId: reader.principalId, secretPermissions: ["Get"] },
       ],
+      tags,
+    });
+  }
+
+  /**
+   * The cluster's Key Vault and the identity its machines read it with,
+   * created on first use. Access policies (not RBAC) apply at once, so the
+   * first apply does not race role-assignment propagation.
+   */
+  private ensureSecretStore(): { vault: KeyVault; identity: UserAssignedIdentity } {
+    if (this.secretStore) return this.secretStore;
+    ensureRandomProvider(this);
+    const identity = new UserAssignedIdentity(this, "machine-identity", {
+      name: `${this.clusterName}-machines`,
+      resourceGroupName: this.resourceGroupName,
+      location: this.location,
       tags: this.tags,
     });
+    // Vault names are global: a random suffix keeps two clusters named alike from colliding.
+    const suffix = new StringResource(this, "vault-suffix", { length: 6, upper: false, special: false });
+    const vault = this.newVault(this, "vault", `${this.clusterName.slice(0, 16)}-${suffix.result}`, identity, this.tags);
     this.secretStore = { vault, identity };
     return this.secretStore;
   }
 
   public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {
     checkAzureVmSize(scope, spec.vmSize);
+    const access: PoolAccess = { scope, id, name: spec.name, secrets: [] };
     const pool = new LinuxVirtualMachineScaleSet(scope, id, {
       name: `${this.clusterName}-${spec.name}`,
       computerNamePrefix: `${this.clusterName}-${spec.name}`.slice(0, 9),
@@ -523,13 +582,31 @@ export class AzureTarget extends Construct implements CloudTarget {
         },
       ],
       customData: Lazy.stringValue({ produce: () => spec.userData().value }),
-      tags: { ...this.tags, role: spec.name },
+      // A pool that reads secrets learns its own vault from this tag (IMDS tagsList), like the machines.
+      tags: Lazy.anyValue({
+        produce: () => ({ ...this.tags, role: spec.name, ...(access.store ? { [KEY_VAULT_TAG]: access.store.vault.name } : {}) }),
+      }) as never,
     });
+    // The pool's own identity when it reads secrets (allowPoolSecret); an override, as for machines.
+    pool.addOverride(
+      "identity",
+      Lazy.anyValue({ produce: () => (access.store ? { type: "UserAssigned", identity_ids: [access.store.identity.id] } : undefined) }),
+    );
+    this.poolAccess.set(pool, access);
     return { pool };
   }
 }
 
 export { POOL_MAX_BATCH_PERCENT } from "./pool-rolling";
+
+/** What a pool may read, and its own identity and vault once it reads anything. */
+interface PoolAccess {
+  readonly scope: IConstruct;
+  readonly id: string;
+  readonly name: string;
+  readonly secrets: string[];
+  store?: { vault: KeyVault; identity: UserAssignedIdentity };
+}
 
 /**
  * Azure sizes with a `p` in the feature letters (D2ps_v5, ...) are Arm: the

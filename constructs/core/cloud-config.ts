@@ -42,7 +42,7 @@ export enum RunPhase {
 export class CloudConfig {
   private readonly files = new Map<string, CloudConfigFile>();
   private readonly packages = new Map<string, CloudConfigPackage>();
-  private readonly aptSources = new Map<string, { source: string; key: string }>();
+  private readonly aptSources = new Map<string, { line: string; key: AptKey }>();
   private readonly commands: { phase: RunPhase; command: string[] }[] = [];
   private readonly enabledUnits: string[] = [];
   private readonly startedUnits: string[] = [];
@@ -92,14 +92,16 @@ export class CloudConfig {
   }
 
   /**
-   * Adds an apt source signed by `key`, an armored public key carried in the
-   * document (never `keyid:`, which makes first boot depend on a keyserver).
-   * Put `$KEY_FILE` in the source line (`signed-by=$KEY_FILE`) so the key
-   * trusts this repository only.
+   * Adds an apt source (`line`: URI, suite and components, e.g.
+   * `https://download.docker.com/linux/ubuntu $RELEASE stable`) trusted
+   * through one key only: `signed-by=` its own keyring, which a `bootcmd`
+   * fetches from `key.url` and installs only if it holds the key with
+   * `key.fingerprint` ({@link aptKeyScript}).
    */
-  public addAptSource(name: string, source: string, key: string): this {
-    if (!key.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----")) throw new Error(`apt source ${name}: the key must be an armored public key block`);
-    this.aptSources.set(name, { source, key });
+  public addAptSource(name: string, line: string, key: AptKey): this {
+    if (!/^[a-z0-9-]+\.list$/.test(name)) throw new Error(`apt source ${name}: the name must look like docker.list`);
+    if (!/^[0-9A-F]{40}$/.test(key.fingerprint)) throw new Error(`apt source ${name}: the key fingerprint must be 40 upper-case hex digits`);
+    this.aptSources.set(name, { line, key });
     return this;
   }
 
@@ -137,8 +139,12 @@ export class CloudConfig {
     const doc: { [key: string]: YamlValue | undefined } = {};
     for (const [key, value] of this.options) doc[key] = value;
     if (this.aptSources.size > 0) {
+      // bootcmd runs in cloud-init's init stage, before apt-configure (config
+      // stage) and package installs (final stage): canonical/cloud-init
+      // config/cloud.cfg.tmpl, cloud_init_modules / cloud_config_modules.
+      doc.bootcmd = [...this.aptSources].map(([name, s]) => ["sh", "-ec", aptKeyScript(aptKeyring(name), s.key)]);
       const sources: { [key: string]: YamlValue } = {};
-      for (const [name, s] of this.aptSources) sources[name] = { source: s.source, key: s.key };
+      for (const [name, s] of this.aptSources) sources[name] = { source: `deb [signed-by=${aptKeyring(name)}] ${s.line}` };
       doc.apt = { sources };
     }
     if (this.packages.size > 0) {
@@ -232,4 +238,42 @@ export function encodeUserData(text: string, limits: UserDataLimits): EncodedUse
     return { value: raw.toString("base64"), encoding: "base64", rawBytes: raw.length, countedBytes: raw.length };
   }
   return { value: text, encoding: "plain", rawBytes: raw.length, countedBytes: raw.length };
+}
+
+/** An apt repository's signing key: where to fetch it, and the fingerprint it must have. */
+export interface AptKey {
+  /** HTTPS URL of the armored (or binary) public key. */
+  readonly url: string;
+  /** The primary key's full fingerprint, 40 upper-case hex digits. */
+  readonly fingerprint: string;
+}
+
+/** The keyring an apt source `NAME.list` is signed by. */
+export function aptKeyring(sourceName: string): string {
+  return `/etc/apt/keyrings/${sourceName.replace(/\.list$/, "")}.gpg`;
+}
+
+/**
+ * The boot command that installs an apt source's keyring, once: fetch the
+ * key file, import it into a throw-away gpg home, and export only the key
+ * with the pinned fingerprint (its subkeys included). A file that does not
+ * hold that key exports nothing: no keyring is installed, apt refuses the
+ * repository (NO_PUBKEY) and the packages from it are not installed; the
+ * reason is in cloud-init's log. curl and gpg ship in Ubuntu's cloud images.
+ */
+export function aptKeyScript(keyring: string, key: AptKey): string {
+  return [
+    `k=${keyring}`,
+    '[ -s "$k" ] && exit 0',
+    "h=$(mktemp -d)",
+    "trap 'rm -rf \"$h\"' EXIT",
+    `curl -fsSL --retry 10 --retry-all-errors -o "$h/key" ${key.url}`,
+    'gpg -q --batch --homedir "$h" --import "$h/key"',
+    `gpg -q --batch --homedir "$h" --export ${key.fingerprint} >"$h/keyring"`,
+    `[ -s "$h/keyring" ] || { echo "${key.url} does not hold key ${key.fingerprint}" >&2; exit 1; }`,
+    'chmod 644 "$h/keyring"',
+    // No `${...}` anywhere: Terraform would read it as an interpolation in plain user_data.
+    `mkdir -p ${keyring.slice(0, keyring.lastIndexOf("/"))}`,
+    'mv "$h/keyring" "$k"',
+  ].join("\n");
 }

@@ -121,8 +121,10 @@ export function addContainerService(config: CloudConfig, options: ContainerServi
     "TimeoutStartSec=0",
     `ExecStartPre=-${docker} rm -f ${name}`,
     ...(options.preStart ?? []).map((cmd) => `ExecStartPre=${cmd}`),
-    // A registry outage must not stop a machine that already has the image.
-    `ExecStartPre=-${docker} pull ${systemdArg(options.image.reference)}`,
+    // No `docker pull` first: images are exact pins and `docker run` pulls a
+    // missing one itself (docker/cli cli/command/container/create.go: `--pull`
+    // defaults to "missing"), so a restart never fetches a tag that moved
+    // upstream, and a registry outage never stops a machine that has its image.
     `ExecStart=${run.map(systemdArg).join(" ")}`,
     `ExecStop=${docker} stop ${name}`,
     "",

@@ -26,8 +26,9 @@
  *   `/version` (an API floor Swarm's 1.15 calls pass).
  *
  * A check never throws: it answers { ok, summary }, and `fatal` when waiting
- * cannot help (credentials refused; runtime: only wrong values it read, such
- * as the registry, and no failed call or missing framework).
+ * cannot help (credentials refused, a certificate the CA given does not
+ * vouch for; runtime: only wrong values it read, such as the registry, and no
+ * failed call or missing framework).
  */
 const net = require("net");
 const { ClusterApiError, request, jsonOf, messageOf, refuseAuth, firstAnswer, sleep } = require("./http");
@@ -42,6 +43,8 @@ const { pickMarathon, marathonTimeoutMs } = require("./marathon");
  * @property {string[][]} marathon Marathon instances as alternative base URLs
  * @property {string[]} [swarm] the Swarm manager's alternative base URLs; omitted: skipped
  * @property {import("./http").TlsMaterial} [swarmTls] client certificate for a Swarm API behind mutual TLS (https URLs)
+ * @property {import("./http").TlsMaterial} [mesosTls] the CA of the masters' https URLs (behind their TLS proxy)
+ * @property {import("./http").TlsMaterial} [marathonTls] the CA of Marathon's https URLs
  * @property {number} expectedAgents Mesos agents that must be registered
  * @property {Credentials} [mesosCredentials]
  * @property {Credentials} [marathonCredentials]
@@ -130,7 +133,7 @@ async function guarded(body) {
     return await body();
   } catch (e) {
     const error = /** @type {Error} */ (e);
-    return { ok: false, summary: error.message, fatal: error instanceof ClusterApiError && error.kind === "auth" };
+    return { ok: false, summary: error.message, fatal: error instanceof ClusterApiError && (error.kind === "auth" || error.kind === "tls") };
   }
 }
 
@@ -147,7 +150,10 @@ function askEvery(servers, path, options) {
         const { alternative, value } = await firstAnswer(alternatives, (base) => request(base + path, options));
         return { base: alternative, response: value, error: undefined };
       } catch (e) {
-        return { base: alternatives[0], response: undefined, error: /** @type {Error} */ (e).message };
+        const error = /** @type {Error} */ (e);
+        // A certificate the CA does not vouch for: the caller fails at once instead of counting a server down.
+        const fatal = error instanceof ClusterApiError && error.kind === "tls" ? error : undefined;
+        return { base: alternatives[0], response: undefined, error: error.message, fatal };
       }
     }),
   );
@@ -199,10 +205,11 @@ function leaderAddresses(state) {
  * @param {string[][]} servers
  * @param {Credentials | undefined} credentials
  * @param {number} timeoutMs
+ * @param {import("./http").TlsMaterial} [tls] the CA of https URLs
  * @returns {Promise<CheckResult & { state?: any, base?: string }>}
  */
-async function findMesosLeader(servers, credentials, timeoutMs) {
-  const answers = await askEvery(servers, "/master/state", { credentials, timeoutMs });
+async function findMesosLeader(servers, credentials, timeoutMs, tls) {
+  const answers = await askEvery(servers, "/master/state", { credentials, timeoutMs, tls });
   /** @type {{ base: string, state: any }[]} */
   const leaders = [];
   /** @type {string[]} */
@@ -210,6 +217,7 @@ async function findMesosLeader(servers, credentials, timeoutMs) {
   /** @type {string[]} */
   const problems = [];
   for (const a of answers) {
+    if (a.fatal) throw a.fatal;
     if (!a.response) {
       problems.push(`${a.base} does not answer (${a.error})`);
       continue;
@@ -255,16 +263,18 @@ function agentsResult(state, expected) {
  * @param {string[][]} servers
  * @param {Credentials | undefined} credentials
  * @param {number} timeoutMs
+ * @param {import("./http").TlsMaterial} [tls] the CA of https URLs
  * @returns {Promise<CheckResult>}
  */
-async function checkMarathonLeader(servers, credentials, timeoutMs) {
+async function checkMarathonLeader(servers, credentials, timeoutMs, tls) {
   // Every instance proxies /v2/info to the leader (LeaderProxyFilter), so all answer alike;
   // without a leader each waits about 2.75 s and answers 502.
-  const answers = await askEvery(servers, "/v2/info", { credentials, timeoutMs: marathonTimeoutMs(timeoutMs) });
+  const answers = await askEvery(servers, "/v2/info", { credentials, tls, timeoutMs: marathonTimeoutMs(timeoutMs) });
   const leaders = new Set();
   /** @type {string[]} */
   const problems = [];
   for (const a of answers) {
+    if (a.fatal) throw a.fatal;
     if (!a.response) {
       problems.push(`${a.base} does not answer (${a.error})`);
       continue;
@@ -385,9 +395,10 @@ function compareVersions(a, b) {
  * @param {string} url
  * @param {string} service e.g. "the Mesos agent"
  * @param {import("./http").RequestOptions} options
- * @returns {Promise<{ value?: any, unreachable?: string, problem?: string }>}
+ * @param {{ lockedIsUnread?: boolean }} [how] lockedIsUnread: a 401 means "not readable with what this machine has" (an agent's own credential), not a failure
+ * @returns {Promise<{ value?: any, unreachable?: string, locked?: string, problem?: string }>}
  */
-async function getJson(url, service, options) {
+async function getJson(url, service, options, how = {}) {
   let response;
   try {
     response = await request(url, options);
@@ -396,6 +407,7 @@ async function getJson(url, service, options) {
     if (error instanceof ClusterApiError && error.kind === "unreachable") return { unreachable: error.message };
     return { problem: error.message };
   }
+  if (how.lockedIsUnread && response.status === 401) return { locked: url };
   try {
     refuseAuth(response, service, options.credentials, { forbiddenIsAuth: service !== "Marathon" });
     if (response.status !== 200) return { problem: `${url} answers HTTP ${response.status}: ${messageOf(response)}` };
@@ -434,7 +446,7 @@ async function mapLimited(items, limit, call) {
  * containerizer) and, when Swarm drives the cluster, its engine's `/version`.
  * @param {any} slave an entry of /master/state `slaves`
  * @param {{ credentials?: Credentials, timeoutMs: number, swarm: boolean }} options
- * @returns {Promise<{ who: string, unreachable?: string, problems: AgentProblem[], image?: string, containerizers?: string, minApi?: string }>}
+ * @returns {Promise<{ who: string, unreachable?: string, locked?: string, problems: AgentProblem[], image?: string, containerizers?: string, minApi?: string }>}
  */
 async function checkAgent(slave, options) {
   const address = pidAddress(slave.pid);
@@ -450,12 +462,16 @@ async function checkAgent(slave, options) {
   const rawPort = slave.attributes?.docker_port;
   const enginePort = rawPort === undefined || rawPort === "" ? DEFAULT_ENGINE_PORT : Number(rawPort);
   const [flagsAnswer, engineAnswer] = await Promise.all([
-    getJson(`http://${address}/flags`, "the Mesos agent", { credentials: options.credentials, timeoutMs: options.timeoutMs }),
+    // No credentials: with `auth` each agent has its own (MesosAgentPool httpAuthentication), and the masters' password is not sent to agents.
+    getJson(`http://${address}/flags`, "the Mesos agent", { timeoutMs: options.timeoutMs }, { lockedIsUnread: true }),
     options.swarm && Number.isInteger(enginePort) ? getJson(`http://${host}:${enginePort}/version`, "the Docker engine", { timeoutMs: options.timeoutMs }) : Promise.resolve(undefined),
   ]);
   /** @type {{ image?: string, containerizers?: string, minApi?: string }} */
   const seen = {};
+  /** @type {string | undefined} */
+  let locked;
   if (flagsAnswer.unreachable) unreachable = who;
+  else if (flagsAnswer.locked) locked = who;
   else if (flagsAnswer.problem) problem(flagsAnswer.problem, "", false);
   else {
     const flags = flagsAnswer.value?.flags ?? {};
@@ -485,7 +501,7 @@ async function checkAgent(slave, options) {
       }
     }
   }
-  return { who, unreachable, problems, ...seen };
+  return { who, unreachable, locked, problems, ...seen };
 }
 
 
@@ -512,7 +528,7 @@ function distinct(values) {
  */
 async function checkRuntime(endpoints, timeoutMs) {
   const credentials = endpoints.mesosCredentials;
-  const leader = await findMesosLeader(endpoints.mesos, credentials, timeoutMs);
+  const leader = await findMesosLeader(endpoints.mesos, credentials, timeoutMs, endpoints.mesosTls);
   if (!leader.ok || !leader.base) return { ok: false, summary: `no leader to ask: ${leader.summary}` };
   const state = leader.state;
   /** @type {{ text: string, ok: boolean, settled: boolean }[]} */
@@ -523,7 +539,7 @@ async function checkRuntime(endpoints, timeoutMs) {
   const problem = (/** @type {string} */ text, settled = true) => parts.push({ text, ok: false, settled });
 
   // 1. The leader's flags: a command-line --registry=in_memory (the image's CMD) beats MESOS_REGISTRY.
-  const flagsResponse = await request(`${leader.base}/flags`, { credentials, timeoutMs });
+  const flagsResponse = await request(`${leader.base}/flags`, { credentials, timeoutMs, tls: endpoints.mesosTls });
   refuseAuth(flagsResponse, "the Mesos master", credentials, { forbiddenIsAuth: true });
   if (flagsResponse.status !== 200) problem(`${leader.base}/flags answers HTTP ${flagsResponse.status}: ${messageOf(flagsResponse)}`, false);
   else {
@@ -540,10 +556,11 @@ async function checkRuntime(endpoints, timeoutMs) {
 
   // 2. Versions: Marathon 1.9+ sends UPDATE_FRAMEWORK, which a Mesos master before 1.9 drops.
   const mesosVersion = majorMinor(state.version);
-  const marathonAnswers = await askEvery(endpoints.marathon, "/v2/info", { credentials: endpoints.marathonCredentials, timeoutMs: marathonTimeoutMs(timeoutMs) });
+  const marathonAnswers = await askEvery(endpoints.marathon, "/v2/info", { credentials: endpoints.marathonCredentials, tls: endpoints.marathonTls, timeoutMs: marathonTimeoutMs(timeoutMs) });
   /** @type {string[]} */
   const marathonVersions = [];
   for (const a of marathonAnswers) {
+    if (a.fatal) throw a.fatal;
     if (a.response) refuseAuth(a.response, "Marathon", endpoints.marathonCredentials);
     if (a.response?.status === 200) {
       const version = jsonOf(a.response).version;
@@ -580,7 +597,7 @@ async function checkRuntime(endpoints, timeoutMs) {
   // 4. Every registered agent and, with Swarm, its engine.
   const slaves = Array.isArray(state.slaves) ? state.slaves : [];
   const agents = await mapLimited(slaves, AGENT_CONCURRENCY, (/** @type {any} */ s) => checkAgent(s, { credentials, timeoutMs, swarm }));
-  const checked = agents.filter((a) => a.unreachable === undefined);
+  const checked = agents.filter((a) => a.unreachable === undefined && a.locked === undefined);
   const values = [
     `docker_mesos_image ${distinct(agents.map((a) => a.image))}`,
     `containerizers ${distinct(agents.map((a) => a.containerizers))}`,
@@ -600,7 +617,9 @@ async function checkRuntime(endpoints, timeoutMs) {
     }
   }
   const agentProblems = [...byFact].map(([what, { why, agents: names }]) => `${what} on agent${names.length === 1 ? "" : "s"} ${someOf(names)}${why ? `: ${why}` : ""}`);
-  const agentText = `${checked.length} of ${agents.length} agent${agents.length === 1 ? "" : "s"} checked (${values.join(", ")})${unreachableText}`;
+  const locked = agents.flatMap((a) => (a.locked === undefined ? [] : [a.locked]));
+  const lockedText = locked.length > 0 ? `, ${locked.length} with HTTP authentication (their /flags need each agent's own credential, root-only on the agent): ${someOf(locked)}` : "";
+  const agentText = `${checked.length} of ${agents.length} agent${agents.length === 1 ? "" : "s"} checked (${values.join(", ")})${unreachableText}${lockedText}`;
   if (agentProblems.length > 0) problem(`${agentProblems.join("; ")}; ${agentText}`, agentsSettled);
   else fact(agentText);
 
@@ -618,6 +637,8 @@ function clusterChecks(endpoints) {
   const timeoutMs = endpoints.requestTimeoutMs ?? 5000;
   const mesosCredentials = endpoints.mesosCredentials;
   const marathonCredentials = endpoints.marathonCredentials;
+  const mesosTls = endpoints.mesosTls;
+  const marathonTls = endpoints.marathonTls;
   /** @type {ClusterCheck[]} */
   const checks = [];
   const zookeeper = endpoints.zookeeper;
@@ -630,30 +651,32 @@ function clusterChecks(endpoints) {
       title: "Mesos /master/health on every master",
       run: () =>
         guarded(async () => {
-          const answers = await askEvery(endpoints.mesos, "/master/health", { credentials: mesosCredentials, timeoutMs });
+          const answers = await askEvery(endpoints.mesos, "/master/health", { credentials: mesosCredentials, tls: mesosTls, timeoutMs });
+          const fatal = answers.find((a) => a.fatal)?.fatal;
+          if (fatal) throw fatal;
           const bad = answers.filter((a) => a.response?.status !== 200).map((a) => (a.response ? `${a.base} answers HTTP ${a.response.status}` : `${a.base} does not answer (${a.error})`));
           return bad.length ? { ok: false, summary: bad.join("; ") } : { ok: true, summary: `${answers.length} of ${answers.length} masters healthy` };
         }),
     },
-    { name: "mesos-leader", title: "Mesos leading master", run: () => guarded(() => findMesosLeader(endpoints.mesos, mesosCredentials, timeoutMs)) },
+    { name: "mesos-leader", title: "Mesos leading master", run: () => guarded(() => findMesosLeader(endpoints.mesos, mesosCredentials, timeoutMs, mesosTls)) },
     {
       name: "mesos-agents",
       title: "Mesos agents registered = pool size",
       run: () =>
         guarded(async () => {
-          const leader = await findMesosLeader(endpoints.mesos, mesosCredentials, timeoutMs);
+          const leader = await findMesosLeader(endpoints.mesos, mesosCredentials, timeoutMs, mesosTls);
           return leader.ok ? agentsResult(leader.state, endpoints.expectedAgents) : { ok: false, summary: `no leader to ask: ${leader.summary}` };
         }),
     },
-    { name: "marathon-leader", title: "Marathon /v2/info leader on every instance", run: () => guarded(() => checkMarathonLeader(endpoints.marathon, marathonCredentials, timeoutMs)) },
+    { name: "marathon-leader", title: "Marathon /v2/info leader on every instance", run: () => guarded(() => checkMarathonLeader(endpoints.marathon, marathonCredentials, timeoutMs, marathonTls)) },
     {
       name: "marathon-apps",
       title: "Marathon /v2/apps reachable",
       run: () =>
         guarded(async () => {
-          const target = { servers: endpoints.marathon, credentials: marathonCredentials, requestTimeoutMs: timeoutMs };
+          const target = { servers: endpoints.marathon, credentials: marathonCredentials, tls: marathonTls, requestTimeoutMs: timeoutMs };
           const { base } = await pickMarathon(target);
-          const response = await request(`${base}/v2/apps`, { credentials: marathonCredentials, timeoutMs: marathonTimeoutMs(timeoutMs) });
+          const response = await request(`${base}/v2/apps`, { credentials: marathonCredentials, tls: marathonTls, timeoutMs: marathonTimeoutMs(timeoutMs) });
           refuseAuth(response, "Marathon", marathonCredentials);
           const apps = response.status === 200 ? jsonOf(response).apps : undefined;
           if (!Array.isArray(apps)) return { ok: false, summary: `${base}/v2/apps answers HTTP ${response.status}: ${messageOf(response)}` };

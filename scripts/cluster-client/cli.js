@@ -16,6 +16,8 @@
  *   SWARM_URLS                    alternative base URLs of the Swarm manager ("|"); empty: not checked
  *   SWARM_TLS_CA, SWARM_TLS_CERT, SWARM_TLS_KEY
  *                                 PEM texts of the client certificate for a Swarm API behind mutual TLS
+ *   MESOS_TLS_CA, MARATHON_TLS_CA PEM text of the CA of the service's https URLs (the masters' TLS proxy); with
+ *                                 one set, a plain http URL of that service (but to loopback) is refused
  *   ZOOKEEPER_MEMBERS             members' alternative host:port ("|") separated by ","; empty: not checked
  *   MARATHON_USERNAME/_PASSWORD, MESOS_USERNAME/_PASSWORD   basic auth; an empty user name means none
  *   MARATHON_APP_ID, MARATHON_APP_DEFINITION (JSON), MARATHON_APP_DEFINITION_SHA256 (checked when set)
@@ -25,7 +27,7 @@
  * Exit status: 0 done, 1 failed (the reason on stderr), 2 misused.
  */
 const { createHash } = require("crypto");
-const { parseServers } = require("./http");
+const { clearTextTarget, parseServers } = require("./http");
 const { putApp, deleteApp } = require("./marathon");
 const { clusterChecks } = require("./checks");
 
@@ -78,6 +80,23 @@ function swarmTlsFrom(env) {
   return { ca: env.SWARM_TLS_CA ?? "", cert: env.SWARM_TLS_CERT ?? "", key: env.SWARM_TLS_KEY ?? "" };
 }
 
+/**
+ * The CA of a service's https URLs (server authentication only), and the
+ * servers checked against it: with a CA, a plain http URL to anything but
+ * loopback is a usage error, before any request carries credentials.
+ * @param {NodeJS.ProcessEnv} env
+ * @param {"MARATHON" | "MESOS"} service
+ * @param {string[][]} servers
+ * @returns {import("./http").TlsMaterial | undefined}
+ */
+function serviceTlsFrom(env, service, servers) {
+  const ca = env[`${service}_TLS_CA`];
+  if (!ca) return undefined;
+  const plain = servers.flat().find((url) => clearTextTarget(url));
+  if (plain) throw new UsageError(`${service}_URLS has ${plain}, plain http, while ${service}_TLS_CA is set: the service has TLS, and its credentials must not travel in clear text (use its https URL)`);
+  return { ca };
+}
+
 /** @param {string} prefix */
 function logger(prefix) {
   return (/** @type {string} */ line) => process.stdout.write(`${prefix}: ${line}\n`);
@@ -100,7 +119,7 @@ function timing(env, defaultTimeoutSeconds) {
 /** @param {NodeJS.ProcessEnv} env */
 function marathonTarget(env) {
   const servers = parseServers(required(env, "MARATHON_URLS"));
-  return { servers, credentials: credentialsFrom(env, "MARATHON"), requestTimeoutMs: timing(env, 900).requestTimeoutMs };
+  return { servers, credentials: credentialsFrom(env, "MARATHON"), tls: serviceTlsFrom(env, "MARATHON", servers), requestTimeoutMs: timing(env, 900).requestTimeoutMs };
 }
 
 /** @type {Record<string, (env: NodeJS.ProcessEnv) => Promise<void>>} */
@@ -142,12 +161,16 @@ const ACTIONS = {
     const expectedText = required(env, "MESOS_EXPECTED_AGENTS");
     const expectedAgents = Number(expectedText);
     if (!Number.isInteger(expectedAgents) || expectedAgents < 0) throw new UsageError(`MESOS_EXPECTED_AGENTS must be a whole number, not ${JSON.stringify(expectedText)}`);
+    const mesos = parseServers(required(env, "MESOS_URLS"));
+    const marathon = parseServers(required(env, "MARATHON_URLS"));
     const checks = clusterChecks({
       zookeeper: parseServers(env.ZOOKEEPER_MEMBERS),
-      mesos: parseServers(required(env, "MESOS_URLS")),
-      marathon: parseServers(required(env, "MARATHON_URLS")),
+      mesos,
+      marathon,
       swarm: parseServers(env.SWARM_URLS)[0],
       swarmTls: swarmTlsFrom(env),
+      mesosTls: serviceTlsFrom(env, "MESOS", mesos),
+      marathonTls: serviceTlsFrom(env, "MARATHON", marathon),
       expectedAgents,
       mesosCredentials: credentialsFrom(env, "MESOS"),
       marathonCredentials: credentialsFrom(env, "MARATHON"),

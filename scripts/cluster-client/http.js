@@ -20,19 +20,24 @@ const https = require("https");
  * @property {string} [body] a JSON text sent as application/json
  * @property {Credentials} [credentials] HTTP basic auth
  * @property {number} [timeoutMs] for the whole exchange (default 5000)
- * @property {TlsMaterial} [tls] a client certificate and the CA to trust, for https (the Swarm API's mutual TLS)
+ * @property {TlsMaterial} [tls] the CA to trust for https and, for mutual TLS (the Swarm API), a client certificate;
+ *   given with credentials, a plain http URL to anything but loopback is refused (the service has TLS, and its
+ *   credentials would cross a network in clear text)
  */
-/** @typedef {{ ca: string, cert: string, key: string }} TlsMaterial PEM texts */
+/** @typedef {{ ca: string, cert?: string, key?: string }} TlsMaterial PEM texts; cert and key only for mutual TLS */
 
 /**
  * Why a call failed: `unreachable` (no answer), `auth` (401, or a Mesos 403:
- * credentials missing, refused or not allowed), `status` (another unexpected
- * status), `protocol` (an answer we cannot read).
+ * credentials missing, refused or not allowed), `tls` (the server's
+ * certificate is not signed by the CA given, or no CA was given for a
+ * private one, or a plain http URL refused for a service with TLS: waiting
+ * cannot fix it), `status` (another unexpected status), `protocol` (an
+ * answer we cannot read).
  */
 class ClusterApiError extends Error {
   /**
    * @param {string} message
-   * @param {"unreachable" | "auth" | "status" | "protocol"} kind
+   * @param {"unreachable" | "auth" | "tls" | "status" | "protocol"} kind
    * @param {number} [status]
    */
   constructor(message, kind, status) {
@@ -44,8 +49,45 @@ class ClusterApiError extends Error {
 }
 
 /**
+ * Node's error codes for a certificate that the CAs given do not vouch for:
+ * the wrong CA, or none given for the cluster's private one. Retrying cannot
+ * help, so these fail at once (kind `tls`).
+ */
+const UNTRUSTED_CERTIFICATE = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+]);
+/**
+ * Certificate problems a reissued certificate fixes (a new public IP, a
+ * renewal: the masters install Terraform's new one within the hour), so they
+ * are retried like no answer, with the reason in the message.
+ */
+const MISFIT_CERTIFICATE = new Set(["ERR_TLS_CERT_ALTNAME_INVALID", "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID"]);
+
+/**
+ * True for a plain `http://` URL to anything but loopback: for a service
+ * with TLS its basic-auth credentials would cross a network in clear text.
+ * http to loopback (an SSH tunnel) is allowed. constructs/cluster-client.ts
+ * `clearTextUrl` applies the same rule at synth.
+ * @param {string} url
+ */
+function clearTextTarget(url) {
+  const match = /^http:\/\/(\[[^\]]*\]|[^/:]*)/i.exec(url);
+  if (!match) return false;
+  const host = match[1].toLowerCase();
+  return !(host === "localhost" || host === "[::1]" || /^127\./.test(host));
+}
+
+/**
  * One request, no redirects followed (Mesos redirects to the leader by its
- * private name, which the deploying machine may not reach).
+ * private name, which the deploying machine may not reach; and a redirect
+ * never takes a request from https down to http).
  * @param {string} url
  * @param {RequestOptions} [options]
  * @returns {Promise<HttpResponse>}
@@ -61,6 +103,10 @@ function request(url, options = {}) {
       reject(new ClusterApiError(`not a URL: ${JSON.stringify(url)}`, "protocol"));
       return;
     }
+    if (options.tls && options.credentials && clearTextTarget(url)) {
+      reject(new ClusterApiError(`refusing ${method} ${url}: the service has TLS (a CA was given), and plain http would carry its credentials in clear text; use its https URL`, "tls"));
+      return;
+    }
     /** @type {Record<string, string>} */
     const headers = { Accept: "application/json" };
     if (options.credentials) {
@@ -72,7 +118,7 @@ function request(url, options = {}) {
       headers["Content-Length"] = String(Buffer.byteLength(options.body));
     }
     const client = target.protocol === "https:" ? https : http;
-    const tls = target.protocol === "https:" && options.tls ? { ca: options.tls.ca, cert: options.tls.cert, key: options.tls.key } : {};
+    const tls = target.protocol === "https:" && options.tls ? { ca: options.tls.ca, ...(options.tls.cert ? { cert: options.tls.cert, key: options.tls.key } : {}) } : {};
     const req = client.request(target, { method, headers, ...tls }, (res) => {
       /** @type {Buffer[]} */
       const chunks = [];
@@ -92,7 +138,16 @@ function request(url, options = {}) {
       clearTimeout(timer);
       reject(new ClusterApiError(message, "unreachable"));
     };
-    req.on("error", (e) => fail(`${method} ${url}: ${/** @type {NodeJS.ErrnoException} */ (e).code ?? e.message}`));
+    req.on("error", (e) => {
+      const code = /** @type {NodeJS.ErrnoException} */ (e).code;
+      if (code && UNTRUSTED_CERTIFICATE.has(code)) {
+        clearTimeout(timer);
+        const whose = options.tls?.ca ? "the CA given" : "any CA this machine trusts (no CA was given: pass the cluster's, output tls_ca_pem)";
+        reject(new ClusterApiError(`${method} ${url}: the server's certificate is not signed by ${whose} (${code}: ${e.message})`, "tls"));
+      } else if (code && MISFIT_CERTIFICATE.has(code)) {
+        fail(`${method} ${url}: the server's certificate does not fit (${code}: ${e.message})`);
+      } else fail(`${method} ${url}: ${code ?? e.message}`);
+    });
     if (options.body !== undefined) req.write(options.body);
     req.end();
   });
@@ -230,4 +285,4 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-module.exports = { ClusterApiError, request, jsonOf, messageOf, refuseAuth, parseServers, firstAnswer, getFromServer, sleep };
+module.exports = { ClusterApiError, clearTextTarget, request, jsonOf, messageOf, refuseAuth, parseServers, firstAnswer, getFromServer, sleep };

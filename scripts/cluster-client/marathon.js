@@ -31,6 +31,7 @@ const { ClusterApiError, request, jsonOf, messageOf, refuseAuth, sleep } = requi
  * @typedef {object} MarathonTarget
  * @property {string[][]} servers Marathon instances, each a list of alternative base URLs
  * @property {import("./http").Credentials} [credentials]
+ * @property {import("./http").TlsMaterial} [tls] the CA of Marathon's https URLs (behind the masters' TLS proxy)
  * @property {number} [requestTimeoutMs] per request (default 5000)
  */
 /**
@@ -76,7 +77,7 @@ function pickMarathon(target) {
       if (pending === 0) reject(new ClusterApiError(`no Marathon instance answers: ${problems.join("; ")}`, "unreachable"));
     };
     for (const base of bases) {
-      request(`${base}/v2/info`, { credentials: target.credentials, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) }).then(
+      request(`${base}/v2/info`, { credentials: target.credentials, tls: target.tls, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) }).then(
         (res) => {
           try {
             refuseAuth(res, "Marathon", target.credentials);
@@ -86,7 +87,8 @@ function pickMarathon(target) {
             reject(e);
           }
         },
-        (/** @type {Error} */ e) => miss(e.message),
+        // A certificate the CA does not vouch for, or a plain http URL refused, ends the wait: retrying cannot help.
+        (/** @type {Error} */ e) => (e instanceof ClusterApiError && e.kind === "tls" ? reject(e) : miss(e.message)),
       );
     }
   });
@@ -131,7 +133,7 @@ async function changeApp(target, method, appId, body, schedule) {
     let problem;
     try {
       const { base } = await pickMarathon(target);
-      const response = await request(base + path, { method, body, credentials: target.credentials, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
+      const response = await request(base + path, { method, body, credentials: target.credentials, tls: target.tls, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
       refuseAuth(response, "Marathon", target.credentials);
       if ([200, 201, 404].includes(response.status)) return { base, response };
       if (response.status === 400 || response.status === 415 || response.status === 422) {
@@ -189,7 +191,7 @@ async function waitForDeployment(target, deploymentId, what, schedule) {
     let state;
     try {
       const { base } = await pickMarathon(target);
-      const response = await request(`${base}/v2/deployments`, { credentials: target.credentials, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
+      const response = await request(`${base}/v2/deployments`, { credentials: target.credentials, tls: target.tls, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
       refuseAuth(response, "Marathon", target.credentials);
       if (response.status !== 200) throw new ClusterApiError(`${base}/v2/deployments answered HTTP ${response.status}: ${messageOf(response)}`, "unreachable");
       const deployments = jsonOf(response);
@@ -277,7 +279,7 @@ async function waitForRunningTasks(target, appId, instances, schedule) {
   for (;;) {
     try {
       const { base } = await pickMarathon(target);
-      const response = await request(base + appPath(appId), { credentials: target.credentials, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
+      const response = await request(base + appPath(appId), { credentials: target.credentials, tls: target.tls, timeoutMs: marathonTimeoutMs(target.requestTimeoutMs) });
       refuseAuth(response, "Marathon", target.credentials);
       if (response.status === 200) {
         const app = jsonOf(response).app ?? {};

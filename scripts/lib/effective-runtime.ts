@@ -258,11 +258,19 @@ export function runtimeFindings(model: UserDataModel, runtime: EffectiveRuntime 
     });
   }
   if (engine.refusesToStart) findings.push({ where: "docker.service", message: `${engine.refusesToStart}; every unit that requires docker.service never starts` });
-  // Docker's apt key must travel in the document (cc_apt_configure fetches a bare keyid from a keyserver).
+  // Each apt source needs its key without a keyserver (cc_apt_configure fetches a bare keyid from
+  // keyserver.ubuntu.com): an inline key, or a keyring that a bootcmd installs pinned by fingerprint.
   const sources = ((model.raw.apt as Record<string, unknown> | undefined)?.sources ?? {}) as Record<string, Record<string, unknown>>;
+  const bootcmd = JSON.stringify(model.raw.bootcmd ?? []);
   for (const [name, source] of Object.entries(sources)) {
-    if (typeof source.key !== "string" && source.keyid !== undefined) {
-      findings.push({ where: `apt.sources.${name}`, message: `keyid ${String(source.keyid)} without key: first boot would fetch the key from a keyserver (cloud-init cc_apt_configure); embed the armored key` });
+    if (typeof source.key === "string") continue;
+    if (source.keyid !== undefined) {
+      findings.push({ where: `apt.sources.${name}`, message: `keyid ${String(source.keyid)} without key: first boot would fetch the key from a keyserver (cloud-init cc_apt_configure); pin it by fingerprint from the repository's own host` });
+      continue;
+    }
+    const keyring = /signed-by=([^\]\s]+)/.exec(String(source.source ?? ""))?.[1];
+    if (!keyring || !bootcmd.includes(`k=${keyring}`) || !/--export [0-9A-F]{40}/.test(bootcmd)) {
+      findings.push({ where: `apt.sources.${name}`, message: `no key: nothing installs ${keyring ?? "a signed-by keyring"} before apt runs, so apt refuses the repository (NO_PUBKEY) and its packages are not installed` });
     }
   }
 
@@ -293,6 +301,15 @@ export function runtimeFindings(model: UserDataModel, runtime: EffectiveRuntime 
       }
     }
     if (kind === "mesos-agent") {
+      // The agents' credential is read through instance metadata: Docker, and so every task, must start
+      // only after the metadata service is closed (constructs/core/agent-http-auth.ts).
+      if (flag("credential") !== undefined) {
+        const docker = unitFiles(model).filter((u) => u.unit === "docker.service");
+        const requires = docker.flatMap((u) => u.sections.get("Unit")?.get("Requires") ?? []).join(" ").split(/\s+/);
+        if (!requires.includes("mesos-imds-block.service")) {
+          findings.push({ where, message: "the agent holds a credential read through instance metadata, but docker.service does not require mesos-imds-block.service: a task could read the metadata service (and the agents' identity) before it is closed" });
+        }
+      }
       const containerizers = (flag("containerizers") ?? "mesos").split(",");
       const inDocker = p.volumes.some((v) => v.split(":")[1] === "/var/run/docker.sock");
       if (containerizers.includes("docker") && inDocker) {

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from "fs";
 import { join, resolve } from "path";
 import { MarathonAppSpec, renderAppDefinition } from "../../constructs/core/marathon-app-definition";
 import { ClusterEndpoints, clusterChecks, retryCheck } from "../cluster-client/checks";
-import { parseServers } from "../cluster-client/http";
+import { clearTextTarget, parseServers } from "../cluster-client/http";
 import { deleteApp, putApp, waitForRunningTasks } from "../cluster-client/marathon";
 
 export const SMOKE_USAGE = `usage: npm run smoke -- <stack> [options]
@@ -33,8 +33,9 @@ Where the cluster is (default: the stack's Terraform outputs):
   --terraform PATH|none   terraform binary used to read outputs from state (default terraform)
   --via both|private|public   master addresses to try (default both: the first that answers)
   --zookeeper H:P,...     ZooKeeper members
-  --mesos URL,...         Mesos masters
-  --marathon URL,...      Marathon instances
+  --mesos URL,...         Mesos masters (https://host:5443 behind the masters' TLS proxy)
+  --marathon URL,...      Marathon instances (https://host:8443 behind it)
+  --tls-ca FILE           CA of https Mesos and Marathon URLs (default: output tls_ca_pem)
   --swarm URL             the Swarm manager (http://host:2375, or https://host:2376 behind TLS)
   --swarm-cert-path DIR   ca.pem, cert.pem, key.pem for a Swarm API with mutual TLS
                           (default $DOCKER_CERT_PATH, else outputs swarm_*_pem)
@@ -71,6 +72,7 @@ export interface SmokeOptions {
   readonly marathon?: string;
   readonly swarm?: string;
   readonly swarmCertPath?: string;
+  readonly tlsCa?: string;
   readonly agents?: number;
   readonly marathonUser?: string;
   readonly marathonPassword?: string;
@@ -88,7 +90,7 @@ export interface SmokeOptions {
 export const STEP_NAMES = ["zookeeper", "mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "runtime", "test-app"] as const;
 
 const VALUE_FLAGS = new Set([
-  "--outputs", "--synth-dir", "--terraform", "--via", "--zookeeper", "--mesos", "--marathon", "--swarm", "--swarm-cert-path", "--agents",
+  "--outputs", "--synth-dir", "--terraform", "--via", "--zookeeper", "--mesos", "--marathon", "--swarm", "--swarm-cert-path", "--tls-ca", "--agents",
   "--marathon-user", "--mesos-user", "--skip", "--test-app-image", "--retries", "--retry-interval", "--request-timeout", "--deploy-timeout",
 ]);
 
@@ -135,6 +137,7 @@ export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv): SmokeOpt
     marathon: values.get("--marathon"),
     swarm: values.get("--swarm"),
     swarmCertPath: values.get("--swarm-cert-path") ?? (env.DOCKER_CERT_PATH || undefined),
+    tlsCa: values.get("--tls-ca"),
     agents,
     marathonUser: values.get("--marathon-user"),
     marathonPassword: env.MARATHON_PASSWORD,
@@ -268,10 +271,15 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
     // A stack without Swarm says so in its outputs (swarm = "off"): its step is left out, not failed.
     return need.swarm && o.swarm !== "off" ? fromOutput("docker_host", "--swarm")[0] : undefined;
   };
+  const mesos = !need.mesos ? [] : options.mesos !== undefined ? parseServers(options.mesos) : fromOutput("mesos_urls", "--mesos");
+  const marathon = !need.marathon ? [] : options.marathon !== undefined ? parseServers(options.marathon) : fromOutput("marathon_urls", "--marathon");
   const endpoints: ClusterEndpoints = {
     zookeeper: !need.zookeeper ? undefined : options.zookeeper !== undefined ? parseServers(options.zookeeper) : fromOutput("zookeeper_connect_string", "--zookeeper"),
-    mesos: !need.mesos ? [] : options.mesos !== undefined ? parseServers(options.mesos) : fromOutput("mesos_urls", "--mesos"),
-    marathon: !need.marathon ? [] : options.marathon !== undefined ? parseServers(options.marathon) : fromOutput("marathon_urls", "--marathon"),
+    mesos,
+    marathon,
+    // https URLs (the masters' TLS proxy) are verified with the cluster's CA; the client then refuses plain http for them.
+    mesosTls: serviceTls(mesos, "--mesos", options.tlsCa, o),
+    marathonTls: serviceTls(marathon, "--marathon", options.tlsCa, o),
     swarm: swarmEndpoint(),
     swarmTls: need.swarm && swarmTlsOn ? swarmTlsMaterial(options.swarmCertPath, o) : undefined,
     expectedAgents: agents,
@@ -281,6 +289,25 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
     checkRuntime: runtime,
   };
   return { endpoints, source: outputs.source };
+}
+
+/**
+ * The CA of a service whose URLs are https (`--tls-ca FILE`, else the
+ * `tls_ca_pem` output); undefined for plain http URLs. Mixing is refused: a
+ * plain http URL (but to loopback) beside https ones would carry the same
+ * credentials in clear text.
+ */
+function serviceTls(servers: string[][], flag: string, caFile: string | undefined, o: Record<string, unknown>): { ca: string } | undefined {
+  const urls = servers.flat();
+  if (!urls.some((u) => u.startsWith("https://"))) return undefined;
+  const plain = urls.find((u) => clearTextTarget(u));
+  if (plain) throw new SmokeUsageError(`${flag}: ${plain} is plain http beside https URLs of the same service (its credentials would travel in clear text)`);
+  if (caFile !== undefined) {
+    if (!existsSync(caFile)) throw new SmokeUsageError(`--tls-ca: no file ${caFile}`);
+    return { ca: readFileSync(caFile, "utf8") };
+  }
+  if (typeof o.tls_ca_pem === "string") return { ca: o.tls_ca_pem };
+  throw new SmokeUsageError(`${flag} URLs are https: give --tls-ca FILE (the cluster's CA), or outputs with tls_ca_pem`);
 }
 
 /** The Swarm API's client certificate: from a DOCKER_CERT_PATH-style folder, else from the stack's outputs. */
@@ -320,7 +347,7 @@ type Out = (line: string) => void;
 async function testAppStep(options: SmokeOptions, endpoints: ClusterEndpoints, out: Out): Promise<{ ok: boolean; summary: string }> {
   const id = `/smoke-test/probe-${randomBytes(4).toString("hex")}`;
   const definition = renderAppDefinition("smoke test app", smokeTestApp(id, options.testAppImage));
-  const target = { servers: endpoints.marathon, credentials: endpoints.marathonCredentials, requestTimeoutMs: options.requestTimeoutMs };
+  const target = { servers: endpoints.marathon, credentials: endpoints.marathonCredentials, tls: endpoints.marathonTls, requestTimeoutMs: options.requestTimeoutMs };
   const schedule = () => ({ deadline: Date.now() + options.deployTimeoutMs, pollMs: Math.max(options.retryIntervalMs / 5, 50), log: (line: string) => out(`      ${line}`) });
   let running = 0;
   let failure: string | undefined;

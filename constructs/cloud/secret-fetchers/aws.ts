@@ -3,6 +3,12 @@ import { RETRY_MAIN } from "./retry-main";
 /**
  * The AWS secret fetcher a machine runs at boot: Python 3, standard library
  * only (no AWS CLI on Ubuntu images), signing SSM requests with SigV4.
+ * `fetch-cluster-secret NAME` prints the SecureString `<prefix>NAME` read with
+ * the instance profile's credentials (IMDSv2) and a SigV4-signed GetParameter
+ * call, retrying for up to 10 minutes while the role and its policy propagate.
+ * MESOS_CLUSTER_IMDS and MESOS_CLUSTER_SECRET_ENDPOINT override the endpoints
+ * (tests only). The script itself carries one line of documentation: every
+ * byte counts against the 16 KB of AWS user data.
  */
 
 /** SSM parameter path of a cluster's secrets. */
@@ -12,23 +18,8 @@ export function ssmPrefix(clusterName: string): string {
 
 export function awsSecretFetcher(region: string, clusterName: string): string {
   return String.raw`#!/usr/bin/python3
-"""fetch-cluster-secret NAME: prints a cluster secret kept in SSM Parameter Store.
-
-Reads ${ssmPrefix(clusterName)}NAME (SecureString) in ${region} with the
-instance profile's credentials (IMDSv2) and a SigV4-signed GetParameter call.
-Retries for up to 10 minutes while the role and its policy propagate.
-MESOS_CLUSTER_IMDS and MESOS_CLUSTER_SECRET_ENDPOINT override the endpoints
-(tests only).
-"""
-import datetime
-import hashlib
-import hmac
-import json
-import os
-import sys
-import time
-import urllib.parse
-import urllib.request
+"""fetch-cluster-secret NAME: prints ${ssmPrefix(clusterName)}NAME from SSM (README: Where secrets live)."""
+import datetime, hashlib, hmac, json, os, sys, time, urllib.parse, urllib.request
 
 REGION = "${region}"
 PREFIX = "${ssmPrefix(clusterName)}"

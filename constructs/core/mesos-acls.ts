@@ -1,0 +1,131 @@
+import { IConstruct } from "constructs";
+import { fail, pathOf } from "./validation";
+
+/**
+ * Which Unix users tasks may run as: the masters' `run_tasks` ACL, and the
+ * checks that keep the frameworks we configure (Marathon's `--mesos_user`,
+ * Swarm's `SWARM_MESOS_USER`, a MarathonApp's `user`) inside it.
+ *
+ * How Mesos 1.7.1 decides (apache/mesos 1.7.1):
+ * - The user checked is the task's `command.user`, else its executor's, else
+ *   the framework's `FrameworkInfo.user` (src/authorizer/local/authorizer.cpp,
+ *   the RUN_TASK object); a refused task ends in TASK_ERROR "Not authorized
+ *   to launch as user" (src/master/master.cpp).
+ * - ACL entries are tried in order; the first whose principals and users both
+ *   match decides; `principals: {type: NONE}` denies whoever asks; with no
+ *   match `permissive` (default true) allows (authorizer.cpp; acls.proto).
+ *   `permissive` stays true: false would deny every action the ACLs do not
+ *   list, framework registration and every endpoint included.
+ * - A framework without a principal (classic Swarm 1.2.8 sends none) is
+ *   matched by `type: ANY` only, and while framework authentication is off any
+ *   framework may claim any principal (src/master/master.cpp), so the first
+ *   entry names no principal: every framework may run tasks as these users,
+ *   none as anyone else.
+ * - `--acls` takes inline JSON (src/master/flags.cpp; stout flags/parse.hpp).
+ *
+ * What it changes on an agent: the agent creates each sandbox with mode 0750
+ * and chowns it to the task's user, looked up in the agent container's
+ * /etc/passwd (src/slave/paths.cpp createExecutorDirectory; `--switch_user`
+ * is on by default, src/slave/flags.cpp). The Mesos containerizer runs a
+ * plain `cmd` task as that user (src/slave/containerizer/mesos/launch.cpp),
+ * so `cmd` apps no longer run as root inside the privileged agent container.
+ * The Docker containerizer never passes `--user` to `docker run`: a Docker
+ * task runs as its image's USER whatever this says (src/slave/containerizer/
+ * docker.cpp, src/docker/docker.cpp); no Mesos 1.7 ACL covers `privileged`,
+ * Docker parameters or host volumes (include/mesos/authorizer/acls.proto).
+ */
+
+/** A Unix user name as `useradd` accepts it. */
+const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+const USER_ALLOWED = "a Unix user name: a lower-case letter or _, then up to 31 of a-z, 0-9, _ and -";
+
+/** Checks one Unix user name. */
+export function checkUserName(scope: IConstruct, property: string, user: string): string {
+  if (typeof user !== "string" || !USER_PATTERN.test(user)) fail(scope, property, user, USER_ALLOWED);
+  return user;
+}
+
+/** Checks a list of task users: non-empty, valid names, no duplicates. */
+export function checkTaskUsers(scope: IConstruct, property: string, users: readonly string[]): string[] {
+  const allowed = "a non-empty list of distinct Unix user names (lower case, e.g. [\"nobody\"])";
+  if (!Array.isArray(users) || users.length === 0) fail(scope, property, users, allowed);
+  users.forEach((u, i) => checkUserName(scope, `${property}[${i}]`, u));
+  if (new Set(users).size !== users.length) fail(scope, property, users, allowed);
+  return [...users];
+}
+
+/**
+ * What the masters' ACL denies a principal that may only register agents
+ * (the agents' credential: every agent holds it, so root on any agent could
+ * otherwise use it on the masters' HTTP API, whose `--credentials` file is
+ * the same one CRAM-MD5 reads). Every master-side action that changes the
+ * cluster, each with its object field (apache/mesos 1.7.1
+ * include/mesos/authorizer/acls.proto): `{type: NONE}` as the object matches
+ * every request and allows none (src/authorizer/local/authorizer.cpp), so the
+ * entry denies the principal whatever it asks for. Read-only views stay as
+ * for any authenticated principal.
+ */
+const AGENT_ONLY_DENIED: readonly [action: string, object: string][] = [
+  ["register_frameworks", "roles"],
+  ["teardown_frameworks", "framework_principals"],
+  ["reserve_resources", "roles"],
+  ["unreserve_resources", "reserver_principals"],
+  ["create_volumes", "roles"],
+  ["destroy_volumes", "creator_principals"],
+  ["resize_volumes", "roles"],
+  ["update_quotas", "roles"],
+  ["update_weights", "roles"],
+  ["get_endpoints", "paths"],
+  ["set_log_level", "level"],
+  ["update_maintenance_schedules", "machines"],
+  ["start_maintenances", "machines"],
+  ["stop_maintenances", "machines"],
+  ["mark_agents_gone", "agents"],
+];
+
+/** What the masters' `--acls` says: which users tasks run as, and which principals may only register agents. */
+export interface MesosAclOptions {
+  /** Tasks of every framework may run as these users and as no one else. */
+  readonly taskUsers?: readonly string[];
+  /** Principals denied every cluster-changing action and every task (the agents' credential). */
+  readonly agentOnlyPrincipals?: readonly string[];
+}
+
+/** The `--acls` value, or undefined when there is nothing to say (no ACL: Mesos then has no authorizer). */
+export function mesosAcls(options: MesosAclOptions): string | undefined {
+  const acls: Record<string, unknown[]> = {};
+  const agents = options.agentOnlyPrincipals ?? [];
+  const deny = (action: string, object: string) => {
+    if (agents.length > 0) (acls[action] ??= []).push({ principals: { values: agents }, [object]: { type: "NONE" } });
+  };
+  for (const [action, object] of AGENT_ONLY_DENIED) deny(action, object);
+  deny("run_tasks", "users");
+  if (options.taskUsers) {
+    (acls.run_tasks ??= []).push(
+      { principals: { type: "ANY" }, users: { values: options.taskUsers } },
+      { principals: { type: "NONE" }, users: { type: "ANY" } },
+    );
+  }
+  return Object.keys(acls).length > 0 ? JSON.stringify(acls) : undefined;
+}
+
+/** The `--acls` value: tasks of every framework may run as `users`, and as no one else. */
+export function runTasksAcl(users: readonly string[]): string {
+  return mesosAcls({ taskUsers: users })!;
+}
+
+/**
+ * Refuses a framework's user that the masters' ACL would turn away: every
+ * task it launched would end in TASK_ERROR at run time.
+ */
+export function checkUserAllowed(
+  scope: IConstruct,
+  property: string,
+  user: string,
+  masters: { readonly taskUsers?: readonly string[] } & IConstruct,
+): void {
+  if (masters.taskUsers && !masters.taskUsers.includes(user)) {
+    fail(scope, property, user, `a user the masters' run_tasks ACL admits (taskUsers of ${pathOf(masters)}: ${masters.taskUsers.join(", ")})`);
+  }
+}
