@@ -6,16 +6,16 @@
 import { join } from "path";
 import * as ts from "typescript";
 
-const ENTRY = join(__dirname, "..", "constructs", "index.ts");
+const ENTRIES = [join(__dirname, "..", "constructs", "index.ts"), join(__dirname, "..", "stacks", "index.ts")];
 
-test("every export and every props property is documented", () => {
+test.each(ENTRIES)("every export and every props property of %s is documented", (ENTRY) => {
   const program = ts.createProgram([ENTRY], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true, noResolve: false });
   const checker = program.getTypeChecker();
   const entry = checker.getSymbolAtLocation(program.getSourceFile(ENTRY)!)!;
   const documented = (symbol: ts.Symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() !== "";
   const undocumented: string[] = [];
   const exports = checker.getExportsOfModule(entry);
-  expect(exports.length).toBeGreaterThan(50);
+  expect(exports.length).toBeGreaterThan(ENTRY.includes("stacks") ? 3 : 50);
   for (const exported of exports) {
     const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
     const where = symbol.declarations?.[0]?.getSourceFile().fileName.replace(`${join(__dirname, "..")}/`, "") ?? "?";
@@ -30,4 +30,40 @@ test("every export and every props property is documented", () => {
     }
   }
   expect(undocumented).toEqual([]);
+});
+
+test("the package entry exports the library only; the stacks entry the whole-cluster stack without the app's config loading", () => {
+  const program = ts.createProgram(ENTRIES, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true });
+  const checker = program.getTypeChecker();
+  const names = (entry: string) => checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).map((s) => s.name);
+  const [library, stacks] = ENTRIES.map(names);
+  for (const appOnly of ["loadAppConfig", "buildApp", "AppConfig", "KnobValues", "backendFromEnv"]) {
+    expect(library).not.toContain(appOnly);
+    expect(stacks).not.toContain(appOnly);
+  }
+  expect(library).not.toContain("MesosClusterStack");
+  expect(stacks).toEqual(expect.arrayContaining(["MesosClusterStack", "StateBackend"]));
+  expect(library).toEqual(expect.arrayContaining(["MesosMasterGroup", "MarathonApp", "MasterTlsProxy", "AzureTarget"]));
+  const pkg = JSON.parse(require("fs").readFileSync(join(__dirname, "..", "package.json"), "utf8"));
+  expect(Object.keys(pkg.exports)).toEqual([".", "./stacks", "./package.json"]);
+});
+
+test("scripts/ reach the library through its entry or constructs/internal.ts only; role names and the header have one definition", () => {
+  const { readdirSync, readFileSync } = require("fs") as typeof import("fs");
+  const root = join(__dirname, "..");
+  const files = ["scripts", join("scripts", "lib")].flatMap((d) => readdirSync(join(root, d)).filter((f: string) => f.endsWith(".ts")).map((f: string) => join(d, f)));
+  expect(files.length).toBeGreaterThan(10);
+  const reaching: string[] = [];
+  for (const file of files) {
+    for (const m of readFileSync(join(root, file), "utf8").matchAll(/from "([^"]*\/(constructs|stacks)(\/[^"]*)?)"/g)) {
+      if (!/\/constructs(\/internal)?$/.test(m[1])) reaching.push(`${file}: ${m[1]}`);
+    }
+  }
+  expect(reaching).toEqual([]);
+  // Every role a construct declares is one of ROLE_NAMES, written through the constant.
+  const { ROLE_NAMES } = require("../constructs/core/role-header") as typeof import("../constructs/core/role-header");
+  const constructFiles = readdirSync(join(root, "constructs")).filter((f: string) => f.endsWith(".ts"));
+  const literal = constructFiles.filter((f: string) => /roleName = "/.test(readFileSync(join(root, "constructs", f), "utf8")));
+  expect(literal).toEqual([]);
+  expect(Object.values(ROLE_NAMES)).toEqual(expect.arrayContaining(["zookeeper", "mesos-master"]));
 });

@@ -53,9 +53,10 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Subnet as AwsSubnet } from "@cdktf/provider-aws/lib/subnet";
 import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import {
-  AwsTarget, AzureTarget, CloudTarget, MarathonService, MesosAgentPool, MesosClusterStack,
-  MesosMasterGroup, NodeGroup, StateBackend, SwarmManager, ZookeeperEnsemble,
+  AwsTarget, AzureTarget, CloudTarget, MarathonService, MesosAgentPool,
+  MesosMasterGroup, NodeGroup, SwarmManager, ZookeeperEnsemble,
 } from "mesos-cluster-cdktf";
+import { MesosClusterStack, StateBackend } from "mesos-cluster-cdktf/stacks";
 
 const KEY = ${JSON.stringify(TEST_SSH_KEY)};
 
@@ -270,10 +271,13 @@ test("at run time the library needs only its peer dependencies and node's own mo
     ...Object.fromEntries(devOnly.map((d) => [d, "MODULE_NOT_FOUND"])),
   });
   // "exports" is the public surface: the package.json is reachable, internals are not.
-  expect(resolve(consumer, [pkg.name, `${pkg.name}/package.json`, `${pkg.name}/dist/constructs/nodes.js`])).toEqual({
+  expect(resolve(consumer, [pkg.name, `${pkg.name}/stacks`, `${pkg.name}/package.json`, `${pkg.name}/dist/constructs/nodes.js`, `${pkg.name}/dist/stacks/config.js`])).toEqual({
     [pkg.name]: join(root, "dist", "constructs", "index.js"),
+    [`${pkg.name}/stacks`]: join(root, "dist", "stacks", "index.js"),
     [`${pkg.name}/package.json`]: join(root, "package.json"),
     [`${pkg.name}/dist/constructs/nodes.js`]: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+    // The app's configuration loading (environment, working directory, ~/.ssh) is not reachable.
+    [`${pkg.name}/dist/stacks/config.js`]: "ERR_PACKAGE_PATH_NOT_EXPORTED",
   });
 });
 

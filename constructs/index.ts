@@ -2,7 +2,10 @@
  * mesos-cluster-cdktf: typed CDK for Terraform constructs for Apache Mesos,
  * Marathon, ZooKeeper and classic Docker Swarm clusters on Azure and AWS.
  *
- * The one entry point of the library (package.json `main`/`types`).
+ * The library's entry point (package.json `main`/`types`): constructs,
+ * cloud targets and value classes only. The whole-cluster stack is
+ * `mesos-cluster-cdktf/stacks` (stacks/index.ts); the app's configuration
+ * loading (stacks/config.ts) is not exported at all.
  */
 export * from "./zookeeper-ensemble";
 export * from "./mesos-master-group";
@@ -27,7 +30,3 @@ export * from "./core/network-rules";
 export * from "./core/net";
 export * from "./core/validation";
 export { type ContainerServiceOptions, addContainerService, addScript, renderEnvFile, parseEnvFile, envFilePath, CONFIG_DIR, RUNTIME_DIR } from "./core/systemd";
-export * from "../stacks/mesos-cluster-stack";
-export { loadAppConfig, type AppConfig, type ClusterConfigFile, type KnobValues, type LoadOptions } from "../stacks/config";
-export { buildApp, type BuildAppOptions } from "../stacks/app";
-export * from "../stacks/backend";

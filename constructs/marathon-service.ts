@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ROLE_NAMES } from "./core/role-header";
 import { CloudConfig } from "./core/cloud-config";
 import { checkCredentials, HttpCredentials } from "./core/credentials";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
@@ -111,7 +112,7 @@ const MESOS_SECRET_IN_CONTAINER = "/etc/marathon/mesos-secret";
  * ZooKeeper), the others proxy API calls to the leader.
  */
 export class MarathonService extends Construct implements INodeRole {
-  public readonly roleName = "marathon";
+  public readonly roleName = ROLE_NAMES.marathon;
   public readonly masters: MesosMasterGroup;
   public readonly nodes: NodeGroup;
   public readonly image: ContainerImage;

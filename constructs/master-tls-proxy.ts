@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ROLE_NAMES } from "./core/role-header";
 import { CloudConfig } from "./core/cloud-config";
 import { addScript, CONFIG_DIR } from "./core/systemd";
 import { checkInteger, fail } from "./core/validation";
@@ -213,7 +214,7 @@ export class MasterTlsProxy extends Construct implements INodeRole {
     return PROXIES.get(masters);
   }
 
-  public readonly roleName = "tls-proxy";
+  public readonly roleName = ROLE_NAMES.tlsProxy;
   public readonly masters: MesosMasterGroup;
   public readonly marathon?: MarathonService;
   public readonly mesosPort: number;

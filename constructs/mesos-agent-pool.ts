@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ROLE_NAMES } from "./core/role-header";
 import { CloudTarget } from "./cloud/target";
 import {
   addAgentCredential,
@@ -123,7 +124,7 @@ export const CGROUP_V1_KERNEL_ARG = "systemd.unified_cgroup_hierarchy=0";
  * the agent container with the docker and mesos containerizers.
  */
 export class MesosAgentPool extends Construct implements INodeRole {
-  public readonly roleName = "mesos-agent";
+  public readonly roleName = ROLE_NAMES.mesosAgent;
   public readonly nodes: NodePool;
   public readonly masters: MesosMasterGroup;
   public readonly image: ContainerImage;

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ROLE_NAMES } from "./core/role-header";
 import { ClusterSecret } from "./cloud/target";
 import { CloudConfig } from "./core/cloud-config";
 import { checkCredentials, HttpCredentials } from "./core/credentials";
@@ -168,7 +169,7 @@ export const MESOS_ZK_URL_IN_CONTAINER = "/etc/mesos/zk";
  * with a replicated log quorum of floor(n/2)+1.
  */
 export class MesosMasterGroup extends Construct implements INodeRole {
-  public readonly roleName = "mesos-master";
+  public readonly roleName = ROLE_NAMES.mesosMaster;
   public readonly nodes: NodeGroup;
   public readonly zookeeper: ZookeeperEnsemble;
   public readonly image: ContainerImage;

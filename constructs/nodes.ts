@@ -4,6 +4,7 @@ import { CloudTarget, ClusterSecret, HealthEndpoint, MachineGroupResources, Pool
 import { CloudConfig, EncodedUserData, encodeUserData, RunPhase } from "./core/cloud-config";
 import { DockerEngine, MASTER_DOCKER_ENGINE_VERSION } from "./core/container-image";
 import { DOCKER_APT_KEY } from "./core/docker-apt-key";
+import { renderRoleHeader } from "./core/role-header";
 import { Cidr, CLOUD_RESERVED_ADDRESSES, isUsableHost, parseIpv4 } from "./core/net";
 import { CidrPeer, IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
 import { addScript, CONFIG_DIR, SCRIPT_DIR } from "./core/systemd";
@@ -222,7 +223,7 @@ export abstract class MachineSet extends Construct {
   protected renderDocument(node: NodeContext): string {
     const config = new CloudConfig();
     config.addComment(
-      `Rendered by mesos-cluster-cdktf for ${pathOf(this)} (${node.name}); roles: ${this.roles.map((r) => r.roleName).join(", ") || "none"}`,
+      renderRoleHeader(pathOf(this), node.name, this.roles.map((r) => r.roleName)),
     );
     this.configureBase(config, node);
     for (const role of this.roles) role.configure(config, node);

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ROLE_NAMES } from "./core/role-header";
 import { CloudConfig } from "./core/cloud-config";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { Port } from "./core/network-rules";
@@ -78,7 +79,7 @@ export interface SwarmManagerProps {
  * proxy's stunnel on every master, which reuses this CA and certificate.
  */
 export class SwarmManager extends Construct implements INodeRole {
-  public readonly roleName = "swarm-manager";
+  public readonly roleName = ROLE_NAMES.swarmManager;
   public readonly masters: MesosMasterGroup;
   public readonly image: ContainerImage;
   public readonly port: number;
@@ -277,7 +278,7 @@ export function engineFirewallRules(port: number, allowed: readonly string[]): s
 }
 
 class SwarmEngineRole implements INodeRole {
-  public readonly roleName = "swarm-engine";
+  public readonly roleName = ROLE_NAMES.swarmEngine;
 
   constructor(
     private readonly port: number,

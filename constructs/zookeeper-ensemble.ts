@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ROLE_NAMES } from "./core/role-header";
 import { CloudConfig } from "./core/cloud-config";
 import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { Port } from "./core/network-rules";
@@ -45,7 +46,7 @@ export const ZOO_CFG_PATH = `${CONFIG_DIR}/zookeeper/zoo.cfg`;
  * systemd with their data on the machine's data disk.
  */
 export class ZookeeperEnsemble extends Construct implements INodeRole {
-  public readonly roleName = "zookeeper";
+  public readonly roleName = ROLE_NAMES.zookeeper;
   public readonly nodes: NodeGroup;
   public readonly image: ContainerImage;
   public readonly clientPort: number;

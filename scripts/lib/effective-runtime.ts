@@ -20,12 +20,10 @@
  * `runtimeFindings` turns these into the `runtime` check of
  * `npm run validate`; `explainLines` prints them (`--explain`).
  */
-import { acceptsApiFloorBelowDefault, apiVersionAtLeast, DOCKER_DEFAULT_MIN_API } from "../../constructs/core/container-image";
-import { imageFacts, ImageFacts } from "../../constructs/core/image-facts";
-import { DATA_ROOT } from "../../constructs/nodes";
+import { acceptsApiFloorBelowDefault, apiVersionAtLeast, DATA_ROOT, DOCKER_DEFAULT_MIN_API, imageFacts, ImageFacts } from "../../constructs/internal";
 import { containerEnvironment, containerRuns, ContainerRun, fileAt, imageName, splitExecLine, unitFiles, UserDataModel } from "./user-data-model";
 
-export { DOCKER_DEFAULT_MIN_API } from "../../constructs/core/container-image";
+export { DOCKER_DEFAULT_MIN_API } from "../../constructs/internal";
 /** The oldest API a 25.0.x engine accepts through DOCKER_MIN_API_VERSION. */
 export const DOCKER_25_LOWEST_MIN_API = "1.12";
 /** The API version classic Swarm 1.2.8 pins for StartContainer (samalba/dockerclient). */

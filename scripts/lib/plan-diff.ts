@@ -13,6 +13,7 @@
  * whose ForceNew attribute names something that may be replaced may be
  * replaced itself, with the chain of reasons that leads there.
  */
+import { parseRoleHeader, STATEFUL_ROLES } from "../../constructs/internal";
 import { META_ATTRIBUTES, normalizePath, REPLACEMENT_TABLE, ruleFor, verdictOf } from "./replacement-rules";
 import { Cloud, cloudOf, TfJson, UserDataNode, userDataNodes } from "./synth-output";
 import { unifiedDiff } from "./text-diff";
@@ -161,8 +162,6 @@ const USER_DATA_ATTRIBUTES: Record<string, string[]> = {
   aws_launch_template: ["user_data"],
 };
 
-/** Roles that make a fixed machine stateful: it holds ZooKeeper data or the Mesos replicated log. */
-const STATEFUL_ROLES = ["zookeeper", "mesos-master"];
 
 type Resources = Map<string, Record<string, unknown>>;
 
@@ -305,8 +304,7 @@ function references(value: unknown, known: (address: string) => boolean): Refere
 }
 
 function rolesOf(node: UserDataNode): string[] {
-  const m = /^# Rendered by mesos-cluster-cdktf for .*; roles: (.*)$/m.exec(node.text);
-  return m ? m[1].split(",").map((r) => r.trim()).filter((r) => r && r !== "none") : [];
+  return parseRoleHeader(node.text);
 }
 
 /** Server ids of the zoo.cfg inside a decoded document. */
@@ -319,7 +317,7 @@ function statefulResources(json: TfJson | undefined, resources: Resources): Map<
   const result = new Map<string, { kind: StatefulKind; machine: string }>();
   if (!json) return result;
   for (const node of userDataNodes(json)) {
-    if (node.kind === "fixed" && rolesOf(node).some((r) => STATEFUL_ROLES.includes(r))) result.set(node.address, { kind: "master", machine: node.name });
+    if (node.kind === "fixed" && rolesOf(node).some((r) => (STATEFUL_ROLES as readonly string[]).includes(r))) result.set(node.address, { kind: "master", machine: node.name });
   }
   // A data disk belongs to the master its attachment names.
   const known = (a: string) => resources.has(a);

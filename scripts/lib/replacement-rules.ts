@@ -14,7 +14,7 @@
  * attribute the stacks emit has no rule (__tests__/replacement-table.test.ts).
  */
 
-import { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "../../constructs/cloud/pool-rolling";
+import { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "../../constructs/internal";
 
 /** What a change of one attribute does to its resource. */
 export type AttributeEffect = "replace" | "update";

@@ -10,7 +10,7 @@ import { execFileSync } from "child_process";
 import { randomBytes } from "crypto";
 import { existsSync, readFileSync } from "fs";
 import { join, resolve } from "path";
-import { MarathonAppSpec, renderAppDefinition } from "../../constructs/core/marathon-app-definition";
+import { MarathonAppSpec, renderAppDefinition } from "../../constructs/internal";
 import { ClusterEndpoints, clusterChecks, retryCheck } from "../cluster-client/checks";
 import { clearTextTarget, parseServers } from "../cluster-client/http";
 import { deleteApp, putApp, waitForRunningTasks } from "../cluster-client/marathon";

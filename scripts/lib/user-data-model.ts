@@ -4,7 +4,7 @@
  * containers those units start. What `npm run validate` and the tests check.
  */
 import { parse } from "yaml";
-import { parseEnvFile } from "../../constructs/core/systemd";
+import { parseEnvFile } from "../../constructs/internal";
 
 /** A `write_files` entry. */
 export interface WrittenFile {

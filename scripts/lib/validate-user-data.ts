@@ -10,7 +10,7 @@ import { spawn } from "child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { cpus, tmpdir } from "os";
 import { dirname, join } from "path";
-import { DATA_DISK_UNIT, DATA_ROOT } from "../../constructs/nodes";
+import { DATA_DISK_UNIT, DATA_ROOT } from "../../constructs/internal";
 import { Cloud, TfJson, UserDataNode, userDataNodes } from "./synth-output";
 import { imageProcess, runtimeFindings } from "./effective-runtime";
 import { CLOUD_INIT, missingToolMessage, SHELLCHECK, SYSTEMD_ANALYZE, toolAvailable, ToolSpec } from "./tools";
