@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { ROLE_NAMES } from "./core/role-header";
 import { CloudConfig } from "./core/cloud-config";
-import { addScript, CONFIG_DIR } from "./core/systemd";
+import { addScript, addUnit, CONFIG_DIR } from "./core/systemd";
 import { checkInteger, fail } from "./core/validation";
 import type { MarathonService } from "./marathon-service";
 import type { MesosMasterGroup } from "./mesos-master-group";
@@ -78,8 +78,8 @@ export interface StunnelOptions {
   readonly services: readonly StunnelService[];
   /** Enable and start the unit and its hourly refresh on this machine. */
   readonly enable: boolean;
-  /** More `[Unit]` lines (e.g. `BindsTo=`). */
-  readonly unitLines?: string[];
+  /** A unit this one starts after and stops with (`After=` + `BindsTo=`). @default none */
+  readonly boundTo?: string;
 }
 
 /**
@@ -121,33 +121,24 @@ if [ "$changed" = yes ] && [ "$*" = --restart-if-changed ]; then
   systemctl restart ${name}.service
 fi`,
   );
-  config.addFile({
-    path: `/etc/systemd/system/${name}-refresh.service`,
-    content: ["[Unit]", "Description=Install a reissued TLS certificate", "", "[Service]", "Type=oneshot", `ExecStart=${prepare} --restart-if-changed`, ""].join("\n"),
+  addUnit(config, `${name}-refresh.service`, {
+    Unit: { Description: "Install a reissued TLS certificate" },
+    Service: { Type: "oneshot", ExecStart: `${prepare} --restart-if-changed` },
   });
-  config.addFile({
-    path: `/etc/systemd/system/${name}-refresh.timer`,
-    content: ["[Unit]", "Description=Check hourly for a reissued TLS certificate", "", "[Timer]", "OnBootSec=15min", "OnUnitActiveSec=1h", "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
+  addUnit(config, `${name}-refresh.timer`, {
+    Unit: { Description: "Check hourly for a reissued TLS certificate" },
+    Timer: { OnBootSec: "15min", OnUnitActiveSec: "1h" },
+    Install: { WantedBy: "timers.target" },
   });
-  config.addFile({
-    path: `/etc/systemd/system/${name}.service`,
-    content: [
-      "[Unit]",
-      `Description=${options.description}`,
-      "After=network-online.target",
-      "Wants=network-online.target",
-      ...(options.unitLines ?? []),
-      "",
-      "[Service]",
-      "Restart=always",
-      "RestartSec=10",
-      `ExecStartPre=${prepare}`,
-      `ExecStart=/usr/bin/stunnel4 ${conf}`,
-      "",
-      "[Install]",
-      "WantedBy=multi-user.target",
-      "",
-    ].join("\n"),
+  addUnit(config, `${name}.service`, {
+    Unit: {
+      Description: options.description,
+      After: ["network-online.target", ...(options.boundTo ? [options.boundTo] : [])],
+      Wants: "network-online.target",
+      BindsTo: options.boundTo,
+    },
+    Service: { Restart: "always", RestartSec: "10", ExecStartPre: prepare, ExecStart: `/usr/bin/stunnel4 ${conf}` },
+    Install: { WantedBy: "multi-user.target" },
   });
   if (options.enable) {
     config.enableUnit(`${name}.service`);

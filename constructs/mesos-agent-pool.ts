@@ -15,7 +15,7 @@ import { AGENT_DOCKER_ENGINE_VERSION, ContainerImage, DEFAULT_IMAGES, imageProp 
 import { imageFacts } from "./core/image-facts";
 import { checkExtraFlags, mesosEnvName } from "./core/flags";
 import { Port } from "./core/network-rules";
-import { addContainerService, addScript, RUNTIME_DIR } from "./core/systemd";
+import { addContainerService, addScript, addUnit, RUNTIME_DIR } from "./core/systemd";
 import { checkInteger, checkPattern, fail } from "./core/validation";
 import { MesosMasterGroup } from "./mesos-master-group";
 import { INodeRole, NodeContext, NodePool, SECRETS_DIR } from "./nodes";
@@ -312,25 +312,15 @@ printf 'MESOS_IP=%s\\nMESOS_HOSTNAME=%s\\n' "$ip" "$ip" > ${runtimeEnv}`,
       preStart,
     });
     config.addFile({ path: AGENT_HEALTH_SCRIPT, permissions: "0755", content: agentHealthRelaySource(this.port) });
-    config.addFile({
-      path: "/etc/systemd/system/mesos-agent-health.service",
-      content: [
-        "[Unit]",
-        "Description=Loopback health relay of the Mesos agent (rolling upgrades wait for it)",
-        "After=network-online.target",
-        "Wants=network-online.target",
-        "",
-        "[Service]",
-        "Restart=always",
-        "RestartSec=5",
-        "DynamicUser=yes",
-        `ExecStart=/usr/bin/python3 ${AGENT_HEALTH_SCRIPT}`,
-        "",
-        "[Install]",
-        "WantedBy=multi-user.target",
-        "",
-      ].join("\n"),
-    });
+    addUnit(
+      config,
+      "mesos-agent-health.service",
+      {
+        Unit: { Description: "Loopback health relay of the Mesos agent (rolling upgrades wait for it)", After: "network-online.target", Wants: "network-online.target" },
+        Service: { Restart: "always", RestartSec: "5", DynamicUser: "yes", ExecStart: `/usr/bin/python3 ${AGENT_HEALTH_SCRIPT}` },
+        Install: { WantedBy: "multi-user.target" },
+      },
+    );
     config.enableUnit("mesos-agent-health.service");
   }
 }

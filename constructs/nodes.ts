@@ -1,25 +1,20 @@
 import { Annotations, Aspects } from "cdktf";
 import { Construct, IConstruct } from "constructs";
 import { CloudTarget, ClusterSecret, HealthEndpoint, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
-import { CloudConfig, EncodedUserData, encodeUserData, RunPhase } from "./core/cloud-config";
+import { CloudConfig, EncodedUserData, encodeUserData } from "./core/cloud-config";
 import { DockerEngine, MASTER_DOCKER_ENGINE_VERSION } from "./core/container-image";
-import { DOCKER_APT_KEY } from "./core/docker-apt-key";
+import { DATA_DISK_UNIT, DATA_ROOT, DataDiskRole, DockerHostRole, SECRET_FETCHER, SecretFetcherRole } from "./base-roles";
 import { renderRoleHeader } from "./core/role-header";
 import { Cidr, CLOUD_RESERVED_ADDRESSES, isUsableHost, parseIpv4 } from "./core/net";
 import { CidrPeer, IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
-import { addScript, CONFIG_DIR, SCRIPT_DIR } from "./core/systemd";
+import { SCRIPT_DIR } from "./core/systemd";
 import { checkInteger, ClusterConfigError, fail, isUnresolved, pathOf, warn } from "./core/validation";
 import { describeCapacity } from "./cloud/vm-sizes";
 
-/** Where persistent data lives on every machine (the data disk's mount point when there is one). */
-export const DATA_ROOT = "/var/lib/mesos-cluster";
-/** The program (from the cloud target) that prints a cluster secret at boot. */
-export const SECRET_FETCHER = "fetch-cluster-secret";
+export { DATA_DISK_UNIT, DATA_ROOT, SECRET_FETCHER } from "./base-roles";
 /** Where boot-time copies of secrets live (tmpfs, root only). */
 export const SECRETS_DIR = "/run/mesos-cluster/secrets";
 
-/** The unit that mounts the data disk; stateful services require it. */
-export const DATA_DISK_UNIT = "mesos-data-disk.service";
 
 /** What a role knows about the machine it configures. */
 export interface NodeContext {
@@ -225,24 +220,17 @@ export abstract class MachineSet extends Construct {
     config.addComment(
       renderRoleHeader(pathOf(this), node.name, this.roles.map((r) => r.roleName)),
     );
-    this.configureBase(config, node);
-    for (const role of this.roles) role.configure(config, node);
+    for (const role of [...this.baseRoles(), ...this.roles]) role.configure(config, node);
     return config.render();
   }
 
-  /** What every machine gets: SSH without passwords and the pinned Docker engine. */
-  protected configureBase(config: CloudConfig, node: NodeContext): void {
-    config.setOption("ssh_pwauth", false);
-    config.setOption("disable_root", true);
-    // Docker's release signing key, fetched at first boot and pinned by fingerprint (docker-apt-key.ts).
-    config.addAptSource("docker.list", "https://download.docker.com/linux/ubuntu $RELEASE stable", DOCKER_APT_KEY);
-    config.addPackage("docker-ce", this.dockerEngine.aptVersion);
-    config.addPackage("docker-ce-cli", this.dockerEngine.aptVersion);
-    config.addPackage("containerd.io");
-    // Keep unattended upgrades from moving the engine Swarm depends on.
-    config.addCommand(RunPhase.PREPARE, "apt-mark", "hold", "docker-ce", "docker-ce-cli");
-    config.addCommand(RunPhase.PREPARE, "mkdir", "-p", CONFIG_DIR, node.dataRoot);
-    addScript(config, "cluster-host-ip", `# Prints this machine's private IP (the source address towards the cluster network).\n${node.hostIpCommand}`);
+  /**
+   * The roles every machine of this set gets before its own (base-roles.ts):
+   * the Docker host, then what the kind of set adds (the secret fetcher, the
+   * data disk). Not listed in the header line.
+   */
+  protected baseRoles(): INodeRole[] {
+    return [new DockerHostRole(this.dockerEngine)];
   }
 
   /** Encodes once per key and enforces the cloud's user data limit. */
@@ -445,62 +433,12 @@ export class NodeGroup extends MachineSet {
     };
   }
 
-  protected configureBase(config: CloudConfig, node: NodeContext): void {
-    super.configureBase(config, node);
-    if (this.readsSecrets) {
-      config.addFile({ path: `${SCRIPT_DIR}/${SECRET_FETCHER}`, permissions: "0700", content: this.target.secretFetcherSource });
-    }
-    if (!this.hasDataDisk) return;
-    const script = addScript(
-      config,
-      "mount-data-disk",
-      `
-# Mounts the data disk at ${DATA_ROOT}. The disk outlives this machine: it is
-# formatted only when blank, never otherwise.
-mount_point=${DATA_ROOT}
-if mountpoint -q "$mount_point"; then exit 0; fi
-locate_disk() {
-${this.target.dataDiskLocator.trim().replace(/^/gm, "  ")}
-}
-device=""
-for _ in $(seq 1 120); do
-  if device=$(locate_disk) && [ -n "$device" ] && [ -b "$device" ]; then break; fi
-  device=""
-  sleep 5
-done
-if [ -z "$device" ]; then
-  echo "mount-data-disk: no data disk appeared within 10 minutes" >&2
-  exit 1
-fi
-if ! blkid "$device" >/dev/null 2>&1; then
-  mkfs.ext4 -q -L mesos-data "$device"
-fi
-uuid=$(blkid -s UUID -o value "$device")
-mkdir -p "$mount_point"
-if ! grep -q "UUID=$uuid" /etc/fstab; then
-  echo "UUID=$uuid $mount_point ext4 defaults,nofail,x-systemd.device-timeout=5min 0 2" >> /etc/fstab
-fi
-mount "$mount_point"`,
-    );
-    config.addFile({
-      path: `/etc/systemd/system/${DATA_DISK_UNIT}`,
-      content: [
-        "[Unit]",
-        "Description=Mount the data disk that survives machine replacement",
-        "After=local-fs.target",
-        "",
-        "[Service]",
-        "Type=oneshot",
-        "RemainAfterExit=yes",
-        `ExecStart=${script}`,
-        "TimeoutStartSec=15min",
-        "",
-        "[Install]",
-        "WantedBy=multi-user.target",
-        "",
-      ].join("\n"),
-    });
-    config.enableUnit(DATA_DISK_UNIT);
+  protected baseRoles(): INodeRole[] {
+    return [
+      ...super.baseRoles(),
+      new SecretFetcherRole(() => this.readsSecrets, () => this.target.secretFetcherSource),
+      ...(this.hasDataDisk ? [new DataDiskRole(this.target.dataDiskLocator)] : []),
+    ];
   }
 }
 
@@ -577,11 +515,8 @@ export class NodePool extends MachineSet {
     return this.secretsRead.size > 0;
   }
 
-  protected configureBase(config: CloudConfig, node: NodeContext): void {
-    super.configureBase(config, node);
-    if (this.readsSecrets) {
-      config.addFile({ path: `${SCRIPT_DIR}/${SECRET_FETCHER}`, permissions: "0700", content: this.target.secretFetcherSource });
-    }
+  protected baseRoles(): INodeRole[] {
+    return [...super.baseRoles(), new SecretFetcherRole(() => this.readsSecrets, () => this.target.secretFetcherSource)];
   }
 
   /**

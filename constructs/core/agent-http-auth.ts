@@ -1,5 +1,5 @@
 import { CloudConfig } from "./cloud-config";
-import { addScript } from "./systemd";
+import { addScript, addUnit } from "./systemd";
 
 /**
  * HTTP authentication of a Mesos agent's own API (port 5051): the sandboxes
@@ -306,48 +306,33 @@ fi`;
 export function addAgentCredential(config: CloudConfig, secretsDir: string, principal: string, secretCommand: string): { volumes: string[] } {
   config.addPackage("nftables");
   const fetch = addScript(config, "mesos-agent-credential", agentCredentialScript(secretsDir, principal, secretCommand));
-  config.addFile({
-    path: `/etc/systemd/system/${AGENT_CREDENTIAL_UNIT}`,
-    content: [
-      "[Unit]",
-      "Description=Mesos agent credential from the secret store, read before instance metadata is closed",
-      "After=network-online.target",
-      "Wants=network-online.target",
-      "",
-      "[Service]",
-      "Type=oneshot",
-      "RemainAfterExit=yes",
-      `ExecStart=${fetch}`,
-      "",
-      "[Install]",
-      "WantedBy=multi-user.target",
-      "",
-    ].join("\n"),
-  });
+  addUnit(
+    config,
+    AGENT_CREDENTIAL_UNIT,
+    {
+      Unit: { Description: "Mesos agent credential from the secret store, read before instance metadata is closed", After: "network-online.target", Wants: "network-online.target" },
+      Service: { Type: "oneshot", RemainAfterExit: "yes", ExecStart: fetch },
+      Install: { WantedBy: "multi-user.target" },
+    },
+  );
   const block = addScript(config, "mesos-imds-block", imdsBlockScript());
-  config.addFile({
-    path: `/etc/systemd/system/${IMDS_BLOCK_UNIT}`,
-    content: [
-      "[Unit]",
-      "Description=Close instance metadata to everything on this host, once the agent credential is read",
-      `Wants=${AGENT_CREDENTIAL_UNIT}`,
-      `After=${AGENT_CREDENTIAL_UNIT} network-online.target`,
-      "Before=docker.service",
-      "",
-      "[Service]",
-      "Type=oneshot",
-      "RemainAfterExit=yes",
-      `ExecStart=${block}`,
-      "",
-      "[Install]",
-      "WantedBy=multi-user.target",
-      "",
-    ].join("\n"),
-  });
-  config.addFile({
-    path: IMDS_BLOCK_DROP_IN,
-    content: ["# No container runs while instance metadata (the pool's identity) is reachable.", "[Unit]", `Requires=${IMDS_BLOCK_UNIT}`, `After=${IMDS_BLOCK_UNIT}`, ""].join("\n"),
-  });
+  addUnit(
+    config,
+    IMDS_BLOCK_UNIT,
+    {
+      Unit: { Description: "Close instance metadata to everything on this host, once the agent credential is read", Wants: AGENT_CREDENTIAL_UNIT, After: `${AGENT_CREDENTIAL_UNIT} network-online.target`, Before: "docker.service" },
+      Service: { Type: "oneshot", RemainAfterExit: "yes", ExecStart: block },
+      Install: { WantedBy: "multi-user.target" },
+    },
+  );
+  addUnit(
+    config,
+    IMDS_BLOCK_DROP_IN,
+    {
+      Unit: { Requires: IMDS_BLOCK_UNIT, After: IMDS_BLOCK_UNIT },
+    },
+    ["No container runs while instance metadata (the pool's identity) is reachable."],
+  );
   config.enableUnit(AGENT_CREDENTIAL_UNIT);
   config.enableUnit(IMDS_BLOCK_UNIT);
   return { volumes: [`${secretsDir}/${AGENT_CREDENTIAL_FILE}:${AGENT_CREDENTIAL_IN_CONTAINER}:ro`] };

@@ -14,6 +14,10 @@ export const ROLE_NAMES = {
   swarmManager: "swarm-manager",
   swarmEngine: "swarm-engine",
   tlsProxy: "tls-proxy",
+  // Base roles every machine set applies first (base-roles.ts); the header does not list them.
+  dockerHost: "docker-host",
+  secretFetcher: "secret-fetcher",
+  dataDisk: "data-disk",
 } as const;
 
 /** A role name. */

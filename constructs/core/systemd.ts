@@ -86,6 +86,39 @@ export function envFilePath(name: string): string {
 }
 
 /**
+ * A systemd unit (or drop-in) as data: its sections in order, each a map of
+ * key to value. A value that is a list gives one line per item, in order
+ * (`ExecStartPre=` lines, or `ExecStart=` to clear then the new command in a
+ * drop-in); `undefined` leaves the key out. Keys keep the order given.
+ */
+export type UnitSections = Record<string, Record<string, string | readonly string[] | undefined>>;
+
+/**
+ * The one renderer of every unit this library writes: comment lines first
+ * (`# ...`), then each section, a blank line between sections, a newline at
+ * the end.
+ */
+export function renderUnit(sections: UnitSections, comments: readonly string[] = []): string {
+  const lines = comments.map((c) => `# ${c}`);
+  Object.entries(sections).forEach(([name, keys], i) => {
+    if (i > 0) lines.push("");
+    lines.push(`[${name}]`);
+    for (const [key, value] of Object.entries(keys)) {
+      if (value === undefined) continue;
+      for (const item of typeof value === "string" ? [value] : value) lines.push(`${key}=${item}`);
+    }
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+/** Writes a unit (`NAME.service`, `.timer`, or a drop-in path under /etc/systemd/system) to a cloud-config. */
+export function addUnit(config: CloudConfig, nameOrPath: string, sections: UnitSections, comments?: readonly string[]): string {
+  const path = nameOrPath.startsWith("/") ? nameOrPath : `/etc/systemd/system/${nameOrPath}`;
+  config.addFile({ path, content: renderUnit(sections, comments) });
+  return path;
+}
+
+/**
  * Adds a container service to a cloud-config: its env file, its unit and the
  * command that enables it. The unit orders itself after docker and the network
  * and after the data disk when the machine has one.
@@ -107,32 +140,23 @@ export function addContainerService(config: CloudConfig, options: ContainerServi
 
   const after = ["docker.service", "network-online.target", ...(options.requires ?? [])];
   const requires = ["docker.service", ...(options.requires ?? [])];
-  const lines = [
-    "[Unit]",
-    `Description=${options.description}`,
-    `After=${after.join(" ")}`,
-    "Wants=network-online.target",
-    `Requires=${requires.join(" ")}`,
-    "",
-    "[Service]",
-    "Restart=always",
-    "RestartSec=10",
-    // Image pulls on a fresh machine can take minutes.
-    "TimeoutStartSec=0",
-    `ExecStartPre=-${docker} rm -f ${name}`,
-    ...(options.preStart ?? []).map((cmd) => `ExecStartPre=${cmd}`),
-    // No `docker pull` first: images are exact pins and `docker run` pulls a
-    // missing one itself (docker/cli cli/command/container/create.go: `--pull`
-    // defaults to "missing"), so a restart never fetches a tag that moved
-    // upstream, and a registry outage never stops a machine that has its image.
-    `ExecStart=${run.map(systemdArg).join(" ")}`,
-    `ExecStop=${docker} stop ${name}`,
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-    "",
-  ];
-  config.addFile({ path: `/etc/systemd/system/${name}.service`, content: lines.join("\n") });
+  addUnit(config, `${name}.service`, {
+    Unit: { Description: options.description, After: after.join(" "), Wants: "network-online.target", Requires: requires.join(" ") },
+    Service: {
+      Restart: "always",
+      RestartSec: "10",
+      // Image pulls on a fresh machine can take minutes.
+      TimeoutStartSec: "0",
+      // No `docker pull` first: images are exact pins and `docker run` pulls a
+      // missing one itself (docker/cli cli/command/container/create.go: `--pull`
+      // defaults to "missing"), so a restart never fetches a tag that moved
+      // upstream, and a registry outage never stops a machine that has its image.
+      ExecStartPre: [`-${docker} rm -f ${name}`, ...(options.preStart ?? [])],
+      ExecStart: run.map(systemdArg).join(" "),
+      ExecStop: `${docker} stop ${name}`,
+    },
+    Install: { WantedBy: "multi-user.target" },
+  });
   if (options.enable ?? true) config.enableUnit(`${name}.service`);
 }
 
