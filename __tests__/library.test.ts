@@ -23,6 +23,8 @@ import {
   MesosMasterGroup,
   NodeContext,
   NodeGroup,
+  Peer,
+  Port,
   SwarmManager,
   ZookeeperEnsemble,
 } from "../constructs";
@@ -113,12 +115,19 @@ describe.each(["azure", "aws"] as Cloud[])("library use on %s with a bring-your-
       dataDiskGb: 0,
     });
     mesos = new MesosMasterGroup(stack, "mesos", { nodes: masterNodes, zookeeper: zk, clusterName: "platform-mesos" });
-    new MarathonService(stack, "marathon", { masters: mesos });
+    const marathon = new MarathonService(stack, "marathon", { masters: mesos });
     const agents = new MesosAgentPool(stack, "agents", { target, masters: mesos, count: 5, vmSize });
     const swarm = new SwarmManager(stack, "swarm", { masters: mesos });
     swarm.addAgentPool(agents);
     // Added after every machine exists: must still land in the user data.
     masterNodes.addRole(new MarkerRole());
+    // The one way to open a port: a service's default port to the user's own machines, any port to CIDRs.
+    const tools = new NodeGroup(stack, "tools", { target, count: 1, vmSize, dataDiskGb: 0, publicIp: false });
+    zk.connections.allowDefaultPortFrom(tools, "the platform team's tools read ZooKeeper");
+    marathon.connections.allowDefaultPortFrom(tools, "the platform team's tools deploy apps");
+    marathon.connections.allowDefaultPortFrom(tools, "asked twice, opened once");
+    mesos.connections.allowFrom(Peer.cidrs(["10.99.0.0/24"]), Port.tcp(5050), "the VPN reaches the Mesos UI", "vpn-mesos");
+    expect(() => tools.connections.allowDefaultPortFrom(mesos, "a machine set has no port of its own")).toThrow("platform/tools: these connections have no default port");
     json = synthStack(stack);
   });
 
@@ -129,14 +138,14 @@ describe.each(["azure", "aws"] as Cloud[])("library use on %s with a bring-your-
       expect(counts.azurerm_subnet).toBe(2);
       expect(counts.azurerm_resource_group).toBe(1);
       expect(counts.azurerm_nat_gateway).toBeUndefined();
-      expect(counts.azurerm_linux_virtual_machine).toBe(6);
+      expect(counts.azurerm_linux_virtual_machine).toBe(7); // 3 ZooKeeper, 3 masters, the user's tools machine
       expect(counts.azurerm_managed_disk).toBe(3); // the ZooKeeper machines keep data disks; the masters were given none
       expect(json.provider.azurerm).toHaveLength(1);
     } else {
       expect(counts.aws_vpc).toBe(1);
       expect(counts.aws_subnet).toBe(6);
       expect(counts.aws_nat_gateway).toBeUndefined();
-      expect(counts.aws_instance).toBe(6);
+      expect(counts.aws_instance).toBe(7);
       expect(counts.aws_ebs_volume).toBe(3);
       expect(json.provider.aws).toHaveLength(1);
       expect((json.provider.aws[0] as { region: string }).region).toBe("us-east-2");
@@ -169,6 +178,7 @@ describe.each(["azure", "aws"] as Cloud[])("library use on %s with a bring-your-
     expect(rules.filter((r) => r.startsWith("zookeeper <-"))).toEqual([
       "zookeeper <- agents : 2181",
       "zookeeper <- masters : 2181",
+      "zookeeper <- tools : 2181",
       "zookeeper <- zookeeper : 2181",
       "zookeeper <- zookeeper : 2888",
       "zookeeper <- zookeeper : 3888",
@@ -180,5 +190,6 @@ describe.each(["azure", "aws"] as Cloud[])("library use on %s with a bring-your-
       "agents <- masters : 31000-32000",
       "agents <- masters : 5051",
     ]);
+    expect(rules.filter((r) => r.startsWith("masters <- tools") || r.includes("10.99.0.0/24"))).toEqual(["masters <- 10.99.0.0/24 : 5050", "masters <- tools : 8080"]);
   });
 });

@@ -10,7 +10,7 @@ import { checkUserAllowed, checkUserName } from "./core/mesos-acls";
 import { checkInteger, fail } from "./core/validation";
 import { addZkAclGuard, checkZookeeperCredentials, ZookeeperCredentials } from "./core/zookeeper-auth";
 import { MesosMasterGroup } from "./mesos-master-group";
-import { INodeRole, NodeContext, NodeGroup, SECRETS_DIR } from "./nodes";
+import { Connections, INodeRole, NodeContext, NodeGroup, SECRETS_DIR } from "./nodes";
 import type { MasterTlsProxy } from "./master-tls-proxy";
 
 /** Properties of a {@link MarathonService}. */
@@ -179,12 +179,17 @@ export class MarathonService extends Construct implements INodeRole {
     }
 
     this.nodes.addRole(this);
-    this.masters.zookeeper.allowClients(this.nodes);
-    if (this.nodes !== this.masters.nodes) this.masters.allowFrom(this.nodes, "Marathon registers with the Mesos masters");
+    this.masters.zookeeper.connections.allowDefaultPortFrom(this.nodes, `ZooKeeper clients (${this.nodes.groupName})`);
+    if (this.nodes !== this.masters.nodes) this.masters.connections.allowDefaultPortFrom(this.nodes, "Marathon registers with the Mesos masters");
     // Non-leading instances proxy API calls to the leader.
-    this.nodes.allowFromGroup(this.nodes, Port.tcp(this.httpPort), "Marathon: followers proxy to the leader");
+    this.nodes.connections.allowFrom(this.nodes, Port.tcp(this.httpPort), "Marathon: followers proxy to the leader");
     // The leading Mesos master calls the framework back on its libprocess port.
-    this.nodes.allowFromGroup(this.masters.nodes, Port.tcp(this.schedulerPort), "Marathon scheduler endpoint for the Mesos master");
+    this.nodes.connections.allowFrom(this.masters.nodes, Port.tcp(this.schedulerPort), "Marathon scheduler endpoint for the Mesos master");
+  }
+
+  /** Who may reach Marathon: the default port is its HTTP port. */
+  public get connections(): Connections {
+    return new Connections(this.nodes, Port.tcp(this.httpPort));
   }
 
   /** `http://ip:8080` per instance (any instance serves the API). */

@@ -18,7 +18,7 @@ import { Port } from "./core/network-rules";
 import { addContainerService, addScript, addUnit, RUNTIME_DIR } from "./core/systemd";
 import { checkInteger, checkPattern, fail } from "./core/validation";
 import { MesosMasterGroup } from "./mesos-master-group";
-import { INodeRole, NodeContext, NodePool, SECRETS_DIR } from "./nodes";
+import { Connections, INodeRole, NodeContext, NodePool, SECRETS_DIR } from "./nodes";
 
 /** Properties of a {@link MesosAgentPool}. */
 export interface MesosAgentPoolProps {
@@ -189,14 +189,20 @@ export class MesosAgentPool extends Construct implements INodeRole {
     if (this.masters.agentSecret) this.agentSecretCommand = this.nodes.useSecret(this.masters.agentSecret);
 
     const masters = this.masters.nodes;
-    this.masters.allowFrom(this.nodes, "Mesos agents register with the masters");
-    this.masters.zookeeper.allowClients(this.nodes);
-    this.nodes.allowFromGroup(masters, Port.tcp(this.port), "Mesos master to agent");
-    this.nodes.allowFromGroup(masters, this.taskPorts, "Task ports: health checks from the masters");
-    this.nodes.allowFromGroup(this.nodes, this.taskPorts, "Task ports: between agents");
-    this.nodes.allowFromGroup(masters, Port.tcp(22), "SSH from the masters (jump host)");
+    this.masters.connections.allowDefaultPortFrom(this.nodes, "Mesos agents register with the masters");
+    this.masters.zookeeper.connections.allowDefaultPortFrom(this.nodes, `ZooKeeper clients (${this.nodes.groupName})`);
+    this.nodes.connections.allowFrom(masters, Port.tcp(this.port), "Mesos master to agent");
+    this.nodes.connections.allowFrom(masters, this.taskPorts, "Task ports: health checks from the masters");
+    this.nodes.connections.allowFrom(this.nodes, this.taskPorts, "Task ports: between agents");
+    this.nodes.connections.allowFrom(masters, Port.tcp(22), "SSH from the masters (jump host)");
   }
 
+  /** Who may reach the agents: the default port is the agent port. */
+  public get connections(): Connections {
+    return new Connections(this.nodes, Port.tcp(this.port));
+  }
+
+  /** Number of agents in the pool. */
   public get count(): number {
     return this.nodes.count;
   }

@@ -10,7 +10,7 @@ import { addContainerService, addScript } from "./core/systemd";
 import { checkTaskUsers, mesosAcls } from "./core/mesos-acls";
 import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "./core/validation";
 import { addZkAclGuard, checkZookeeperCredentials, ZookeeperCredentials } from "./core/zookeeper-auth";
-import { INodeRole, MachineSet, NodeContext, NodeGroup, placeOn, PlacementProps, SECRETS_DIR } from "./nodes";
+import { Connections, INodeRole, NodeContext, NodeGroup, placeOn, PlacementProps, SECRETS_DIR } from "./nodes";
 import { ENSEMBLE_SIZES, ZookeeperEnsemble } from "./zookeeper-ensemble";
 import type { MasterTlsProxy } from "./master-tls-proxy";
 
@@ -257,9 +257,9 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     }
 
     this.nodes.addRole(this);
-    this.zookeeper.allowClients(this.nodes);
+    this.zookeeper.connections.allowDefaultPortFrom(this.nodes, `ZooKeeper clients (${this.nodes.groupName})`);
     // Masters replicate the registry log and redirect to the leader through the master port.
-    this.nodes.allowFromGroup(this.nodes, Port.tcp(this.port), "Mesos masters: replicated log and leader redirects");
+    this.nodes.connections.allowFrom(this.nodes, Port.tcp(this.port), "Mesos masters: replicated log and leader redirects");
   }
 
   /** `http://ip:5050` per master (any master redirects to the leader). */
@@ -272,9 +272,9 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     return this.tls ? this.nodes.privateIps.map((ip) => `https://${ip}:${this.tls!.port}`) : this.urls;
   }
 
-  /** Lets the machines of `other` (agents, frameworks) reach the master port. */
-  public allowFrom(other: MachineSet, why: string): void {
-    this.nodes.allowFromGroup(other, Port.tcp(this.port), why);
+  /** Who may reach the masters: the default port is the master port (agents, frameworks: `allowDefaultPortFrom`). */
+  public get connections(): Connections {
+    return new Connections(this.nodes, Port.tcp(this.port));
   }
 
   /**

@@ -97,6 +97,44 @@ const GROUP_NAMES = new WeakMap<IConstruct, Map<string, string>>();
 /** Machines of the pools of a target per agent subnet (pools share the network's agent subnets). */
 const POOL_USE = new WeakMap<IConstruct, { perSubnet: number; pools: string[] }>();
 
+/** Something whose machines others connect to: a machine set, or a service running on one. */
+export interface IConnectable {
+  readonly connections: Connections;
+}
+
+/**
+ * The one way to open a port (after aws-cdk-lib's ec2 `Connections`): every
+ * machine set and every service has `connections`, and
+ * `x.connections.allowFrom(other, port, description)` opens `port` on x's
+ * machines to `other`: another machine set or service (its machines' security
+ * group) or CIDRs (`Peer.cidrs([...])`). A service knows its own port:
+ * `zookeeper.connections.allowDefaultPortFrom(agents, "...")`. Openings are
+ * idempotent: two roles that need the same one get one rule.
+ */
+export class Connections {
+  /** `machines`: where the port opens; `defaultPort`: the service's own port, when this is a service's. */
+  constructor(
+    public readonly machines: MachineSet,
+    public readonly defaultPort?: Port,
+  ) {}
+
+  /** Opens `port` on these machines to `other`. `id` names the rule (default: port and peer). */
+  public allowFrom(other: IConnectable | Peer, port: Port, description: string, id?: string): void {
+    if (other instanceof Peer) {
+      this.machines._addIngress(other, port, description, id ?? `allow-${port.toString()}-from-${other.label}`);
+    } else {
+      const from = other.connections.machines;
+      this.machines._addIngress(Peer.group(from.securityGroup), port, description, id ?? `allow-${port.toString()}-from-${from.groupName}`);
+    }
+  }
+
+  /** Opens this service's own port to `other`. */
+  public allowDefaultPortFrom(other: IConnectable | Peer, description: string, id?: string): void {
+    if (!this.defaultPort) throw new Error(`${pathOf(this.machines)}: these connections have no default port (a machine set's own): use allowFrom with a port`);
+    this.allowFrom(other, this.defaultPort, description, id);
+  }
+}
+
 /**
  * Machines that share roles and a security group: the base of
  * {@link NodeGroup} (fixed machines with static IPs) and {@link NodePool}
@@ -112,6 +150,7 @@ export abstract class MachineSet extends Construct {
   public readonly osDiskGb: number;
   private readonly roles: INodeRole[] = [];
   private readonly ruleIds = new Set<string>();
+  private ownConnections?: Connections;
   private readonly rendered = new Map<string, EncodedUserData>();
 
   protected constructor(scope: Construct, id: string, props: MachineSetProps) {
@@ -191,24 +230,25 @@ export abstract class MachineSet extends Construct {
   }
 
   /**
-   * Opens `port` on these machines to `from`. Idempotent per id, so two
-   * roles that need the same opening can both ask for it.
+   * Who may reach these machines, on which port: `connections.allowFrom(other,
+   * port, description)` with another machine set, a service (anything with
+   * `connections`) or CIDRs ({@link Peer}).
    */
-  public allowFrom(from: Peer, port: Port, description: string, id?: string): void {
-    const ruleId = id ?? `allow-${port.toString()}-from-${from.label}`;
-    if (this.ruleIds.has(ruleId)) return;
-    this.ruleIds.add(ruleId);
+  public get connections(): Connections {
+    this.ownConnections ??= new Connections(this);
+    return this.ownConnections;
+  }
+
+  /** @internal Creates the ingress rule (Connections calls this; idempotent per id). */
+  public _addIngress(from: Peer, port: Port, description: string, id: string): void {
+    if (this.ruleIds.has(id)) return;
+    this.ruleIds.add(id);
     if (from instanceof CidrPeer && from.isInternet) {
       // Allowed only through an explicit opt-in, and never quietly.
       Annotations.of(this).addWarning(`${pathOf(this)}: port ${port.toString()} (${description}) is open to the whole internet (0.0.0.0/0)`);
     }
     const rule: IngressRule = { to: this.securityGroup, from, port, description };
-    this.target.allowIngress(this, ruleId, rule);
-  }
-
-  /** Opens `port` to the machines of another set (or this one). */
-  public allowFromGroup(other: MachineSet, port: Port, description: string): void {
-    this.allowFrom(Peer.group(other.securityGroup), port, description, `allow-${port.toString()}-from-${other.groupName}`);
+    this.target.allowIngress(this, id, rule);
   }
 
   /** The rendered, unencoded cloud-config for one machine (for tests, the validator and plan diffs). */

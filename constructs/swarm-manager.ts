@@ -10,7 +10,7 @@ import { addStunnel, StunnelService, TlsSecretCommands } from "./master-tls-prox
 import type { MasterTlsProxy } from "./master-tls-proxy";
 import { MesosAgentPool } from "./mesos-agent-pool";
 import { MesosMasterGroup } from "./mesos-master-group";
-import { INodeRole, NodeContext } from "./nodes";
+import { Connections, INodeRole, NodeContext } from "./nodes";
 import { SwarmEngineRole } from "./swarm-engine";
 import { SwarmTlsCertificates } from "./swarm-tls";
 
@@ -137,8 +137,8 @@ export class SwarmManager extends Construct implements INodeRole {
     }
 
     this.masters.nodes.addRole(this);
-    this.masters.zookeeper.allowClients(this.masters.nodes);
-    this.masters.nodes.allowFromGroup(this.masters.nodes, Port.tcp(this.schedulerPort), "Swarm scheduler endpoint for the Mesos master");
+    this.masters.zookeeper.connections.allowDefaultPortFrom(this.masters.nodes, `ZooKeeper clients (${this.masters.nodes.groupName})`);
+    this.masters.nodes.connections.allowFrom(this.masters.nodes, Port.tcp(this.schedulerPort), "Swarm scheduler endpoint for the Mesos master");
     for (const pool of props.agentPools ?? []) this.addAgentPool(pool);
   }
 
@@ -150,6 +150,11 @@ export class SwarmManager extends Construct implements INodeRole {
   /** The port clients use: the TLS port when TLS is on, else the manager's own. */
   public get apiPort(): number {
     return this.tlsCertificates ? this.tlsPort : this.port;
+  }
+
+  /** Who may reach the Swarm API: the default port is {@link apiPort}. */
+  public get connections(): Connections {
+    return new Connections(this.masters.nodes, Port.tcp(this.apiPort));
   }
 
   /** `tcp://ip:2375` (or `:2376` with TLS): what `DOCKER_HOST` should be. */
@@ -189,7 +194,7 @@ export class SwarmManager extends Construct implements INodeRole {
     pool.attachSwarmEngine(this.agentEnginePort);
     this.pools.push(pool);
     pool.nodes.addRole(new SwarmEngineRole(this.agentEnginePort, this.masters.nodes.privateIps));
-    pool.nodes.allowFromGroup(this.masters.nodes, Port.tcp(this.agentEnginePort), "Docker engine API for the Swarm manager");
+    pool.nodes.connections.allowFrom(this.masters.nodes, Port.tcp(this.agentEnginePort), "Docker engine API for the Swarm manager");
   }
 
   /** The `swarm manage` arguments on the master at `ip`. */

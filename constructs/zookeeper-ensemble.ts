@@ -5,7 +5,7 @@ import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-imag
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript, CONFIG_DIR } from "./core/systemd";
 import { checkInteger, fail } from "./core/validation";
-import { INodeRole, MachineSet, NodeContext, NodeGroup, placeOn, PlacementProps } from "./nodes";
+import { Connections, INodeRole, NodeContext, NodeGroup, placeOn, PlacementProps } from "./nodes";
 
 // Digest credentials of the ensemble's clients (MesosMasterGroup and MarathonService `zookeeperCredentials`).
 export type { ZookeeperCredentials, ZkAclPolicy } from "./core/zookeeper-auth";
@@ -77,10 +77,10 @@ export class ZookeeperEnsemble extends Construct implements INodeRole {
     this.connectString = this.members.map((m) => `${m.ip}:${this.clientPort}`).join(",");
 
     this.nodes.addRole(this);
-    this.allowClients(this.nodes);
+    this.connections.allowDefaultPortFrom(this.nodes, `ZooKeeper clients (${this.nodes.groupName})`);
     if (this.members.length > 1) {
-      this.nodes.allowFromGroup(this.nodes, Port.tcp(this.peerPort), "ZooKeeper quorum between ensemble members");
-      this.nodes.allowFromGroup(this.nodes, Port.tcp(this.electionPort), "ZooKeeper leader election between ensemble members");
+      this.nodes.connections.allowFrom(this.nodes, Port.tcp(this.peerPort), "ZooKeeper quorum between ensemble members");
+      this.nodes.connections.allowFrom(this.nodes, Port.tcp(this.electionPort), "ZooKeeper leader election between ensemble members");
     }
   }
 
@@ -99,9 +99,9 @@ export class ZookeeperEnsemble extends Construct implements INodeRole {
     return this.members.map((m) => `server.${m.myid}=${m.ip}:${this.peerPort}:${this.electionPort};${this.clientPort}`);
   }
 
-  /** Lets the machines of `clients` reach the client port. */
-  public allowClients(clients: MachineSet): void {
-    this.nodes.allowFromGroup(clients, Port.tcp(this.clientPort), `ZooKeeper clients (${clients.groupName})`);
+  /** Who may reach the ensemble: its default port is the client port (`allowDefaultPortFrom(clients, ...)`). */
+  public get connections(): Connections {
+    return new Connections(this.nodes, Port.tcp(this.clientPort));
   }
 
   /** The zoo.cfg every member runs (identical on all members; `myid` tells them apart). */

@@ -332,11 +332,11 @@ export class MesosClusterStack extends TerraformStack {
     this.checkExposure(internet, props.insecure ?? false);
     if (this.adminCidrs.length > 0) {
       const admins = Peer.cidrs(this.adminCidrs);
-      this.masters.allowFrom(admins, Port.tcp(22), "SSH from admin networks", "admin-ssh");
+      this.masters.connections.allowFrom(admins, Port.tcp(22), "SSH from admin networks", "admin-ssh");
       // Behind TLS the TLS ports instead of 5050 and 8080 (inside the cluster those stay as they are).
-      this.masters.allowFrom(admins, Port.tcp(this.mesos.tls?.port ?? this.mesos.port), `Mesos UI and API${this.mesos.tls ? " over TLS" : ""} from admin networks`, "admin-mesos");
-      this.masters.allowFrom(admins, Port.tcp(this.marathon.tls?.port ?? this.marathon.httpPort), `Marathon UI and API${this.marathon.tls ? " over TLS" : ""} from admin networks`, "admin-marathon");
-      if (this.swarm) this.masters.allowFrom(admins, Port.tcp(this.swarm.apiPort), "Swarm API (DOCKER_HOST) from admin networks", "admin-swarm");
+      this.masters.connections.allowFrom(admins, Port.tcp(this.mesos.tls?.port ?? this.mesos.port), `Mesos UI and API${this.mesos.tls ? " over TLS" : ""} from admin networks`, "admin-mesos");
+      this.masters.connections.allowFrom(admins, Port.tcp(this.marathon.tls?.port ?? this.marathon.httpPort), `Marathon UI and API${this.marathon.tls ? " over TLS" : ""} from admin networks`, "admin-marathon");
+      if (this.swarm) this.masters.connections.allowFrom(admins, Port.tcp(this.swarm.apiPort), "Swarm API (DOCKER_HOST) from admin networks", "admin-swarm");
     }
     const internetPorts: Record<InternetService, [number, string]> = {
       ssh: [22, "SSH"],
@@ -346,7 +346,7 @@ export class MesosClusterStack extends TerraformStack {
     };
     for (const svc of internet) {
       const [port, what] = internetPorts[svc];
-      this.masters.allowFrom(Peer.anyIpv4(), Port.tcp(port), `${what} from the internet (internetIngress)`, `internet-${svc}`);
+      this.masters.connections.allowFrom(Peer.anyIpv4(), Port.tcp(port), `${what} from the internet (internetIngress)`, `internet-${svc}`);
     }
 
     // --- operating the cluster (issue 7) ---
