@@ -252,13 +252,13 @@ describe("MasterTlsProxy on its own", () => {
       f(stack, libraryCluster(stack));
     };
     expect(make((s, { masters, marathon }) => new MasterTlsProxy(s, "tls", { masters, marathon, mesosPort: 8080 }))).toThrow(
-      "lib/tls: invalid mesosPort 8080; allowed: a port not used by Marathon on the masters",
+      "lib/tls: invalid mesosPort 8080; allowed: a port not used by Marathon's HTTP API (lib/marathon httpPort) on lib/machines",
     );
     expect(make((s, { masters, marathon }) => new MasterTlsProxy(s, "tls", { masters, marathon, marathonPort: 2181 }))).toThrow(
-      "lib/tls: invalid marathonPort 2181; allowed: a port not used by ZooKeeper on the masters",
+      "lib/tls: invalid marathonPort 2181; allowed: a port not used by ZooKeeper's client port (lib/zk clientPort) on lib/machines",
     );
     expect(make((s, { masters, marathon }) => new MasterTlsProxy(s, "tls", { masters, marathon, mesosPort: 9443, marathonPort: 9443 }))).toThrow(
-      "lib/tls: invalid marathonPort 9443; allowed: a port not used by the proxy's mesosPort on the masters",
+      "lib/tls: invalid marathonPort 9443; allowed: a port not used by the Mesos API's TLS port (lib/tls mesosPort) on lib/machines",
     );
     expect(make((s, { masters }) => new MasterTlsProxy(s, "tls", { masters, marathonPort: 9443 }))).toThrow("lib/tls: invalid marathonPort 9443; allowed: no marathonPort without marathon");
     expect(
@@ -272,7 +272,7 @@ describe("MasterTlsProxy on its own", () => {
         const swarm = new SwarmManager(s, "swarm", { masters, tls: true });
         new MasterTlsProxy(s, "tls", { masters, swarm, mesosPort: 2376 });
       }),
-    ).toThrow("lib/tls: invalid mesosPort 2376; allowed: a port not used by the Swarm API's TLS port on the masters");
+    ).toThrow("lib/tls: invalid mesosPort 2376; allowed: a port not used by the Swarm API's TLS port (lib/swarm tlsPort) on lib/machines");
   });
 
   test("the rendered config: global options once, a section per service, client certificates only where asked", () => {

@@ -109,7 +109,7 @@ describe("refusals", () => {
     const s = stack();
     const m = masters(s, [cred("marathon")], cred("admin"));
     expect(() => new MarathonService(s, "marathon", { masters: m })).toThrow("lib/marathon: invalid mesosAuthentication (undefined); allowed: a principal and secret: the masters authenticate frameworks (marathon)");
-    expect(() => new MarathonService(s, "marathon2", { masters: m, mesosAuthentication: cred("chronos") })).toThrow(
+    expect(() => new MarathonService(s, "marathon2", { masters: m, mesosAuthentication: cred("chronos"), httpPort: 8081, schedulerPort: 15102 })).toThrow(
       'lib/marathon2: invalid mesosAuthentication.username "chronos"; allowed: a principal the masters accept: marathon',
     );
   });

@@ -19,10 +19,9 @@ import { validateJsonSchema } from "./core/json-schema";
 import { MARATHON_APP_SCHEMA } from "./core/marathon-app-schema";
 import { MarathonAppDefinition, MarathonAppSpec, renderAppDefinition } from "./core/marathon-app-definition";
 import { checkInteger, fail, pathOf, warn } from "./core/validation";
-import { AGENT_HEALTH_PORT, MesosAgentPool } from "./mesos-agent-pool";
+import { MesosAgentPool } from "./mesos-agent-pool";
 import { checkUserAllowed } from "./core/mesos-acls";
 import { MarathonService } from "./marathon-service";
-import { SwarmManager } from "./swarm-manager";
 import { MasterTlsProxy } from "./master-tls-proxy";
 
 /** Properties of a {@link MarathonApp}: the app ({@link MarathonAppSpec}) and where and how it is deployed. */
@@ -236,13 +235,12 @@ export class MarathonApp extends Construct {
     (this.definition.container?.portMappings ?? []).forEach((m, i) => fixed.push([`container.portMappings[${i}].hostPort`, m.hostPort]));
     if (this.definition.requirePorts) (this.definition.portDefinitions ?? []).forEach((p, i) => fixed.push([`portDefinitions[${i}].port`, p.port]));
     const ranges = [...new Set(pools.map((p) => `${p.taskPorts.from}-${p.taskPorts.to}`))].join(", ");
-    const taken = new Map<number, string>([[22, "SSH"], [AGENT_HEALTH_PORT, "the agents' health relay"]]);
-    for (const pool of pools) taken.set(pool.port, `the Mesos agent's port (${pathOf(pool)})`);
-    for (const swarm of swarmsOf(this.marathon)) taken.set(swarm.agentEnginePort, `the agents' Docker engine port, which Swarm uses (${pathOf(swarm)})`);
     for (const [property, port] of fixed) {
       if (typeof port !== "number" || port === 0) continue;
       const offered = pools.some((p) => port >= p.taskPorts.from && port <= p.taskPorts.to);
-      const what = taken.get(port);
+      // What holds the port on the agents (the one port registry: MachineSet.claimPort), the task range aside.
+      const holders = pools.map((p) => p.nodes.portOwner(port)).filter((w) => w !== undefined && !w.startsWith("the agents' task ports"));
+      const what = holders[0];
       if (offered && !what) continue;
       fail(
         this,
@@ -295,10 +293,6 @@ function claimAppId(app: MarathonApp, marathon: MarathonService, given: string):
 /** The agent pools registered with the masters `marathon` runs on, anywhere in the app. */
 function agentPoolsOf(marathon: MarathonService): MesosAgentPool[] {
   return marathon.node.root.node.findAll().filter((c: IConstruct): c is MesosAgentPool => c instanceof MesosAgentPool && c.masters === marathon.masters);
-}
-
-function swarmsOf(marathon: MarathonService): SwarmManager[] {
-  return marathon.node.root.node.findAll().filter((c: IConstruct): c is SwarmManager => c instanceof SwarmManager && c.masters === marathon.masters);
 }
 
 /** `depends_on` entries (plain addresses, as the constructor's `dependsOn` renders them), without repeats. */

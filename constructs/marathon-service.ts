@@ -150,10 +150,6 @@ export class MarathonService extends Construct implements INodeRole {
     this.image = imageProp(this, "image", props.image ?? DEFAULT_IMAGES.marathon);
     this.httpPort = checkInteger(this, "httpPort", props.httpPort ?? 8080, 1, 65535);
     this.schedulerPort = checkInteger(this, "schedulerPort", props.schedulerPort ?? 15101, 1, 65535);
-    if (this.nodes === this.masters.nodes && [this.httpPort, this.schedulerPort].includes(this.masters.port)) {
-      fail(this, "httpPort", this.httpPort, `a port other than the Mesos master's ${this.masters.port} on the same machines`);
-    }
-    if (this.httpPort === this.schedulerPort) fail(this, "schedulerPort", this.schedulerPort, `a port other than httpPort ${this.httpPort}`);
     this.zkUrl = this.masters.zookeeper.zkUrl(props.zkPath ?? "/marathon");
     this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_MARATHON_FLAGS);
     this.mesosUser = checkUserName(this, "mesosUser", props.mesosUser ?? "nobody");
@@ -178,6 +174,8 @@ export class MarathonService extends Construct implements INodeRole {
       this.zkPasswordCommand = this.nodes.storeSecret(this, "zk-password", `${this.node.id}-zk-password`, props.zookeeperCredentials.password);
     }
 
+    this.nodes.claimPort(this, "httpPort", Port.tcp(this.httpPort), "Marathon's HTTP API");
+    this.nodes.claimPort(this, "schedulerPort", Port.tcp(this.schedulerPort), "Marathon's scheduler endpoint");
     this.nodes.addRole(this);
     this.masters.zookeeper.connections.allowDefaultPortFrom(this.nodes, `ZooKeeper clients (${this.nodes.groupName})`);
     if (this.nodes !== this.masters.nodes) this.masters.connections.allowDefaultPortFrom(this.nodes, "Marathon registers with the Mesos masters");

@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { ROLE_NAMES } from "./core/role-header";
 import { CloudConfig } from "./core/cloud-config";
 import { addScript, addUnit, CONFIG_DIR } from "./core/systemd";
+import { Port } from "./core/network-rules";
 import { checkInteger, fail } from "./core/validation";
 import type { MarathonService } from "./marathon-service";
 import type { MesosMasterGroup } from "./mesos-master-group";
@@ -231,31 +232,14 @@ export class MasterTlsProxy extends Construct implements INodeRole {
       fail(this, "marathon", this.marathon.node.path, "a Marathon without its own HTTPS (extraFlags.ssl_keystore_path): the proxy would serve the same API twice");
     }
     if (props.swarm && props.swarm.masters !== this.masters) fail(this, "swarm", props.swarm.node.path, `a Swarm manager of ${this.masters.node.path}`);
-    const zk = this.masters.zookeeper;
-    const taken = new Map<number, string>([
-      [22, "SSH"],
-      [this.masters.port, "the Mesos master"],
-      [zk.clientPort, "ZooKeeper"],
-      [zk.peerPort, "ZooKeeper"],
-      [zk.electionPort, "ZooKeeper"],
-    ]);
-    if (this.marathon) {
-      taken.set(this.marathon.httpPort, "Marathon");
-      taken.set(this.marathon.schedulerPort, "Marathon's scheduler endpoint");
-    }
-    if (props.swarm) {
-      taken.set(props.swarm.port, "the Swarm manager");
-      taken.set(props.swarm.schedulerPort, "the Swarm scheduler endpoint");
-      if (props.swarm.tlsCertificates) taken.set(props.swarm.tlsPort, "the Swarm API's TLS port");
-    }
-    const port = (property: string, value: number) => {
+    // Ports on the masters are claimed in one registry (MachineSet.claimPort), which names any collision.
+    const port = (property: string, value: number, what: string) => {
       checkInteger(this, property, value, 1, 65535);
-      if (taken.has(value)) fail(this, property, value, `a port not used by ${taken.get(value)} on the masters`);
-      taken.set(value, `the proxy's ${property}`);
+      this.masters.nodes.claimPort(this, property, Port.tcp(value), what);
       return value;
     };
-    this.mesosPort = port("mesosPort", props.mesosPort ?? 5443);
-    if (this.marathon) this.marathonPort = port("marathonPort", props.marathonPort ?? 8443);
+    this.mesosPort = port("mesosPort", props.mesosPort ?? 5443, "the Mesos API's TLS port");
+    if (this.marathon) this.marathonPort = port("marathonPort", props.marathonPort ?? 8443, "Marathon's TLS port");
     else if (props.marathonPort !== undefined) fail(this, "marathonPort", props.marathonPort, "no marathonPort without marathon");
 
     const swarmTls = props.swarm?.tlsCertificates ? props.swarm : undefined;

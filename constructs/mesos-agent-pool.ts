@@ -151,9 +151,6 @@ export class MesosAgentPool extends Construct implements INodeRole {
     checkInteger(this, "taskPorts[0]", from, 1024, 65535);
     checkInteger(this, "taskPorts[1]", to, 1024, 65535);
     if (from > to) fail(this, "taskPorts", props.taskPorts, "[first, last] with first <= last");
-    if (this.port >= from && this.port <= to) fail(this, "port", this.port, `a port outside the task range ${from}-${to}`);
-    if (this.port === AGENT_HEALTH_PORT) fail(this, "port", this.port, `a port other than ${AGENT_HEALTH_PORT} (the agent's loopback health relay)`);
-    if (AGENT_HEALTH_PORT >= from && AGENT_HEALTH_PORT <= to) fail(this, "taskPorts", props.taskPorts, `a range without ${AGENT_HEALTH_PORT} (the agent's loopback health relay)`);
     this.taskPorts = Port.tcpRange(from, to);
     if (props.attributes !== undefined) {
       this.attributes = checkPattern(
@@ -180,6 +177,9 @@ export class MesosAgentPool extends Construct implements INodeRole {
       publicIp: props.publicIp,
       healthEndpoint: { port: AGENT_HEALTH_PORT, path: "/health" },
     });
+    this.nodes.claimPort(this, "healthPort", Port.tcp(AGENT_HEALTH_PORT), "the agent's loopback health relay");
+    this.nodes.claimPort(this, "taskPorts", this.taskPorts, "the agents' task ports");
+    this.nodes.claimPort(this, "port", Port.tcp(this.port), "the Mesos agent");
     // The agent image's own docker CLI talks to the host's engine through the socket.
     const cli = imageFacts(this.image.reference)?.dockerCli;
     const clientProblem = cli && this.nodes.dockerEngine.clientProblem(cli.apiVersion);

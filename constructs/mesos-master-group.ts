@@ -220,6 +220,7 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     this.zookeeper = props.zookeeper;
     this.image = imageProp(this, "image", props.image ?? DEFAULT_IMAGES.mesosMaster);
     this.port = checkInteger(this, "port", props.port ?? 5050, 1, 65535);
+    this.nodes.claimPort(this, "port", Port.tcp(this.port), "the Mesos master");
     this.quorum = Math.floor(this.nodes.count / 2) + 1;
     this.zkUrl = this.zookeeper.zkUrl(props.zkPath ?? "/mesos");
     this.clusterName = checkPattern(this, "clusterName", props.clusterName ?? this.nodes.target.clusterName, NAME_PATTERN, NAME_ALLOWED);

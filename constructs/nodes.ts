@@ -151,12 +151,14 @@ export abstract class MachineSet extends Construct {
   private readonly roles: INodeRole[] = [];
   private readonly ruleIds = new Set<string>();
   private ownConnections?: Connections;
+  private readonly portClaims: { owner: IConstruct; property: string; port: Port; what: string }[] = [];
   private readonly rendered = new Map<string, EncodedUserData>();
 
   protected constructor(scope: Construct, id: string, props: MachineSetProps) {
     super(scope, id);
     this.target = props.target;
     this.groupName = props.name ?? id;
+    this.claimPort(this, "ssh", Port.tcp(22), "SSH");
     if (!GROUP_NAME.test(this.groupName)) {
       fail(this, "name", this.groupName, "1-15 characters: lower-case letters, digits and '-', starting with a letter");
     }
@@ -227,6 +229,30 @@ export abstract class MachineSet extends Construct {
   /** Names of the roles attached, in order. */
   public get roleNames(): string[] {
     return this.roles.map((r) => r.roleName);
+  }
+
+  /**
+   * Claims a port (or range) on these machines for `owner`'s `property`: the
+   * one place where port collisions between roles are found (Marathon and
+   * Swarm, the TLS proxy, ZooKeeper, the agent's own ports and its task
+   * range...). A port another owner or property claimed is refused, naming
+   * both; claiming the same port again for the same owner and property is a
+   * no-op. Host networking puts every role of a machine on its addresses, so
+   * two claims can never share a port.
+   */
+  public claimPort(owner: IConstruct, property: string, port: Port, what: string): void {
+    for (const c of this.portClaims) {
+      if (c.port.from > port.to || port.from > c.port.to) continue;
+      if (c.owner === owner && c.property === property) return;
+      fail(owner, property, port.from === port.to ? port.from : port.toString(), `a port not used by ${c.what} (${pathOf(c.owner)} ${c.property}${c.port.from === c.port.to ? "" : ` ${c.port.toString()}`}) on ${pathOf(this)}`);
+    }
+    this.portClaims.push({ owner, property, port, what });
+  }
+
+  /** What claims `port` on these machines, if anything, e.g. "the Mesos agent (dev/agents port)". */
+  public portOwner(port: number): string | undefined {
+    const c = this.portClaims.find((x) => port >= x.port.from && port <= x.port.to);
+    return c && `${c.what} (${pathOf(c.owner)} ${c.property})`;
   }
 
   /**

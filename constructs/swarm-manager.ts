@@ -114,18 +114,10 @@ export class SwarmManager extends Construct implements INodeRole {
     this.schedulerPort = checkInteger(this, "schedulerPort", props.schedulerPort ?? 3375, 1, 65535);
     this.agentEnginePort = checkInteger(this, "agentEnginePort", props.agentEnginePort ?? 2375, 1, 65535);
     this.managerIndex = checkInteger(this, "managerIndex", props.managerIndex ?? 0, 0, this.masters.nodes.count - 1);
-    const taken = new Map<number, string>([[this.masters.port, "the Mesos master"], [this.masters.zookeeper.clientPort, "ZooKeeper"]]);
-    for (const [prop, port] of [["port", this.port], ["schedulerPort", this.schedulerPort]] as const) {
-      if (taken.has(port)) fail(this, prop, port, `a port not used by ${taken.get(port)} on the masters`);
-    }
-    if (this.port === this.schedulerPort) fail(this, "schedulerPort", this.schedulerPort, `a port other than port ${this.port}`);
     this.tlsPort = checkInteger(this, "tlsPort", props.tlsPort ?? 2376, 1, 65535);
     this.mesosUser = checkUserName(this, "mesosUser", props.mesosUser ?? "nobody");
     checkUserAllowed(this, "mesosUser", this.mesosUser, this.masters);
     if (props.tls) {
-      if ([this.port, this.schedulerPort, ...taken.keys()].includes(this.tlsPort)) {
-        fail(this, "tlsPort", this.tlsPort, "a port not used by the manager, its scheduler, the Mesos master or ZooKeeper");
-      }
       const nodes = this.masters.nodes;
       this.tlsCertificates = new SwarmTlsCertificates(this, "tls", { ipAddresses: [...nodes.privateIps, ...nodes.publicIps] });
       const store = (name: string, value: string) => nodes.storeSecret(this, `tls-${name}-secret`, `${this.node.id}-tls-${name}`, value);
@@ -136,6 +128,9 @@ export class SwarmManager extends Construct implements INodeRole {
       };
     }
 
+    this.masters.nodes.claimPort(this, "port", Port.tcp(this.port), "the Swarm manager");
+    this.masters.nodes.claimPort(this, "schedulerPort", Port.tcp(this.schedulerPort), "Swarm's scheduler endpoint");
+    if (props.tls) this.masters.nodes.claimPort(this, "tlsPort", Port.tcp(this.tlsPort), "the Swarm API's TLS port");
     this.masters.nodes.addRole(this);
     this.masters.zookeeper.connections.allowDefaultPortFrom(this.masters.nodes, `ZooKeeper clients (${this.masters.nodes.groupName})`);
     this.masters.nodes.connections.allowFrom(this.masters.nodes, Port.tcp(this.schedulerPort), "Swarm scheduler endpoint for the Mesos master");
@@ -191,6 +186,7 @@ export class SwarmManager extends Construct implements INodeRole {
    */
   public addAgentPool(pool: MesosAgentPool): void {
     if (this.pools.includes(pool)) return;
+    pool.nodes.claimPort(this, "agentEnginePort", Port.tcp(this.agentEnginePort), "the agents' Docker engine (Swarm)");
     pool.attachSwarmEngine(this.agentEnginePort);
     this.pools.push(pool);
     pool.nodes.addRole(new SwarmEngineRole(this.agentEnginePort, this.masters.nodes.privateIps));

@@ -68,9 +68,9 @@ export class ZookeeperEnsemble extends Construct implements INodeRole {
     this.clientPort = checkInteger(this, "clientPort", props.clientPort ?? 2181, 1, 65535);
     this.peerPort = checkInteger(this, "peerPort", props.peerPort ?? 2888, 1, 65535);
     this.electionPort = checkInteger(this, "electionPort", props.electionPort ?? 3888, 1, 65535);
-    if (new Set([this.clientPort, this.peerPort, this.electionPort]).size !== 3) {
-      fail(this, "peerPort", [this.clientPort, this.peerPort, this.electionPort], "three different ports for clients, peers and election");
-    }
+    this.nodes.claimPort(this, "clientPort", Port.tcp(this.clientPort), "ZooKeeper's client port");
+    this.nodes.claimPort(this, "peerPort", Port.tcp(this.peerPort), "ZooKeeper's quorum port");
+    this.nodes.claimPort(this, "electionPort", Port.tcp(this.electionPort), "ZooKeeper's election port");
     this.tickTimeMs = checkInteger(this, "tickTimeMs", props.tickTimeMs ?? 2000, 100, 60000);
 
     this.members = this.nodes.machines.map((m) => ({ myid: m.index + 1, ip: m.privateIp }));
