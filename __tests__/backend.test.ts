@@ -9,7 +9,7 @@ import { BACKEND_KNOBS } from "../stacks/backend";
 import { loadAppConfig } from "../stacks/config";
 import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
 import { readSynthOutput } from "../scripts/lib/synth-output";
-import { synthStack, TEST_SSH_KEY } from "./helpers/synth";
+import { synthStack, TEST_SSH_KEY, warningsOf } from "./helpers/synth";
 
 /** The synthesized `terraform.backend` of both stacks for this environment (and config file). */
 function backends(env: Record<string, string>, file?: unknown): Record<string, unknown> {
@@ -45,6 +45,26 @@ test("azurerm from the environment: one state blob per stack, keyed by cloud and
     dev: { azurerm: { storage_account_name: "acmetfstate", container_name: "tfstate", resource_group_name: "state-rg", use_azuread_auth: true, key: "mesos-cluster/azure/mesos-dev.tfstate" } },
     ha: { azurerm: { storage_account_name: "acmetfstate", container_name: "tfstate", resource_group_name: "state-rg", use_azuread_auth: true, key: "prod/mesos-ha.tfstate" } },
   });
+});
+
+test("azurerm authenticates with Entra ID unless told to use the account key", () => {
+  const env = { CLUSTER_BACKEND: "azurerm", CLUSTER_BACKEND_STORAGE_ACCOUNT: "acmetfstate", CLUSTER_BACKEND_CONTAINER: "tfstate", CLUSTER_BACKEND_RESOURCE_GROUP: "state-rg" };
+  expect((backends(env) as Record<string, { azurerm: Record<string, unknown> }>).ha.azurerm.use_azuread_auth).toBe(true);
+  expect((backends({ ...env, CLUSTER_BACKEND_USE_AZUREAD_AUTH: "false" }) as Record<string, { azurerm: Record<string, unknown> }>).ha.azurerm.use_azuread_auth).toBe(false);
+});
+
+test("s3 with a KMS key: SSE-KMS; without one SSE-S3 and a warning naming the knob; a malformed key is refused", () => {
+  const key = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const file = { cloud: "aws", backend: { type: "s3", bucket: "acme-tf-state", region: "eu-central-1", kmsKeyId: key } };
+  expect((backends({}, file) as Record<string, { s3: Record<string, unknown> }>).ha.s3).toMatchObject({ encrypt: true, kms_key_id: key });
+  const stack = (backend: Record<string, unknown>) =>
+    new MesosClusterStack(new App({ outdir: "/tmp/mesos-cluster-test-out" }), "prod", { cloud: "aws", sshPublicKey: TEST_SSH_KEY, backend: backend as never });
+  const warnings = (s: MesosClusterStack) => warningsOf(s).filter((w) => w.includes("S3"));
+  expect(warnings(stack({ type: "s3", bucket: "acme-tf-state", region: "us-east-2" }))).toEqual([expect.stringContaining("prod: the S3 state is encrypted with S3-managed keys (SSE-S3)")]);
+  expect(warnings(stack({ type: "s3", bucket: "acme-tf-state", region: "us-east-2", kmsKeyId: "alias/tf-state" }))).toEqual([]);
+  expect(errorOf(() => stack({ type: "s3", bucket: "acme-tf-state", region: "us-east-2", kmsKeyId: "my-key" }))).toBe(
+    'prod: invalid backend.kmsKeyId "my-key"; allowed: a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID or :alias/NAME), a key id or alias/NAME',
+  );
 });
 
 test("s3 from the config file: encrypted, locked with a lock file unless a DynamoDB table is named", () => {

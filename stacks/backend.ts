@@ -7,10 +7,10 @@
  * Configuration: `CLUSTER_BACKEND=azurerm|s3|local` plus `CLUSTER_BACKEND_*`
  * settings, or a `backend` object in the config file (see {@link BACKEND_KNOBS}).
  */
-import { AzurermBackend, LocalBackend, S3Backend } from "cdktf";
+import { Annotations, AzurermBackend, LocalBackend, S3Backend } from "cdktf";
 import { Construct } from "constructs";
 import { CloudName } from "../constructs/cloud/target";
-import { ClusterConfigError, describeValue, fail } from "../constructs/core/validation";
+import { ClusterConfigError, describeValue, fail, pathOf } from "../constructs/core/validation";
 
 /** State in a local file (cdktf's default). */
 export interface LocalStateBackend {
@@ -48,9 +48,12 @@ export interface AzurermStateBackend extends RemoteStateBackendBase {
   /** Subscription of the storage account. @default the provider's (ARM_SUBSCRIPTION_ID) */
   readonly subscriptionId?: string;
   /**
-   * Authenticate to the blob with Entra ID (needs "Storage Blob Data
-   * Contributor") instead of fetching the account key.
-   * @default false
+   * Authenticate to the blob with Entra ID (the identity running Terraform
+   * needs "Storage Blob Data Contributor" on the container) instead of
+   * fetching the storage account key, which opens every blob of the account
+   * (hashicorp/terraform `internal/backend/remote-state/azure`:
+   * `use_azuread_auth`). `false` falls back to the account key.
+   * @default true
    */
   readonly useAzureadAuth?: boolean;
 }
@@ -74,6 +77,15 @@ export interface S3StateBackend extends RemoteStateBackendBase {
    * @default true unless `dynamodbTable` is given
    */
   readonly useLockfile?: boolean;
+  /**
+   * A KMS key (ARN, id or alias ARN) the state is encrypted with (SSE-KMS):
+   * reading the state then also needs `kms:Decrypt` on this key, so the key's
+   * policy decides who can read the cluster's secrets in the state. Without
+   * it the state is encrypted with S3-managed keys (SSE-S3: anyone who can
+   * read the object reads the state), and synth warns.
+   * @default none: SSE-S3
+   */
+  readonly kmsKeyId?: string;
 }
 
 /** Where a stack keeps its Terraform state. */
@@ -84,7 +96,7 @@ export const BACKEND_TYPES = ["local", "azurerm", "s3"] as const;
 
 /** Backend settings before validation (what the config layers merge). */
 export type BackendSettings = { -readonly [K in BackendKey]?: unknown };
-type BackendKey = "type" | "path" | "key" | "keyPrefix" | "storageAccountName" | "containerName" | "resourceGroupName" | "subscriptionId" | "useAzureadAuth" | "bucket" | "region" | "dynamodbTable" | "useLockfile";
+type BackendKey = "type" | "path" | "key" | "keyPrefix" | "storageAccountName" | "containerName" | "resourceGroupName" | "subscriptionId" | "useAzureadAuth" | "bucket" | "region" | "dynamodbTable" | "useLockfile" | "kmsKeyId";
 
 /**
  * Each setting: its key in the file's `backend` object, its environment name
@@ -104,6 +116,7 @@ export const BACKEND_KNOBS: readonly { readonly key: BackendKey; readonly env: s
   { key: "region", env: "BACKEND_REGION", kind: "string", types: ["s3"] },
   { key: "dynamodbTable", env: "BACKEND_DYNAMODB_TABLE", kind: "string", types: ["s3"] },
   { key: "useLockfile", env: "BACKEND_USE_LOCKFILE", kind: "bool", types: ["s3"] },
+  { key: "kmsKeyId", env: "BACKEND_KMS_KEY_ID", kind: "string", types: ["s3"] },
 ];
 
 /** Reads `<prefix>BACKEND*` variables; undefined when none is set. */
@@ -174,6 +187,9 @@ export function checkBackend(scope: Construct | string, settings: BackendSetting
   } else if (type === "s3") {
     need("bucket", "the S3 bucket holding the state", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "3-63 lower-case letters, digits, '.' and '-' (an S3 bucket name)");
     need("region", "the region of the bucket", /^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region name such as eu-west-1");
+    if (s.kmsKeyId !== undefined && !/^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[0-9a-f-]{36}|alias\/[A-Za-z0-9/_-]+)|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias\/[A-Za-z0-9/_-]+)$/.test(s.kmsKeyId as string)) {
+      fail(scope, "backend.kmsKeyId", s.kmsKeyId, "a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID or :alias/NAME), a key id or alias/NAME");
+    }
     if (s.useLockfile === false && s.dynamodbTable === undefined) {
       fail(scope, "backend.useLockfile", false, "true, or false together with backend.dynamodbTable (state without a lock can be corrupted by two applies)");
     }
@@ -200,7 +216,7 @@ export function applyBackend(stack: Construct, settings: BackendSettings | State
       containerName: backend.containerName,
       resourceGroupName: backend.resourceGroupName,
       subscriptionId: backend.subscriptionId,
-      useAzureadAuth: backend.useAzureadAuth,
+      useAzureadAuth: backend.useAzureadAuth ?? true,
       key,
     });
     return;
@@ -210,8 +226,14 @@ export function applyBackend(stack: Construct, settings: BackendSettings | State
     region: backend.region,
     key,
     encrypt: true,
+    kmsKeyId: backend.kmsKeyId,
     dynamodbTable: backend.dynamodbTable,
   });
+  if (backend.kmsKeyId === undefined) {
+    Annotations.of(stack).addWarning(
+      `${pathOf(stack)}: the S3 state is encrypted with S3-managed keys (SSE-S3): whoever may read the object reads every cluster secret in it; name a KMS key (backend.kmsKeyId, CLUSTER_BACKEND_KMS_KEY_ID) so that its key policy decides`,
+    );
+  }
   // cdktf 0.21's S3BackendConfig predates `use_lockfile` (Terraform 1.10): set it as an override.
   if (backend.useLockfile ?? backend.dynamodbTable === undefined) s3.addOverride("use_lockfile", true);
 }
