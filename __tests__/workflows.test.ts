@@ -140,43 +140,60 @@ test("ci.yml: on pushes and pull requests, installs the test tools of .ci/run, b
   expect(Object.values(workflow.jobs)[0].env).toMatchObject({ CI: "1" });
 });
 
-test("plan.yml: on pull requests, plan-diff as Markdown, one comment, cdktf diff only with credentials", () => {
+test("plan.yml: plan-diff with no credentials as one comment; cdktf diff only through OIDC, in a protected environment, read-only", () => {
   const { workflow, text } = load("plan.yml");
   expect(Object.keys(workflow.on)).toEqual(["pull_request"]);
   expect(workflow.permissions).toEqual({ contents: "read", "pull-requests": "write" });
-  const steps = Object.values(workflow.jobs).flatMap((j) => j.steps);
-  const checkout = steps.find((s) => s.uses?.startsWith("actions/checkout@"))!;
+  expect(Object.keys(workflow.jobs)).toEqual(["plan", "cloud-diff"]);
+  const plan = workflow.jobs.plan;
+  const cloud = workflow.jobs["cloud-diff"] as Job & { needs?: string; environment?: string; if?: string };
+  // No long-lived cloud secret anywhere: the workflow names no secret at all.
+  expect(text).not.toMatch(/secrets\./);
+  for (const job of [plan, cloud]) {
+    const checkout = job.steps.find((s) => s.uses?.startsWith("actions/checkout@"))!;
+    // The job token is not left in .git/config for the pull request's code to read.
+    expect(checkout.with?.["persist-credentials"]).toBe(false);
+  }
   // plan-diff synthesizes HEAD^1 (the base parent of GitHub's merge commit): it must be fetched.
-  expect(checkout.with?.["fetch-depth"]).toBeGreaterThanOrEqual(2);
-  const planDiff = steps.find((s) => s.run?.includes("npm run --silent plan-diff"))!;
+  expect(plan.steps.find((s) => s.uses?.startsWith("actions/checkout@"))!.with?.["fetch-depth"]).toBeGreaterThanOrEqual(2);
+  const planDiff = plan.steps.find((s) => s.run?.includes("npm run --silent plan-diff"))!;
   expect(planDiff.run).toContain("--base-ref 'HEAD^1'");
   expect(planDiff.run).toContain("--format markdown");
   expect(planDiff.run).toMatch(/--max-chars/);
   expect(planDiff.id).toBe("plan_diff");
+  expect(JSON.stringify(plan.steps)).not.toMatch(/npx cdktf|ARM_|AWS_ROLE|id-token/);
 
-  const terraform = steps.find((s) => s.uses?.startsWith("hashicorp/setup-terraform@"))!;
+  // The cloud diff: after plan-diff, same-repository pull requests only, approved in the environment, OIDC token only.
+  expect(cloud.needs).toBe("plan");
+  expect(cloud.environment).toBe("plan");
+  expect(cloud.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+  expect(cloud.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
+  const terraform = cloud.steps.find((s) => s.uses?.startsWith("hashicorp/setup-terraform@"))!;
   expect(String(terraform.with?.terraform_version)).toMatch(/^\d+\.\d+\.\d+$/);
   expect(terraform.with?.terraform_wrapper).toBe(false);
-  const diff = steps.find((s) => s.run?.includes("npx cdktf diff"))!;
-  for (const step of [terraform, diff]) expect(step.if).toBe("steps.credentials.outputs.clouds != ''");
+  const diff = cloud.steps.find((s) => s.run?.includes("npx cdktf diff"))!;
   expect(diff.run).toMatch(/for stack in dev ha; do\s+npx cdktf diff "\$stack"/);
-  // Local state would make every resource look new: the step says so instead of planning.
   expect(diff.run).toContain('if [ "$backend" = local ]');
-  for (const name of ["ARM_CLIENT_ID", "ARM_CLIENT_SECRET", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-    expect(diff.env?.[name]).toBe(`\${{ secrets.${name} }}`);
-  }
+  expect(diff.env).toMatchObject({ ARM_USE_OIDC: "true", ARM_CLIENT_ID: "${{ vars.PLAN_AZURE_CLIENT_ID }}", PLAN_AWS_ROLE_ARN: "${{ vars.PLAN_AWS_ROLE_ARN }}", TF_CLI_ARGS_plan: "-lock=false" });
+  // AWS: GitHub's OIDC token for sts.amazonaws.com, then AssumeRoleWithWebIdentity by the SDK; the file is removed after.
+  expect(diff.run).toContain('"$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sts.amazonaws.com"');
+  expect(diff.run).toContain('AWS_WEB_IDENTITY_TOKEN_FILE="$token_file"');
+  expect(diff.run).toContain('rm -f "$RUNNER_TEMP/aws-web-identity-token"');
 
-  const comment = steps.find((s) => s.uses?.startsWith("actions/github-script@"))!;
+  // One comment: plan-diff writes it afresh on every push; the cloud diff appends its own section to it.
+  const comment = plan.steps.find((s) => s.uses?.startsWith("actions/github-script@"))!;
   const script = String(comment.with?.script);
-  // One comment: found again by its marker and updated, never a second one.
   expect(script).toContain('const marker = "<!-- mesos-cluster-cdktf:plan -->"');
   expect(script).toMatch(/updateComment[\s\S]*createComment/);
-  expect(script).toContain("const limit = 65000;");
   // A fork's token cannot comment: the step is skipped there (the job summary still has the report).
   expect(comment.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
+  const append = String(cloud.steps.find((s) => s.uses?.startsWith("actions/github-script@"))!.with?.script);
+  expect(append).toContain('const section = "<!-- mesos-cluster-cdktf:cloud-diff -->"');
+  expect(append).toContain("split(section)[0]");
+  expect(append).toContain("const limit = 65000;");
   expect(text).toContain('cat plan-diff.md >> "$GITHUB_STEP_SUMMARY"');
 
-  const gate = steps[steps.length - 1];
+  const gate = plan.steps[plan.steps.length - 1];
   expect(gate.if).toBe("steps.plan_diff.outputs.exit_code == '3' && !contains(github.event.pull_request.labels.*.name, 'allow-stateful-replacement')");
   expect((workflow.on.pull_request as { types: string[] }).types).toEqual(expect.arrayContaining(["labeled", "unlabeled", "synchronize"]));
 });
