@@ -3,6 +3,7 @@
  * with clear errors, the resources and commands it adds, and every app our
  * code renders validated against Marathon's own JSON schema.
  */
+import { createHash } from "crypto";
 import { Testing } from "cdktf";
 import { Password } from "@cdktf/provider-random/lib/password";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
@@ -150,12 +151,12 @@ describe("resources and commands", () => {
     expect(appRes.depends_on).toEqual([expect.stringMatching(/^azurerm_linux_virtual_machine\.masters_/)]);
     expect(deployRes.triggers).toEqual({
       app_id: "/web",
-      definition: app.definitionJson,
+      definition: app.shownDefinitionJson,
       definition_sha256: app.definitionSha256,
       app_resource: expect.stringMatching(/^\$\{null_resource\.web_app_[0-9A-F]+\[count\.index\]\.id\}$/),
     });
     expect(app.definitionSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(deployRes.provisioner[0]["local-exec"]).toMatchObject({ command: "put-app", environment: { MARATHON_APP_DEFINITION: "${self.triggers.definition}" } });
+    expect(deployRes.provisioner[0]["local-exec"]).toMatchObject({ command: "put-app", environment: { MARATHON_APP_DEFINITION: app.definitionJson } });
     expect(deployRes.provisioner[0]["local-exec"].when).toBeUndefined();
   });
 
@@ -175,14 +176,33 @@ describe("resources and commands", () => {
     expect(nullResource(json, "web/deploy").config.count).toBe(0);
   });
 
+  test("env values stay out of the triggers (plans, PR comments): the trigger shows their sha256, the PUT sends them", () => {
+    const stack = devStack();
+    addApp(stack, { env: { DB_PASSWORD: "hunter2-hunter2", MODE: "prod" } });
+    const deploy = nullResource(synthStack(stack), "web/deploy").config;
+    expect(JSON.stringify(deploy.triggers)).not.toContain("hunter2");
+    expect(JSON.parse(deploy.triggers.definition).env).toEqual({
+      DB_PASSWORD: `sha256:${createHash("sha256").update("hunter2-hunter2").digest("hex")}`,
+      MODE: `sha256:${createHash("sha256").update("prod").digest("hex")}`,
+    });
+    const sent = JSON.parse(deploy.provisioner[0]["local-exec"].environment.MARATHON_APP_DEFINITION);
+    expect(sent.env).toEqual({ DB_PASSWORD: "hunter2-hunter2", MODE: "prod" });
+    // Any change of a value changes the recorded sha256 (of the definition sent), so the PUT runs again.
+    expect(deploy.triggers.definition_sha256).toBe(createHash("sha256").update(deploy.provisioner[0]["local-exec"].environment.MARATHON_APP_DEFINITION).digest("hex"));
+  });
+
   test("a definition holding tokens is encoded by Terraform (jsonencode), and hashed by it", () => {
     const stack = devStack();
     new RandomProvider(stack, "random");
     const token = new Password(stack, "token", { length: 16, special: false }).result;
     addApp(stack, { env: { API_TOKEN: token } });
     const triggers = nullResource(synthStack(stack), "web/deploy").config.triggers;
-    expect(triggers.definition).toMatch(/^\$\{jsonencode\(\{.*"API_TOKEN" = random_password\.token\.result.*\}\)\}$/s);
-    expect(triggers.definition_sha256).toBe(`\${sha256(${triggers.definition.slice(2, -1)})}`);
+    // The plan shows a digest of the value, computed by Terraform; the value itself only travels in the provisioner's environment.
+    expect(triggers.definition).toMatch(/^\$\{jsonencode\(\{.*"API_TOKEN" = "sha256:\$\{sha256\(random_password\.token\.result\)\}".*\}\)\}$/s);
+    const deploy = nullResource(synthStack(stack), "web/deploy").config;
+    const sent = deploy.provisioner[0]["local-exec"].environment.MARATHON_APP_DEFINITION as string;
+    expect(sent).toMatch(/^\$\{nonsensitive\(sensitive\(jsonencode\(\{.*"API_TOKEN" = random_password\.token\.result.*\}\)\)\)\}$/s);
+    expect(triggers.definition_sha256).toBe(`\${sha256(${sent.slice("${nonsensitive(sensitive(".length, -3)})}`);
   });
 
   test("the dev stack's example web app is opt-in, and needs agents", () => {

@@ -9,6 +9,7 @@ import {
   clusterClientInterpreter,
   credentialsEnvironment,
   ensureNullProvider,
+  environmentSecret,
   environmentSecretOfTrigger,
   machineUrls,
   serversText,
@@ -91,6 +92,8 @@ export class MarathonApp extends Construct {
   public readonly definitionJson: string;
   /** sha256 of {@link definitionJson} (hex; a `sha256(...)` expression when the definition holds tokens). */
   public readonly definitionSha256: string;
+  /** What plans show of the definition (the `deploy` trigger): every env value replaced by `sha256:<hex>`. */
+  public readonly shownDefinitionJson: string;
   public readonly marathon: MarathonService;
   public readonly credentials?: HttpCredentials;
   public readonly marathonUrls: string[];
@@ -125,12 +128,21 @@ export class MarathonApp extends Construct {
     const timeout = checkInteger(this, "deployTimeoutSeconds", props.deployTimeoutSeconds ?? 900, 1, 86400);
     const poll = checkPollSeconds(this, "pollIntervalSeconds", props.pollIntervalSeconds ?? 5, 0.01, 300);
 
+    // What plans and PR comments show (the `deploy` trigger): the definition with each env value
+    // replaced by its sha256, so a changed value shows as a changed digest and no value is printed.
+    // The definition itself reaches the client through the provisioner's environment, which plans
+    // do not show; definition_sha256 covers all of it, so any change still re-runs the PUT.
+    const shown: MarathonAppDefinition = this.definition.env
+      ? { ...this.definition, env: Object.fromEntries(Object.entries(this.definition.env).map(([k, v]) => [k, digestOf(v)])) }
+      : this.definition;
     if (hasTokens(this.definition)) {
       this.definitionJson = Fn.jsonencode(this.definition);
       this.definitionSha256 = Fn.sha256(this.definitionJson);
+      this.shownDefinitionJson = Fn.jsonencode(shown);
     } else {
       this.definitionJson = JSON.stringify(this.definition);
       this.definitionSha256 = createHash("sha256").update(this.definitionJson).digest("hex");
+      this.shownDefinitionJson = JSON.stringify(shown);
     }
 
     ensureNullProvider(this);
@@ -175,7 +187,7 @@ export class MarathonApp extends Construct {
       count,
       triggers: {
         app_id: this.appId,
-        definition: this.definitionJson,
+        definition: this.shownDefinitionJson,
         definition_sha256: this.definitionSha256,
         // A new `app` (credentials changed: the app was deleted) must be followed by a new PUT.
         app_resource: `\${${this.appResource.terraformResourceType}.${this.appResource.friendlyUniqueId}[count.index].id}`,
@@ -189,7 +201,7 @@ export class MarathonApp extends Construct {
           environment: {
             MARATHON_URLS: urls,
             MARATHON_APP_ID: "${self.triggers.app_id}",
-            MARATHON_APP_DEFINITION: "${self.triggers.definition}",
+            MARATHON_APP_DEFINITION: hasTokens(this.definition) ? environmentSecret(this.definitionJson) : this.definitionJson,
             MARATHON_APP_DEFINITION_SHA256: "${self.triggers.definition_sha256}",
             ...credentialsEnvironment("MARATHON", creds),
             ...(tls ? { MARATHON_TLS_CA: tls.caCertPem } : {}),
@@ -322,6 +334,11 @@ function keysOf(value: unknown): string[] {
 }
 
 /** Whether a rendered value holds a Terraform token anywhere. */
+/** `sha256:<hex>` of an env value (Terraform computes it when the value is a token). */
+function digestOf(value: string): string {
+  return Token.isUnresolved(value) ? `sha256:${Fn.sha256(value)}` : `sha256:${createHash("sha256").update(value).digest("hex")}`;
+}
+
 function hasTokens(value: unknown): boolean {
   if (typeof value === "string" || typeof value === "number") return Token.isUnresolved(value);
   if (Array.isArray(value)) return value.some(hasTokens);
