@@ -185,7 +185,12 @@ describe.each(CLOUDS)("%s", (cloud) => {
       } else {
         const policy = Object.values(resourcesOf(json, "aws_iam_role_policy")).find((p) => p.name === "read-cluster-secrets")!;
         expect(JSON.parse(String(policy.policy)).Statement).toEqual([
-          { Effect: "Allow", Action: "ssm:GetParameter", Resource: "arn:aws:ssm:eu-west-1:*:parameter/mesos-cluster/mesos-ha/*" },
+          // The account and partition come from data sources: no wildcard account.
+          {
+            Effect: "Allow",
+            Action: "ssm:GetParameter",
+            Resource: expect.stringMatching(/^arn:\$\{data\.aws_partition\.[\w]+\.partition\}:ssm:eu-west-1:\$\{data\.aws_caller_identity\.[\w]+\.account_id\}:parameter\/mesos-cluster\/mesos-ha\/\*$/),
+          },
         ]);
       }
       // Agents never get the masters' identity: their pool has its own, which reads the agent credential only (agent-auth.test.ts).

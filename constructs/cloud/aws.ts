@@ -6,6 +6,8 @@ import { Lazy, TerraformResource, TerraformStack, Token } from "cdktf";
 import { Construct, IConstruct } from "constructs";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
@@ -407,6 +409,8 @@ export class AwsTarget extends Construct implements CloudTarget {
         Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
       }),
     });
+    const account = new DataAwsCallerIdentity(this, "account");
+    const partition = new DataAwsPartition(this, "partition");
     new IamRolePolicy(this, "machine-role-secrets", {
       name: "read-cluster-secrets",
       role: role.id,
@@ -416,7 +420,8 @@ export class AwsTarget extends Construct implements CloudTarget {
           {
             Effect: "Allow",
             Action: "ssm:GetParameter",
-            Resource: `arn:aws:ssm:${this.region}:*:parameter${ssmPrefix(this.clusterName)}*`,
+            // This account and partition only (a wildcard account would also name another account's parameters).
+            Resource: `arn:${partition.partition}:ssm:${this.region}:${account.accountId}:parameter${ssmPrefix(this.clusterName)}*`,
           },
         ],
       }),

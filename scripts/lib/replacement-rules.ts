@@ -661,6 +661,15 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
     ],
   },
 
+  "data.aws_caller_identity": {
+    source: aws("internal/service/sts/caller_identity_data_source.go", "not needed: a data source has no ForceNew, it is read at every plan"),
+    rules: [update("*", "read at every plan: the account Terraform runs in; another account changes the masters' parameter policy in place", true)],
+  },
+  "data.aws_partition": {
+    source: aws("internal/service/meta/partition_data_source.go", "not needed: a data source has no ForceNew, it is read at every plan"),
+    rules: [update("*", "read at every plan: aws, aws-cn or aws-us-gov, from the provider's region", true)],
+  },
+
   // ================= random 3.7.2, tls 4.1.0, null 3.2.4 =================
   random_password: {
     source: { repository: "hashicorp/terraform-provider-random", path: "internal/provider/resource_password.go", version: "3.7.2" },
