@@ -333,3 +333,15 @@ describeWithTool(PYTHON3, "the agents' loopback health relay (python3)", () => {
     }
   });
 });
+
+test("digest pins: the unit runs repository:tag@sha256:<digest>, the version rules still read the tag, the runtime facts still apply", () => {
+  const digest = `sha256:${"0123456789abcdef".repeat(4)}`;
+  const { json } = synthCluster({ cloud: "aws", profile: "dev", images: { mesosMaster: `mesosphere/mesos-master:1.7.1@${digest}`, swarm: `swarm:1.2.8@${digest}` } });
+  const [master] = machineDocs(json, "aws");
+  const runtime = effectiveRuntime(readUserData(master.text));
+  expect(processOf(runtime, "mesos-master")!.image).toBe(`mesosphere/mesos-master:1.7.1@${digest}`);
+  expect(processOf(runtime, "swarm")!.image).toBe(`swarm:1.2.8@${digest}`);
+  expect(runtimeFindings(readUserData(master.text))).toEqual([]);
+  // The tag still decides: Swarm 1.2.9 has no Mesos driver, with or without a digest.
+  expect(() => synthCluster({ cloud: "aws", profile: "dev", images: { swarm: `swarm:1.2.9@${digest}` } })).toThrow(`dev/swarm: invalid image "swarm:1.2.9@${digest}"; allowed: Swarm 1.2.8 or earlier such as swarm:1.2.8 (1.2.9 removed the Mesos driver)`);
+});
