@@ -8,10 +8,16 @@ import * as ts from "typescript";
 
 const ENTRIES = [join(__dirname, "..", "constructs", "index.ts"), join(__dirname, "..", "stacks", "index.ts")];
 
+/** One program over both entries, shared by the tests (each program costs seconds): what an entry exports and documents does not depend on the other. */
+let shared: ts.Program | undefined;
+function program(): ts.Program {
+  shared ??= ts.createProgram(ENTRIES, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true });
+  return shared;
+}
+
 test.each(ENTRIES)("every export and every props property of %s is documented", (ENTRY) => {
-  const program = ts.createProgram([ENTRY], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true, noResolve: false });
-  const checker = program.getTypeChecker();
-  const entry = checker.getSymbolAtLocation(program.getSourceFile(ENTRY)!)!;
+  const checker = program().getTypeChecker();
+  const entry = checker.getSymbolAtLocation(program().getSourceFile(ENTRY)!)!;
   const documented = (symbol: ts.Symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() !== "";
   const undocumented: string[] = [];
   const exports = checker.getExportsOfModule(entry);
@@ -33,9 +39,8 @@ test.each(ENTRIES)("every export and every props property of %s is documented", 
 });
 
 test("the package entry exports the library only; the stacks entry the whole-cluster stack without the app's config loading", () => {
-  const program = ts.createProgram(ENTRIES, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true });
-  const checker = program.getTypeChecker();
-  const names = (entry: string) => checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).map((s) => s.name);
+  const checker = program().getTypeChecker();
+  const names = (entry: string) => checker.getExportsOfModule(checker.getSymbolAtLocation(program().getSourceFile(entry)!)!).map((s) => s.name);
   const [library, stacks] = ENTRIES.map(names);
   for (const appOnly of ["loadAppConfig", "buildApp", "AppConfig", "KnobValues", "backendFromEnv"]) {
     expect(library).not.toContain(appOnly);

@@ -3,7 +3,8 @@
  * opt-in, authentication with secrets that never enter user data, TLS for
  * the Swarm API, hardened hosts, and no data lost when the agents change.
  */
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
+import { AzureTarget, NodeGroup } from "../constructs";
 import { MesosClusterStack, MesosClusterStackProps } from "../stacks/mesos-cluster-stack";
 import { Cloud, execStartOf, fileOf, machineDocs, parseCloudConfig, poolDoc, resolveRef, resourcesOf, ruleTable, synthCluster, synthStack, TEST_SSH_KEY, TfJson, warningsOf } from "./helpers/synth";
 
@@ -333,5 +334,31 @@ describe("nothing lost on change", () => {
       // Formatted only when blank: mkfs runs only where blkid finds no filesystem.
       expect(fileOf(doc, "/usr/local/sbin/mount-data-disk")).toMatch(/if ! blkid "\$device" >\/dev\/null 2>&1; then\n\s*mkfs\.ext4/);
     });
+  });
+});
+
+describe("Azure machines: Trusted Launch by default, encryption at host and a pinned image on request", () => {
+  test("every VM and the scale set boot with secure boot and a vTPM; false keeps a cluster made without it", () => {
+    const { json } = synthCluster({ cloud: "azure", profile: "ha" });
+    const machines = [...Object.values(resourcesOf(json, "azurerm_linux_virtual_machine")), ...Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"))];
+    expect(machines.length).toBe(4);
+    for (const m of machines) {
+      expect(m).toMatchObject({ secure_boot_enabled: true, vtpm_enabled: true, source_image_reference: { sku: "22_04-lts-gen2", version: "latest" } });
+      expect(m.encryption_at_host_enabled).toBeUndefined();
+    }
+    const off = synthCluster({ cloud: "azure", profile: "ha", trustedLaunch: false }).json;
+    for (const m of Object.values(resourcesOf(off, "azurerm_linux_virtual_machine"))) expect(m).toMatchObject({ secure_boot_enabled: false, vtpm_enabled: false });
+    expect(() => synthCluster({ cloud: "aws", profile: "ha", trustedLaunch: true })).toThrow('ha: invalid trustedLaunch true; allowed: unset on aws (Trusted Launch is an Azure feature)');
+  });
+
+  test("the library: encryption at host and an image version on the target; a malformed version is refused", () => {
+    const stack = new TerraformStack(new App({ outdir: "/tmp/mesos-cluster-test-out" }), "lib");
+    const target = new AzureTarget(stack, "azure", { clusterName: "lib", sshPublicKey: TEST_SSH_KEY, encryptionAtHost: true, imageVersion: "22.04.202411190" });
+    new NodeGroup(stack, "m", { target, count: 1, vmSize: "Standard_D2s_v5" });
+    const [vm] = Object.values(resourcesOf(synthStack(stack), "azurerm_linux_virtual_machine"));
+    expect(vm).toMatchObject({ encryption_at_host_enabled: true, secure_boot_enabled: true, source_image_reference: { version: "22.04.202411190" } });
+    expect(() => new AzureTarget(new TerraformStack(new App(), "x"), "azure", { clusterName: "xy", sshPublicKey: TEST_SSH_KEY, imageVersion: "jammy" })).toThrow(
+      'x/azure: invalid imageVersion "jammy"; allowed: "latest" or an image version such as 22.04.202411190',
+    );
   });
 });

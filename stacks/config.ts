@@ -34,6 +34,7 @@ export interface KnobValues {
   authPasswords?: PasswordSource;
   swarmTls?: boolean;
   apiTls?: boolean;
+  trustedLaunch?: boolean;
   agentAuthentication?: "accept" | "require";
   internetIngress?: InternetService[];
   insecure?: boolean;
@@ -108,6 +109,7 @@ export const KNOBS: readonly Knob[] = [
   { key: "authPasswords", env: "AUTH_PASSWORDS", kind: "string" },
   { key: "swarmTls", env: "SWARM_TLS", kind: "bool" },
   { key: "apiTls", env: "API_TLS", kind: "bool" },
+  { key: "trustedLaunch", env: "TRUSTED_LAUNCH", kind: "bool" },
   { key: "agentAuthentication", env: "AGENT_AUTHENTICATION", kind: "string" },
   { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
   { key: "insecure", env: "INSECURE", kind: "bool" },
@@ -284,7 +286,7 @@ function envNameOf(prefix: string, key: string): string {
  * relative to the stack (`agents/machines`) and the property (`vmSize`).
  */
 const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][] = [
-  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|swarm)$/, (p) => p],
+  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|swarm)$/, (p) => p],
   [/^$/, /^clusterName$/, "name"],
   [/^$/, /^backend\.(\w+)$/, (p) => p],
   [/^(azure|aws)$/, /^(location|region)$/, "region"],

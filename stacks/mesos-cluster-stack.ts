@@ -154,6 +154,14 @@ export interface MesosClusterStackProps {
    * @default the value of `auth`
    */
   readonly apiTls?: boolean;
+  /**
+   * Azure: Trusted Launch (secure boot and a virtual TPM) on every machine.
+   * Turning it on for a cluster made without it replaces the masters (one at
+   * a time: see plan-diff) and recreates the agents' scale set; `false`
+   * keeps such a cluster as it is.
+   * @default true
+   */
+  readonly trustedLaunch?: boolean;
   /** Admin SSH public key. @default generated (sensitive output ssh_private_key) */
   readonly sshPublicKey?: string;
   /** Image overrides. @default {@link DEFAULT_IMAGES} */
@@ -242,6 +250,9 @@ export class MesosClusterStack extends TerraformStack {
       checkOneOf(this, "images", key, Object.keys(DEFAULT_IMAGES));
     }
 
+    if (props.trustedLaunch !== undefined && (props.target !== undefined || cloud !== "azure")) {
+      fail(this, "trustedLaunch", props.trustedLaunch, props.target ? "unset with your own target (set it on the AzureTarget)" : "unset on aws (Trusted Launch is an Azure feature)");
+    }
     this.target = props.target
       ? props.target(this)
       : cloud === "azure"
@@ -253,6 +264,7 @@ export class MesosClusterStack extends TerraformStack {
             masterSubnetCidr: single(this, "masterSubnetCidrs", props.masterSubnetCidrs),
             agentSubnetCidr: single(this, "agentSubnetCidrs", props.agentSubnetCidrs),
             sshPublicKey: props.sshPublicKey,
+            trustedLaunch: props.trustedLaunch,
           })
         : new (loadAwsTarget())(this, "aws", {
             clusterName,

@@ -97,6 +97,31 @@ export interface AzureTargetProps {
   readonly subscriptionId?: string;
   /** Tags on every resource. @default cluster and managed-by tags */
   readonly tags?: Record<string, string>;
+  /**
+   * Trusted Launch: secure boot and a virtual TPM on every VM and scale set
+   * (`secure_boot_enabled`, `vtpm_enabled`), which the Ubuntu 22.04 gen2
+   * image and the v5 sizes support. Both are ForceNew on VMs and scale sets
+   * (hashicorp/terraform-provider-azurerm internal/services/compute
+   * linux_virtual_machine_resource.go, linux_virtual_machine_scale_set_resource.go):
+   * turning it on for a running cluster replaces its masters and recreates
+   * its agents' scale set.
+   * @default true
+   */
+  readonly trustedLaunch?: boolean;
+  /**
+   * Encryption at host (temporary and cache disks encrypted too). Needs the
+   * subscription feature `Microsoft.Compute/EncryptionAtHost` registered,
+   * which is why it is off by default.
+   * @default false
+   */
+  readonly encryptionAtHost?: boolean;
+  /**
+   * Version of the Ubuntu 22.04 image (`az vm image list --all -p Canonical
+   * -f 0001-com-ubuntu-server-jammy -s 22_04-lts-gen2`), so that machines
+   * made later (new agents, a replaced master) boot the same image.
+   * @default "latest" (resolved when each machine is made)
+   */
+  readonly imageVersion?: string;
 }
 
 /** LUN of the data disk; the udev path /dev/disk/azure/scsi1/lunN names it on the VM. */
@@ -130,6 +155,10 @@ export class AzureTarget extends Construct implements CloudTarget {
   private readonly secretNames = new Set<string>();
   /** Each stored secret's value (usually a token), for the copies in pools' own vaults. */
   private readonly secretValues = new Map<string, string>();
+  /** Trusted Launch and encryption at host, as VM and scale set attributes. */
+  private readonly machineSecurity: { secureBootEnabled: boolean; vtpmEnabled: boolean; encryptionAtHostEnabled?: boolean };
+  /** The Ubuntu image every machine boots. */
+  private readonly image: typeof UBUNTU_2204;
   private deployerConfig?: DataAzurermClientConfig;
   /** Per pool: where its identity and vault go, and what it reads (nothing: no identity, no vault). */
   private readonly poolAccess = new Map<TerraformResource, PoolAccess>();
@@ -150,6 +179,14 @@ export class AzureTarget extends Construct implements CloudTarget {
       fail(this, "adminUsername", this.adminUsername, "a user name Azure accepts (not root or admin)");
     }
     this.diskType = props.diskType ?? "StandardSSD_LRS";
+    const trusted = props.trustedLaunch ?? true;
+    if (typeof trusted !== "boolean") fail(this, "trustedLaunch", trusted, "true or false");
+    const atHost = props.encryptionAtHost ?? false;
+    if (typeof atHost !== "boolean") fail(this, "encryptionAtHost", atHost, "true or false");
+    const version = props.imageVersion ?? "latest";
+    if (version !== "latest" && !/^\d+\.\d+\.\d+$/.test(version)) fail(this, "imageVersion", version, '"latest" or an image version such as 22.04.202411190');
+    this.machineSecurity = { secureBootEnabled: trusted, vtpmEnabled: trusted, ...(atHost ? { encryptionAtHostEnabled: true } : {}) };
+    this.image = { ...UBUNTU_2204, version };
     this.tags = { cluster: this.clusterName, "managed-by": "mesos-cluster-cdktf", ...(props.tags ?? {}) };
     const locationZones = AZURE_LOCATIONS[this.location];
     const zones = props.zones ?? [...locationZones];
@@ -367,7 +404,8 @@ export class AzureTarget extends Construct implements CloudTarget {
         adminSshKey: [{ username: this.adminUsername, publicKey: this.sshKey.publicKey }],
         networkInterfaceIds: [nic.id],
         osDisk: { caching: "ReadWrite", storageAccountType: this.diskType, diskSizeGb: spec.osDiskGb },
-        sourceImageReference: UBUNTU_2204,
+        sourceImageReference: this.image,
+        ...this.machineSecurity,
         // base64 (gzip+base64 near the limit), rendered from the roles at synth: a literal in the JSON.
         customData: Lazy.stringValue({ produce: () => m.userData().value }),
         // Machines that read secrets learn the (randomly named) vault from a tag; identity: see below.
@@ -564,7 +602,8 @@ export class AzureTarget extends Construct implements CloudTarget {
       adminUsername: this.adminUsername,
       disablePasswordAuthentication: true,
       adminSshKey: [{ username: this.adminUsername, publicKey: this.sshKey.publicKey }],
-      sourceImageReference: UBUNTU_2204,
+      sourceImageReference: this.image,
+      ...this.machineSecurity,
       osDisk: { caching: "ReadWrite", storageAccountType: this.diskType, diskSizeGb: spec.osDiskGb },
       networkInterface: [
         {
