@@ -1,4 +1,4 @@
-/** Tests run TypeScript through sucrase (types stripped, not checked): `npm test` type-checks once with tsc first. */
+/** Tests run TypeScript through sucrase (types stripped, not checked): `npm test` type-checks once with tsc beside jest (scripts/jest-and-typecheck.js). */
 module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
@@ -11,6 +11,8 @@ module.exports = {
   globalTeardown: "<rootDir>/scripts/jest-global-teardown.js",
   // cdktf's own stack captures skip jest's source mapping (see the file).
   setupFilesAfterEnv: ["<rootDir>/scripts/jest-setup.js"],
+  // The longest files first, also without jest's timing cache (a fresh clone).
+  testSequencer: "<rootDir>/scripts/jest-sequencer.js",
   // Many suites wait on real tools, JVMs and npm rather than on the CPU: three workers
   // finish the suite in about 60% of the time one worker takes on a 2-core machine.
   maxWorkers: 3,

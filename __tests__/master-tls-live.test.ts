@@ -38,6 +38,9 @@ interface Pki {
   readonly serverKey: string;
   readonly clientCert: string;
   readonly clientKey: string;
+  /** Signed by the same CA, but not on the admins' list the servers hold: a revoked admin. */
+  readonly revokedCert: string;
+  readonly revokedKey: string;
 }
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate (ECDSA P-256), in a temp folder. */
@@ -47,7 +50,7 @@ function makePki(): Pki {
   const key = (name: string) => run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`);
   key("ca");
   run("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=mesos-cluster swarm CA", "-days", "1", "-out", "ca.pem");
-  for (const [name, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"], ["client", "extendedKeyUsage=clientAuth\n"]]) {
+  for (const [name, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"], ["client", "extendedKeyUsage=clientAuth\n"], ["revoked", "extendedKeyUsage=clientAuth\n"]]) {
     key(name);
     run("req", "-new", "-key", `${name}.key`, "-subj", `/CN=swarm ${name}`, "-out", `${name}.csr`);
     writeFileSync(join(dir, `${name}.ext`), ext);
@@ -57,7 +60,20 @@ function makePki(): Pki {
   // stunnel reads cert.pem, key.pem and ca.pem from one folder, as on the masters.
   writeFileSync(join(dir, "cert.pem"), read("server.pem"));
   writeFileSync(join(dir, "key.pem"), read("server.key"));
-  return { dir, ca: read("ca.pem"), caFile: join(dir, "ca.pem"), serverCert: read("server.pem"), serverKey: read("server.key"), clientCert: read("client.pem"), clientKey: read("client.key") };
+  // What the masters hold as ca.pem: the CA, then the allowed admins' certificates (SwarmTlsCertificates.allowedClientsPem).
+  const ca = read("ca.pem");
+  writeFileSync(join(dir, "ca.pem"), ca + read("client.pem"));
+  return {
+    dir,
+    ca,
+    caFile: join(dir, "ca.pem"),
+    serverCert: read("server.pem"),
+    serverKey: read("server.key"),
+    clientCert: read("client.pem"),
+    clientKey: read("client.key"),
+    revokedCert: read("revoked.pem"),
+    revokedKey: read("revoked.key"),
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -320,6 +336,8 @@ describeWithTool(OPENSSL, "TLS in front of the fake cluster (openssl)", () => {
       await expect(get(`${tls.swarm}/info`, { cert: pki.clientCert, key: pki.clientKey })).resolves.toBe(200);
       await expect(get(`${tls.swarm}/info`, {})).rejects.toThrow(/certificate required|ECONNRESET|socket hang up|alert/i);
       await expect(get(`${tls.swarm}/info`, { cert: stranger.clientCert, key: stranger.clientKey })).rejects.toThrow(/unknown ca|ECONNRESET|socket hang up|alert|certificate/i);
+      // Signed by the cluster's CA but no longer on the admins' list (its name was removed): refused (verifyPeer).
+      await expect(get(`${tls.swarm}/info`, { cert: pki.revokedCert, key: pki.revokedKey })).rejects.toThrow(/ECONNRESET|socket hang up|alert|certificate/i);
     });
   });
 });

@@ -74,7 +74,7 @@ describe.each(CLOUDS)("%s ha (auth on)", (cloud) => {
       // Server authentication only on the APIs with basic auth; each section inherits the global options.
       expect(conf.mesos).toEqual({ accept: "5443", connect: `${m.privateIp}:5050` });
       expect(conf.marathon).toEqual({ accept: "8443", connect: `${m.privateIp}:8080` });
-      expect(conf["swarm-api"]).toEqual({ accept: "2376", connect: "127.0.0.1:2375", CAfile: `${dir}/ca.pem`, verifyChain: "yes", requireCert: "yes" });
+      expect(conf["swarm-api"]).toEqual({ accept: "2376", connect: "127.0.0.1:2375", CAfile: `${dir}/ca.pem`, verifyChain: "yes", verifyPeer: "yes", requireCert: "yes" });
       // The master binds --ip only: stunnel connects to that address, not loopback.
       expect(doc.files.get("/etc/systemd/system/mesos-master.service")!.content).toContain(`--ip=${m.privateIp}`);
       // Enabled on every master (a standby that takes over Swarm serves 2376 at once); Swarm's own stunnel is gone.
@@ -241,7 +241,7 @@ describe("MasterTlsProxy on its own", () => {
     expect(doc.files.has("/etc/mesos-cluster/master-tls.conf")).toBe(false);
     const conf = sections(fileOf(doc, "/etc/mesos-cluster/swarm-tls.conf"));
     expect(Object.keys(conf)).toEqual(["global", "swarm-api"]);
-    expect(conf["swarm-api"]).toMatchObject({ accept: "2376", verifyChain: "yes", requireCert: "yes" });
+    expect(conf["swarm-api"]).toMatchObject({ accept: "2376", verifyChain: "yes", verifyPeer: "yes", requireCert: "yes" });
     expect(fileOf(doc, "/etc/systemd/system/swarm-tls.service")).toContain("BindsTo=swarm-manager.service");
     expect(enabledUnits(doc)).toEqual(expect.arrayContaining(["swarm-tls.service", "swarm-tls-refresh.timer"]));
   });
@@ -296,6 +296,7 @@ describe("MasterTlsProxy on its own", () => {
         "connect = 127.0.0.1:4",
         "CAfile = /d/ca.pem",
         "verifyChain = yes",
+        "verifyPeer = yes",
         "requireCert = yes",
         "",
       ].join("\n"),

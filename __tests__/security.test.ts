@@ -232,7 +232,7 @@ describe.each(CLOUDS)("%s", (cloud) => {
     // One stunnel per master (the Mesos and Marathon TLS ports too, master-tls.test.ts): the Swarm API is its section with client certificates.
     const conf = fileOf(doc, "/etc/mesos-cluster/master-tls.conf");
     const swarmSection = conf.slice(conf.indexOf("[swarm-api]"));
-    for (const line of ["accept = 2376", "connect = 127.0.0.1:2375", "verifyChain = yes", "requireCert = yes"]) expect(swarmSection).toContain(line);
+    for (const line of ["accept = 2376", "connect = 127.0.0.1:2375", "verifyChain = yes", "verifyPeer = yes", "requireCert = yes"]) expect(swarmSection).toContain(line);
     expect(conf).toContain("sslVersionMin = TLSv1.2");
     const prepare = fileOf(doc, "/usr/local/sbin/master-tls-prepare");
     expect(prepare).toContain('/usr/local/sbin/fetch-cluster-secret swarm-tls-key > "$fresh/key.pem"');
@@ -360,5 +360,32 @@ describe("Azure machines: Trusted Launch by default, encryption at host and a pi
     expect(() => new AzureTarget(new TerraformStack(new App(), "x"), "azure", { clusterName: "xy", sshPublicKey: TEST_SSH_KEY, imageVersion: "jammy" })).toThrow(
       'x/azure: invalid imageVersion "jammy"; allowed: "latest" or an image version such as 22.04.202411190',
     );
+  });
+});
+
+describe("Swarm API client certificates per admin, revoked by removing the name", () => {
+  test("one certificate per name; the masters hold the CA and exactly these certificates; the output lists them by name", () => {
+    const { stack, json } = synthCluster({ cloud: "aws", profile: "ha", swarmClientNames: ["alice", "bob"] });
+    const tls = stack.swarm!.tlsCertificates!;
+    expect(tls.clients.map((c) => c.name)).toEqual(["alice", "bob"]);
+    const certs = Object.entries(resourcesOf(json, "tls_cert_request")).map(([, r]) => (r.subject as { common_name: string }[])[0].common_name).sort();
+    expect(certs).toEqual(["swarm client", "swarm client bob", "swarm server"]);
+    // The first admin keeps the Terraform addresses of the single client certificate of earlier versions.
+    expect(Object.keys(resourcesOf(json, "tls_locally_signed_cert")).filter((k) => k.includes("client")).sort()).toEqual([
+      expect.stringMatching(/^swarm_tls_client-bob-cert_/),
+      expect.stringMatching(/^swarm_tls_client-cert_/),
+    ]);
+    // What the masters verify against: the CA, then every allowed client certificate.
+    const caParameter = Object.values(resourcesOf(json, "aws_ssm_parameter")).find((p) => String(p.name).endsWith("swarm-tls-ca"))!;
+    expect(caParameter.value).toMatch(/^\$\{join\("", \[tls_self_signed_cert\.[^,]+\.cert_pem, tls_locally_signed_cert\.swarm_tls_client-cert_[^,]+\.cert_pem, tls_locally_signed_cert\.swarm_tls_client-bob-cert_[^\]]+\.cert_pem\]\)\}$/);
+    expect(json.output.swarm_clients).toMatchObject({ sensitive: true });
+    expect(Object.keys(json.output.swarm_clients.value as object)).toEqual(["alice", "bob"]);
+  });
+
+  test("names that are not a short list of distinct names are refused", () => {
+    expect(() => synthCluster({ cloud: "aws", profile: "ha", swarmClientNames: ["a", "b", "c", "d", "e"] })).toThrow(
+      'ha/swarm/tls: invalid clientNames ["a","b","c","d","e"]; allowed: 1 to 4 distinct admin names',
+    );
+    expect(() => synthCluster({ cloud: "aws", profile: "ha", swarmClientNames: ["Alice"] })).toThrow('ha/swarm/tls: invalid clientNames[0] "Alice"; allowed: a name of lower-case letters');
   });
 });

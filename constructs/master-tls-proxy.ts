@@ -65,7 +65,9 @@ export function renderStunnelConfig(dir: string, services: readonly StunnelServi
   lines.push(`cert = ${dir}/cert.pem`, `key = ${dir}/key.pem`, "sslVersionMin = TLSv1.2", `ciphers = ${TLS12_CIPHERS}`);
   for (const s of services) {
     lines.push(`[${s.name}]`, `accept = ${s.accept}`, `connect = ${s.connect}`);
-    if (s.clientCertificates) lines.push(`CAfile = ${dir}/ca.pem`, "verifyChain = yes", "requireCert = yes");
+    // verifyPeer: the client's certificate itself must be in CAfile (the admins' list), so removing
+    // a name revokes its certificate without a CRL (mtrojnar/stunnel doc/stunnel.pod.in, verifyPeer).
+    if (s.clientCertificates) lines.push(`CAfile = ${dir}/ca.pem`, "verifyChain = yes", "verifyPeer = yes", "requireCert = yes");
   }
   return `${lines.join("\n")}\n`;
 }

@@ -47,6 +47,13 @@ export interface SwarmManagerProps {
   /** Client-facing TLS port. @default 2376 */
   readonly tlsPort?: number;
   /**
+   * With `tls`: one client certificate per admin name; the API accepts
+   * exactly these (removing a name revokes its certificate). The first one
+   * is also the readiness gate's.
+   * @default ["admin"]
+   */
+  readonly tlsClientNames?: string[];
+  /**
    * The framework user Swarm registers with (`SWARM_MESOS_USER`); its tasks
    * carry no user of their own, so Mesos checks this one against the
    * masters' `taskUsers` (docker-archive/classicswarm v1.2.8
@@ -119,10 +126,11 @@ export class SwarmManager extends Construct implements INodeRole {
     checkUserAllowed(this, "mesosUser", this.mesosUser, this.masters);
     if (props.tls) {
       const nodes = this.masters.nodes;
-      this.tlsCertificates = new SwarmTlsCertificates(this, "tls", { ipAddresses: [...nodes.privateIps, ...nodes.publicIps] });
+      this.tlsCertificates = new SwarmTlsCertificates(this, "tls", { ipAddresses: [...nodes.privateIps, ...nodes.publicIps], clientNames: props.tlsClientNames });
       const store = (name: string, value: string) => nodes.storeSecret(this, `tls-${name}-secret`, `${this.node.id}-tls-${name}`, value);
       this.tlsCommands = {
-        ca: store("ca", this.tlsCertificates.caCertPem),
+        // The CA and every allowed client certificate: stunnel verifies the chain and the certificate itself.
+        ca: store("ca", this.tlsCertificates.allowedClientsPem),
         cert: store("cert", this.tlsCertificates.serverCertPem),
         key: store("key", this.tlsCertificates.serverKeyPem),
       };

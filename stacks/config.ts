@@ -34,6 +34,7 @@ export interface KnobValues {
   authPasswords?: PasswordSource;
   swarmTls?: boolean;
   apiTls?: boolean;
+  swarmClientNames?: string[];
   trustedLaunch?: boolean;
   agentAuthentication?: "accept" | "require";
   internetIngress?: InternetService[];
@@ -109,6 +110,7 @@ export const KNOBS: readonly Knob[] = [
   { key: "authPasswords", env: "AUTH_PASSWORDS", kind: "string" },
   { key: "swarmTls", env: "SWARM_TLS", kind: "bool" },
   { key: "apiTls", env: "API_TLS", kind: "bool" },
+  { key: "swarmClientNames", env: "SWARM_CLIENT_NAMES", kind: "list" },
   { key: "trustedLaunch", env: "TRUSTED_LAUNCH", kind: "bool" },
   { key: "agentAuthentication", env: "AGENT_AUTHENTICATION", kind: "string" },
   { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
@@ -286,7 +288,7 @@ function envNameOf(prefix: string, key: string): string {
  * relative to the stack (`agents/machines`) and the property (`vmSize`).
  */
 const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][] = [
-  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|swarm)$/, (p) => p],
+  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|swarmClientNames|swarm)$/, (p) => p],
   [/^$/, /^clusterName$/, "name"],
   [/^$/, /^backend\.(\w+)$/, (p) => p],
   [/^(azure|aws)$/, /^(location|region)$/, "region"],

@@ -155,6 +155,12 @@ export interface MesosClusterStackProps {
    */
   readonly apiTls?: boolean;
   /**
+   * Admin names of the Swarm API's client certificates (one each, at most 4;
+   * output `swarm_clients`). Removing a name revokes its certificate.
+   * @default ["admin"]
+   */
+  readonly swarmClientNames?: string[];
+  /**
    * Azure: Trusted Launch (secure boot and a virtual TPM) on every machine.
    * Turning it on for a cluster made without it replaces the masters (one at
    * a time: see plan-diff) and recreates the agents' scale set; `false`
@@ -334,6 +340,7 @@ export class MesosClusterStack extends TerraformStack {
         agentPools: [this.agents],
         image: images.swarm,
         tls: props.swarmTls ?? this.auth,
+        tlsClientNames: props.swarmClientNames,
       });
     } else if (internet.includes("swarm")) {
       fail(this, "internetIngress", internet, "services this stack runs: Swarm is off (swarm: false)");
@@ -397,6 +404,8 @@ export class MesosClusterStack extends TerraformStack {
       this.output("swarm_ca_pem", tls.caCertPem, "CA of the Swarm API (DOCKER_CERT_PATH/ca.pem)");
       this.output("swarm_client_cert_pem", tls.clientCertPem, "Client certificate (DOCKER_CERT_PATH/cert.pem)", true);
       this.output("swarm_client_key_pem", tls.clientKeyPem, "Client key (DOCKER_CERT_PATH/key.pem)", true);
+      // Every admin's certificate and key, by name (the first is also swarm_client_*_pem above).
+      this.output("swarm_clients", Object.fromEntries(tls.clients.map((c) => [c.name, { cert_pem: c.certPem, key_pem: c.keyPem }])), "Client certificate and key per admin name (swarmClientNames)", true);
     }
     for (const [service, creds] of [["marathon", this.marathon.credentials], ["mesos", this.mesos.credentials]] as const) {
       if (!creds) continue;
