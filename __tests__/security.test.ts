@@ -389,3 +389,13 @@ describe("Swarm API client certificates per admin, revoked by removing the name"
     expect(() => synthCluster({ cloud: "aws", profile: "ha", swarmClientNames: ["Alice"] })).toThrow('ha/swarm/tls: invalid clientNames[0] "Alice"; allowed: a name of lower-case letters');
   });
 });
+
+test("Azure Key Vaults: purge protection and 90 days of soft delete; an older vault's retention is left as it is, not failed", () => {
+  const { json } = synthCluster({ cloud: "azure", profile: "ha" });
+  const vaults = Object.values(resourcesOf(json, "azurerm_key_vault"));
+  expect(vaults).toHaveLength(2); // the masters' and the agents' pool's
+  for (const v of vaults) {
+    expect(v).toMatchObject({ purge_protection_enabled: true, soft_delete_retention_days: 90 });
+    expect((v.lifecycle as { ignore_changes: string[] }).ignore_changes).toEqual(["soft_delete_retention_days"]);
+  }
+});

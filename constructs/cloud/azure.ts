@@ -516,8 +516,14 @@ export class AzureTarget extends Construct implements CloudTarget {
       location: this.location,
       tenantId: client.tenantId,
       skuName: "standard",
-      softDeleteRetentionDays: 7,
-      purgeProtectionEnabled: false,
+      // A deleted vault (and its secrets) can be recovered for 90 days and not purged before: nobody can
+      // destroy the cluster's secrets for good by deleting the vault. The retention cannot change once set
+      // (hashicorp/terraform-provider-azurerm internal/services/keyvault/key_vault_resource.go: "once
+      // soft_delete_retention_days has been configured it cannot be modified"), so a vault made by an
+      // earlier version keeps its 7 days instead of failing the apply; purge protection it gets in place.
+      softDeleteRetentionDays: 90,
+      purgeProtectionEnabled: true,
+      lifecycle: { ignoreChanges: ["soft_delete_retention_days"] },
       accessPolicy: [
         {
           tenantId: client.tenantId,
