@@ -159,6 +159,7 @@ export abstract class MachineSet extends Construct {
     this.target = props.target;
     this.groupName = props.name ?? id;
     this.claimPort(this, "ssh", Port.tcp(22), "SSH");
+    this.node.addValidation({ validate: () => this.checkUserData() });
     if (!GROUP_NAME.test(this.groupName)) {
       fail(this, "name", this.groupName, "1-15 characters: lower-case letters, digits and '-', starting with a letter");
     }
@@ -299,17 +300,45 @@ export abstract class MachineSet extends Construct {
     return [new DockerHostRole(this.dockerEngine)];
   }
 
-  /** Encodes once per key and enforces the cloud's user data limit. */
+  /**
+   * Encodes a machine's document once per key. The size limit is not checked
+   * here (this runs inside the Lazy values cdktf resolves) but in this set's
+   * validation, which renders every document first ({@link checkUserData}).
+   */
   protected encodeOnce(key: string, render: () => string, base64: boolean): EncodedUserData {
     const cached = this.rendered.get(key);
     if (cached) return cached;
     const policy = this.target.userDataPolicy;
     const encoded = encodeUserData(render(), { limitBytes: policy.limitBytes, base64, gzipAllowed: true });
-    if (encoded.countedBytes > policy.limitBytes) {
-      fail(this, "userData", `${encoded.countedBytes} bytes (${encoded.encoding})`, `at most ${policy.limitBytes} bytes on ${this.target.cloud}`);
-    }
     this.rendered.set(key, encoded);
     return encoded;
+  }
+
+  /** Every document of this set, as its machines receive it (registered by the subclass). */
+  protected readonly userDataProducers: (() => EncodedUserData)[] = [];
+
+  /** Registers a machine's document producer for {@link checkUserData} and returns it. */
+  protected registerUserData(produce: () => EncodedUserData): () => EncodedUserData {
+    this.userDataProducers.push(produce);
+    return produce;
+  }
+
+  /**
+   * The late check of user data: runs in this set's `node.addValidation`, at
+   * synth before any value is resolved, after every role was attached; it
+   * renders each document and refuses one over the cloud's limit with the
+   * same error as every other check (raised, not returned, so the error keeps
+   * its type and its one line).
+   */
+  protected checkUserData(): string[] {
+    const policy = this.target.userDataPolicy;
+    for (const produce of this.userDataProducers) {
+      const encoded = produce();
+      if (encoded.countedBytes > policy.limitBytes) {
+        fail(this, "userData", `${encoded.countedBytes} bytes (${encoded.encoding})`, `at most ${policy.limitBytes} bytes on ${this.target.cloud}`);
+      }
+    }
+    return [];
   }
 }
 
@@ -432,7 +461,7 @@ export class NodeGroup extends MachineSet {
         zone: m.zone,
         subnet: m.subnet,
         privateIp: m.privateIp,
-        userData: () => this.encodeOnce(String(m.index), () => this.renderUserData(m.index), base64),
+        userData: this.registerUserData(() => this.encodeOnce(String(m.index), () => this.renderUserData(m.index), base64)),
       })),
       vmSize: this.vmSize,
       osDiskGb: this.osDiskGb,
@@ -551,7 +580,7 @@ export class NodePool extends MachineSet {
       subnets: network.agentSubnets,
       publicIp: props.publicIp ?? false,
       securityGroup: this.securityGroup,
-      userData: () => this.encodeOnce("pool", () => this.renderUserData(), props.target.userDataPolicy.poolBase64),
+      userData: this.registerUserData(() => this.encodeOnce("pool", () => this.renderUserData(), props.target.userDataPolicy.poolBase64)),
       healthEndpoint: props.healthEndpoint,
     });
   }
