@@ -1,5 +1,5 @@
 /**
- * The operations client (scripts/cluster-client) against fakes that answer
+ * The operations client (constructs/cluster-client) against fakes that answer
  * like the pinned services (apache/mesos 1.7.1, mesosphere/marathon v1.8.244,
  * docker-archive/classicswarm v1.2.8; each fake handler cites its upstream
  * file), one block per point of project issue 16:
@@ -15,18 +15,18 @@
  * 8. with `authenticate_http_readonly` the masters' read-only endpoints need credentials, /health does not.
  *
  * CLUSTER_CLIENT_DIR=<folder> runs the client of that folder instead of
- * scripts/cluster-client (e.g. a copy of an older commit's), to show which of
+ * constructs/cluster-client (e.g. a copy of an older commit's), to show which of
  * these the older client gets wrong.
  */
 import { execFile } from "child_process";
 import { join, resolve } from "path";
 import { FakeCluster, marathonAppSchemaProblems, SWARM_OFFER_GAP_MS, SWARM_OFFER_HOLD_MS } from "./helpers/fake-cluster";
 
-const CLIENT_DIR = process.env.CLUSTER_CLIENT_DIR ? resolve(process.env.CLUSTER_CLIENT_DIR) : join(__dirname, "..", "scripts", "cluster-client");
+const CLIENT_DIR = process.env.CLUSTER_CLIENT_DIR ? resolve(process.env.CLUSTER_CLIENT_DIR) : join(__dirname, "..", "constructs", "cluster-client");
 /* eslint-disable @typescript-eslint/no-var-requires */
-const http = require(join(CLIENT_DIR, "http.js")) as typeof import("../scripts/cluster-client/http");
-const checks = require(join(CLIENT_DIR, "checks.js")) as typeof import("../scripts/cluster-client/checks");
-const marathon = require(join(CLIENT_DIR, "marathon.js")) as typeof import("../scripts/cluster-client/marathon");
+const http = require(join(CLIENT_DIR, "http.js")) as typeof import("../constructs/cluster-client/http");
+const checks = require(join(CLIENT_DIR, "checks.js")) as typeof import("../constructs/cluster-client/checks");
+const marathon = require(join(CLIENT_DIR, "marathon.js")) as typeof import("../constructs/cluster-client/marathon");
 
 const WEB = { id: "/web", cmd: "sleep 3600", instances: 1, cpus: 0.1, mem: 32 };
 

@@ -18,7 +18,7 @@ import { SwarmManager } from "../constructs/swarm-manager";
 import { ZookeeperEnsemble } from "../constructs/zookeeper-ensemble";
 import { AwsTarget } from "../constructs/cloud/aws";
 import { MesosClusterStack, MesosClusterStackProps } from "../stacks/mesos-cluster-stack";
-import { clearTextTarget, request } from "../scripts/cluster-client/http";
+import { clearTextTarget, request } from "../constructs/cluster-client/http";
 import { localExecs, nullResource } from "./helpers/local-exec";
 import { Cloud, enabledUnits, fileOf, machineDocs, parseCloudConfig, resourcesOf, ruleTable, synthCluster, synthStack, TEST_SSH_KEY, TfJson, warningsOf } from "./helpers/synth";
 

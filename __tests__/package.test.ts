@@ -233,9 +233,9 @@ beforeAll(() => {
 
 test("the tarball holds the compiled library and nothing else", () => {
   // The cluster client is plain JavaScript that MarathonApp and the readiness gate ship into cdktf.out.
-  for (const file of packedFiles) expect(file).toMatch(/^(package\.json|README\.md|LICENSE|dist\/(constructs|stacks)\/.+\.(js|d\.ts)|scripts\/cluster-client\/[a-z-]+\.js)$/);
+  for (const file of packedFiles) expect(file).toMatch(/^(package\.json|README\.md|LICENSE|dist\/(constructs|stacks)\/.+\.(js|d\.ts)|dist\/constructs\/cluster-client\/[a-z-]+\.js)$/);
   expect(packedFiles).toEqual(
-    expect.arrayContaining(["dist/constructs/index.js", "dist/constructs/index.d.ts", "dist/stacks/mesos-cluster-stack.js", "dist/stacks/backend.d.ts", "scripts/cluster-client/cli.js"]),
+    expect.arrayContaining(["dist/constructs/index.js", "dist/constructs/index.d.ts", "dist/stacks/mesos-cluster-stack.js", "dist/stacks/backend.d.ts", "dist/constructs/cluster-client/cli.js"]),
   );
   const installed = JSON.parse(readFileSync(join(consumer, "node_modules", pkg.name, "package.json"), "utf8"));
   expect(installed.exports["."]).toEqual({ types: "./dist/constructs/index.d.ts", require: "./dist/constructs/index.js", default: "./dist/constructs/index.js" });

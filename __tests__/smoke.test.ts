@@ -11,7 +11,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { App } from "cdktf";
 import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
-import { clusterChecks } from "../scripts/cluster-client/checks";
+import { clusterChecks } from "../constructs/cluster-client/checks";
 import { loadOutputs, parseSmokeArgs, resolveEndpoints, smokeMain } from "../scripts/lib/smoke";
 import { FakeCluster, FakeScenario, SWARM_OFFER_HOLD_MS } from "./helpers/fake-cluster";
 import { TEST_SSH_KEY } from "./helpers/synth";

@@ -9,7 +9,7 @@ import { createServer, Server } from "https";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
-import { checkSwarm } from "../scripts/cluster-client/checks";
+import { checkSwarm } from "../constructs/cluster-client/checks";
 import { OPENSSL } from "../scripts/lib/tools";
 import { describeWithTool } from "./helpers/tools";
 import { localExecs, nullResource } from "./helpers/local-exec";

@@ -10,7 +10,7 @@ import { NodeGroup } from "./nodes";
 
 /**
  * What constructs that act on a running cluster from the deploying machine
- * (MarathonApp, ClusterReadinessGate) share: the `scripts/cluster-client`
+ * (MarathonApp, ClusterReadinessGate) share: the `cluster-client`
  * folder shipped into each stack's synth output, how its command line and
  * environment look, and how masters are addressed.
  *
@@ -20,16 +20,17 @@ import { NodeGroup } from "./nodes";
  * folder travels inside `cdktf.out`, so a plan applied elsewhere finds it.
  */
 
-const CLIENT_DIR_CANDIDATES = [
-  join(__dirname, "..", "scripts", "cluster-client"), // source tree: constructs/ beside scripts/
-  join(__dirname, "..", "..", "scripts", "cluster-client"), // built package: dist/constructs/
-];
+/**
+ * The client lives beside this file (constructs/cluster-client/), in the
+ * source tree and in the built package alike (`npm run build` copies it to
+ * dist/constructs/cluster-client/): one path.
+ */
+const CLIENT_DIR = join(__dirname, "cluster-client");
 
-/** The `scripts/cluster-client` folder of this package. */
+/** The `cluster-client` folder of this package (plain JavaScript, run by node on the deploying machine). */
 export function clusterClientDir(): string {
-  const dir = CLIENT_DIR_CANDIDATES.find((d) => existsSync(join(d, "cli.js")));
-  if (!dir) throw new Error(`scripts/cluster-client/cli.js is missing from this package (looked in ${CLIENT_DIR_CANDIDATES.join(", ")})`);
-  return dir;
+  if (!existsSync(join(CLIENT_DIR, "cli.js"))) throw new Error(`cluster-client/cli.js is missing from this package (looked in ${CLIENT_DIR}; a build copies it there)`);
+  return CLIENT_DIR;
 }
 
 const ASSET_ID = "cluster-client";
@@ -87,7 +88,7 @@ export function machineUrls(nodes: NodeGroup, port: number, scheme: "http" | "ht
 
 /**
  * True for a plain `http://` URL to anything but loopback: what the client
- * refuses for a service that has TLS (scripts/cluster-client/http.js
+ * refuses for a service that has TLS (cluster-client/http.js
  * `clearTextTarget`, the same rule), since its credentials would cross a
  * network in clear text. http to loopback (an SSH tunnel) is allowed.
  */

@@ -1,19 +1,27 @@
 // Jest setup (setupFilesAfterEnv): runs in each test file's context after jest
 // has installed source-map-support there.
 //
-// cdktf and constructs capture a full stack trace for every token and every
-// resource they create (cdktf lib/tokens/private/stack-trace.js and constructs
+// cdktf and constructs capture a stack trace for every token they create
+// (cdktf lib/tokens/private/stack-trace.js, copied from constructs
 // lib/private/stack-trace.js: Error.captureStackTrace on a plain
-// `{ stack: "" }` object, then read `.stack`). Under jest every such read ran
-// source-map-support, which decodes and parses the inline source map of each
-// cdktf file on the stack, afresh in every test file: about a quarter of the
-// CPU of a test file that synthesizes stacks. Those traces are only kept as
-// construct metadata and quoted in cdktf's own error messages; no test reads
-// them. They are now formatted as V8 formats them without jest (generated
-// positions: the same lines for our files, which sucrase keeps, and cdktf's
-// .js files). Real errors (Error objects: failed expectations, thrown
-// errors) keep their source-mapped stacks.
+// `{ stack: "" }` object with Error.stackTraceLimit raised to
+// Number.MAX_SAFE_INTEGER, then `.stack` read and split into lines). The
+// trace is kept as the token's `creationStack` and only ever quoted in
+// cdktf's own error messages ("... created at: ..."); it is not part of any
+// synthesized output, and no test reads it. Under jest it was the largest
+// single cost of synthesizing a stack:
+//   - every `.stack` read ran jest's source-map-support, which decoded and
+//     parsed the inline source map of each cdktf file on the stack, afresh in
+//     every test file (about a quarter of a synthesizing file's CPU);
+//   - each capture walked the whole stack, jest's own frames included.
+// So in tests: these captures are formatted as V8 formats them without jest
+// (generated positions: the same lines for our files, which sucrase keeps),
+// and keep the innermost CREATION_FRAMES frames, where the token was made.
+// Real errors (Error objects: failed expectations, thrown errors) keep their
+// full, source-mapped stacks.
 "use strict";
+
+const CREATION_FRAMES = 10;
 
 const mapped = Error.prepareStackTrace;
 if (typeof mapped === "function") {
@@ -23,4 +31,34 @@ if (typeof mapped === "function") {
     }
     return mapped(error, frames);
   };
+}
+
+/** The libraries' captureStackTrace, with at most `limit` frames. */
+function boundedCapture(limit) {
+  return function captureStackTrace(below) {
+    const object = { stack: "" };
+    const previousLimit = Error.stackTraceLimit;
+    try {
+      Error.stackTraceLimit = limit;
+      Error.captureStackTrace(object, below || captureStackTrace);
+    } finally {
+      Error.stackTraceLimit = previousLimit;
+    }
+    if (!object.stack) return [];
+    return object.stack
+      .split("\n")
+      .slice(1)
+      .map((s) => s.replace(/^\s*at\s+/, ""));
+  };
+}
+
+// Both modules are called through their exports object (`(0, stack_trace_1.captureStackTrace)(...)`),
+// so replacing the export reaches every caller in this test file's module registry.
+for (const id of ["cdktf/lib/tokens/private/stack-trace", "constructs/lib/private/stack-trace"]) {
+  try {
+    const traces = require(id);
+    if (typeof traces.captureStackTrace === "function") traces.captureStackTrace = boundedCapture(CREATION_FRAMES);
+  } catch {
+    // Another layout of the library: its traces stay as they are (only slower).
+  }
 }

@@ -124,7 +124,7 @@ function sourcesFingerprint(): string {
       else if (e.isFile()) hash.update(`${full}\0`).update(readFileSync(full)).update("\0");
     }
   };
-  for (const dir of ["constructs", "stacks", join("scripts", "cluster-client")]) add(join(root, dir));
+  for (const dir of ["constructs", "stacks"]) add(join(root, dir));
   for (const file of [join(__dirname, "synth.ts"), join(root, "package-lock.json"), join(root, "package.json")]) {
     if (existsSync(file)) hash.update(`${file}\0`).update(readFileSync(file)).update("\0");
   }

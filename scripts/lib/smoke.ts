@@ -1,7 +1,7 @@
 /**
  * `npm run smoke -- <stack>`: checks that a deployed cluster works, step by
  * step, from this machine. The checks are those of the readiness gate
- * (scripts/cluster-client/checks.js) plus `runtime`, which only smoke asks
+ * (constructs/cluster-client/checks.js) plus `runtime`, which only smoke asks
  * for (`checkRuntime`); this module finds the cluster (flags,
  * else the stack's Terraform outputs), runs each check with retries, prints a
  * progress line per step and a table, and can deploy a tiny test app.
@@ -11,9 +11,9 @@ import { randomBytes } from "crypto";
 import { existsSync, readFileSync } from "fs";
 import { join, resolve } from "path";
 import { MarathonAppSpec, renderAppDefinition } from "../../constructs/internal";
-import { ClusterEndpoints, clusterChecks, retryCheck } from "../cluster-client/checks";
-import { clearTextTarget, parseServers } from "../cluster-client/http";
-import { deleteApp, putApp, waitForRunningTasks } from "../cluster-client/marathon";
+import { ClusterEndpoints, clusterChecks, retryCheck } from "../../constructs/cluster-client/checks";
+import { clearTextTarget, parseServers } from "../../constructs/cluster-client/http";
+import { deleteApp, putApp, waitForRunningTasks } from "../../constructs/cluster-client/marathon";
 
 export const SMOKE_USAGE = `usage: npm run smoke -- <stack> [options]
 
