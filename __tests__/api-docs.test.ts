@@ -8,10 +8,22 @@ import * as ts from "typescript";
 
 const ENTRIES = [join(__dirname, "..", "constructs", "index.ts"), join(__dirname, "..", "stacks", "index.ts")];
 
-/** One program over both entries, shared by the tests (each program costs seconds): what an entry exports and documents does not depend on the other. */
+/**
+ * One program over both entries, shared by the tests: what an entry exports
+ * and documents does not depend on the other. It reads our own sources only:
+ * every file under node_modules (cdktf, the providers, @types) stands in as an
+ * empty module, and no default lib is loaded. What these tests ask (an entry's
+ * exports, their doc comments, the members of props interfaces) lives in our
+ * files; types from dependencies would only be resolved, never asked about.
+ * Parsing ~500 files instead of ~110 cost about 5 s more CPU, with the same answers.
+ */
 let shared: ts.Program | undefined;
 function program(): ts.Program {
-  shared ??= ts.createProgram(ENTRIES, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true });
+  const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, noLib: true, types: [] };
+  const host = ts.createCompilerHost(options);
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (file, language, ...rest) => (file.includes("/node_modules/") ? ts.createSourceFile(file, "export {};", language) : read(file, language, ...rest));
+  shared ??= ts.createProgram(ENTRIES, options, host);
   return shared;
 }
 

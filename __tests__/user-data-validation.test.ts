@@ -5,9 +5,10 @@
  * Marathon flags, and systemd-analyze plus the units' ordering. Each check is
  * also fed a deliberately broken document and must report it.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import { randomBytes } from "crypto";
-import { existsSync, readFileSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import { App } from "cdktf";
 import { ClusterConfigError } from "../constructs/core/validation";
@@ -20,6 +21,7 @@ import { readUserData, shellify } from "../scripts/lib/user-data-model";
 import {
   CheckId,
   CHECKS,
+  cloudInitSchema,
   cloudInitTopLevelKeys,
   documentsOf,
   DocumentReport,
@@ -333,7 +335,7 @@ describe("a large role on AWS", () => {
 // ---------------------------------------------------------------------------
 // The runcmd script is what cloud-init itself would write.
 
-describeWithTool(CLOUD_INIT, "runcmd as shell", () => {
+describeWithTool(CLOUD_INIT, "cloud-init's own code (runcmd as shell, the schema validator)", () => {
   test("shellify matches cloud-init's own util.shellify for every runcmd and a quoting torture case", () => {
     const docs = COMBOS.flatMap(([cloud, profile]) => stackDocuments(cloud, profile));
     const lists = [...docs.map((d) => readUserData(d.text).raw.runcmd as unknown[]), [["echo", "it's $HOME"], "echo \"$HOME\" | tr a b", ["a b", "", "'"]]];
@@ -344,6 +346,33 @@ describeWithTool(CLOUD_INIT, "runcmd as shell", () => {
       }).toString(),
     );
     expect(lists.map((l) => shellify(l))).toEqual(theirs);
+  });
+
+  test("the one-process validator says what `cloud-init schema --config-file` says, document by document", async () => {
+    const master = stackDocuments("aws", "dev").find((d) => d.group === "masters")!.text;
+    const texts = [
+      master,
+      mutate(master, "\nruncmd:\n", "\nruncmd: [\n"),
+      master.slice(master.indexOf("\n") + 1),
+      mutate(master, '    permissions: "0755"', '    permission: "0755"'),
+      mutate(master, "ssh_pwauth: false", "ssh_pwauth: [no]"),
+    ];
+    const batch = await cloudInitSchema(texts);
+    expect(batch).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), "schema-cli-"));
+    try {
+      texts.forEach((text, i) => {
+        const file = join(dir, `${i}.yaml`);
+        writeFileSync(file, text);
+        const r = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+        const cli = { valid: /^Valid cloud-config:/m.test(r.stdout), said: `${r.stdout}${r.stderr}`.split(file).join("(document)").trim() };
+        const ours = batch!.results[i];
+        expect({ valid: ours.code === 0 && /^Valid cloud-config:/m.test(ours.stdout), said: `${ours.stdout}${ours.stderr}`.trim() }).toEqual(cli);
+        expect(cli.valid).toBe(i === 0);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("the top-level keys come from the installed cloud-init's schema", async () => {

@@ -16,12 +16,14 @@
 //   - each capture walked the whole stack, jest's own frames included.
 // So in tests: these captures are formatted as V8 formats them without jest
 // (generated positions: the same lines for our files, which sucrase keeps),
-// and keep the innermost CREATION_FRAMES frames, where the token was made.
-// Real errors (Error objects: failed expectations, thrown errors) keep their
-// full, source-mapped stacks.
+// and keep no frames unless JEST_CREATION_FRAMES asks for some
+// (`JEST_CREATION_FRAMES=10 npm test -- FILE` when a cdktf error should say
+// where its token was made). Ten frames cost about a tenth of a synthesizing
+// file's CPU. Real errors (Error objects: failed expectations, thrown errors)
+// keep their full, source-mapped stacks.
 "use strict";
 
-const CREATION_FRAMES = 10;
+const CREATION_FRAMES = Number(process.env.JEST_CREATION_FRAMES ?? 0);
 
 const mapped = Error.prepareStackTrace;
 if (typeof mapped === "function") {
@@ -35,6 +37,7 @@ if (typeof mapped === "function") {
 
 /** The libraries' captureStackTrace, with at most `limit` frames. */
 function boundedCapture(limit) {
+  if (!(limit > 0)) return () => [];
   return function captureStackTrace(below) {
     const object = { stack: "" };
     const previousLimit = Error.stackTraceLimit;
