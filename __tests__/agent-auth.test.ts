@@ -30,7 +30,7 @@ import {
   IMDS_BLOCK_UNIT,
   imdsBlockRules,
 } from "../constructs/core/agent-http-auth";
-import { KEY_VAULT_TAG } from "../constructs/cloud/secret-fetchers/azure";
+import { parseVaultUriTemplate } from "../constructs/cloud/secret-fetchers/azure";
 import { SECRETS_DIR } from "../constructs/nodes";
 import { effectiveRuntime, processOf, runtimeFindings } from "../scripts/lib/effective-runtime";
 import { userDataNodes } from "../scripts/lib/synth-output";
@@ -93,10 +93,16 @@ describe.each(["aws", "azure"] as Cloud[])("%s", (cloud) => {
       expect(template.metadata_options).toEqual({ http_endpoint: "enabled", http_put_response_hop_limit: 1, http_tokens: "required" });
       // The masters keep their own role, which reads the cluster's prefix (the agent secret included: they write it into their file).
       const masterRole = Object.values(roles).find((r) => r.name === "mesos-ha-machines")!;
-      expect(Object.values(resourcesOf(json, "aws_iam_role_policy")).filter((p) => resolveRef(json, p.role) === masterRole)).toHaveLength(1);
+      // Besides Session Manager's policy (aws-edges.test.ts), which no pool role has.
+      const policiesOf = (tf: typeof json, role: unknown) => Object.values(resourcesOf(tf, "aws_iam_role_policy")).filter((p) => resolveRef(tf, p.role) === role).map((p) => p.name).sort();
+      expect(policiesOf(json, masterRole)).toEqual(["read-cluster-secrets", "session-manager"]);
+      expect(policiesOf(json, poolRole)).not.toContain("session-manager");
       expect(Object.values(roles)).toHaveLength(2);
-      // dev (auth off): no role, profile or parameter, and the agents' template has no profile.
-      for (const type of ["aws_iam_role", "aws_iam_role_policy", "aws_iam_instance_profile", "aws_ssm_parameter"]) expect(resourcesOf(dev, type)).toEqual({});
+      // dev (auth off): the masters' role has Session Manager's policy only; no pool role, no parameter, and the agents' template has no profile.
+      const devRoles = Object.values(resourcesOf(dev, "aws_iam_role"));
+      expect(devRoles.map((r) => r.name)).toEqual(["mesos-dev-machines"]);
+      expect(policiesOf(dev, devRoles[0])).toEqual(["session-manager"]);
+      expect(resourcesOf(dev, "aws_ssm_parameter")).toEqual({});
       expect(Object.values(resourcesOf(dev, "aws_launch_template"))[0].iam_instance_profile).toBeUndefined();
     } else {
       const [vmss] = Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"));
@@ -105,29 +111,28 @@ describe.each(["aws", "azure"] as Cloud[])("%s", (cloud) => {
       expect(identity.identity_ids).toHaveLength(1);
       const poolIdentity = resolveRef(json, identity.identity_ids[0]);
       expect(poolIdentity.name).toBe("mesos-ha-pool-agents");
-      // The vault the agents read is named by the scale set's tag; it is not the masters' vault.
-      const tags = vmss.tags as Record<string, string>;
-      const vault = resolveRef(json, tags[KEY_VAULT_TAG]);
+      // The vault the agents read is the one whose URI Terraform writes into the scale set's user data; it is not the masters' vault.
+      const vault = resolveRef(json, parseVaultUriTemplate(String(vmss.custom_data))?.vaultUri);
       const vaults = Object.values(resourcesOf(json, "azurerm_key_vault"));
       expect(vaults).toHaveLength(2);
-      const masterVault = vaults.find((v) => v !== vault)!;
-      type Policy = { object_id: string; secret_permissions: string[] };
-      const identityPolicy = (v: Record<string, unknown>) => (v.access_policy as Policy[]).filter((p) => p.object_id.includes("azurerm_user_assigned_identity"));
-      // The pool's identity may Get from its own vault only; the deployer manages it as it does the masters'.
-      expect(identityPolicy(vault)).toEqual([expect.objectContaining({ object_id: identity.identity_ids[0].replace(/\.id\}$/, ".principal_id}"), secret_permissions: ["Get"] })]);
-      expect((vault.access_policy as Policy[]).map((p) => p.object_id)).toEqual([expect.stringContaining("data.azurerm_client_config"), expect.any(String)]);
-      expect(identityPolicy(masterVault).map((p) => p.object_id)).not.toContain(identity.identity_ids[0].replace(/\.id\}$/, ".principal_id}"));
+      // The pool's identity may read its own vault only ("Key Vault Secrets User" scoped to it); the deployer writes it as it does the masters'.
+      const assignments = Object.values(resourcesOf(json, "azurerm_role_assignment"));
+      const poolPrincipal = identity.identity_ids[0].replace(/\.id\}$/, ".principal_id}");
+      expect(assignments.filter((a) => a.principal_id === poolPrincipal).map((a) => [a.role_definition_name, resolveRef(json, a.scope)])).toEqual([["Key Vault Secrets User", vault]]);
+      const onVault = assignments.filter((a) => resolveRef(json, a.scope) === vault).map((a) => a.principal_id);
+      expect(onVault).toHaveLength(2);
+      expect(onVault).toEqual(expect.arrayContaining([poolPrincipal, expect.stringContaining("data.azurerm_client_config")]));
       // That vault holds exactly one secret: the agent secret (a copy of the masters').
       const inVault = Object.values(resourcesOf(json, "azurerm_key_vault_secret")).filter((s) => resolveRef(json, s.key_vault_id) === vault);
       expect(inVault.map((s) => [s.name, s.value])).toEqual([["mesos-agent-secret", "${random_password.mesos-agent-password.result}"]]);
       // Key Vault names: 3-24 characters, letters, digits and single '-'.
       expect(String(vault.name).replace(/\$\{[^}]+\}/, "abcdef")).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
       expect(String(vault.name).replace(/\$\{[^}]+\}/, "abcdef").length).toBeLessThanOrEqual(24);
-      // dev (auth off): no vault, no identity, no tag.
-      for (const type of ["azurerm_key_vault", "azurerm_user_assigned_identity", "azurerm_key_vault_secret"]) expect(resourcesOf(dev, type)).toEqual({});
+      // dev (auth off): no vault, no identity, no role, and the user data is a plain literal.
+      for (const type of ["azurerm_key_vault", "azurerm_user_assigned_identity", "azurerm_key_vault_secret", "azurerm_role_assignment"]) expect(resourcesOf(dev, type)).toEqual({});
       const [devVmss] = Object.values(resourcesOf(dev, "azurerm_linux_virtual_machine_scale_set"));
       expect(devVmss.identity).toBeUndefined();
-      expect(Object.keys(devVmss.tags as object)).not.toContain(KEY_VAULT_TAG);
+      expect(devVmss.custom_data).toMatch(/^[A-Za-z0-9+/]+=*$/);
     }
   });
 
@@ -230,8 +235,11 @@ describe.each(["aws", "azure"] as Cloud[])("%s", (cloud) => {
     expect(text).not.toMatch(/"secret":"[^%]/);
     const pool = userDataNodes(json).find((n) => n.kind === "pool")!;
     const resource = Object.values(resourcesOf(json, cloud === "aws" ? "aws_launch_template" : "azurerm_linux_virtual_machine_scale_set"))[0];
-    // The attribute is one literal (base64), no interpolation of anything the state holds.
-    expect(String(resource[pool.attribute])).not.toContain("${");
+    // The attribute is one literal (base64), no interpolation of anything the state holds; on Azure, but the URI
+    // of the pool's vault, which Terraform writes into that literal (azure-vault.test.ts).
+    const template = cloud === "azure" ? parseVaultUriTemplate(String(resource[pool.attribute])) : undefined;
+    if (cloud === "azure") expect(template?.vaultUri).toMatch(/^\$\{azurerm_key_vault\.agents_machines_pool-vault_\w+\.vault_uri\}$/);
+    expect(template?.base64 ?? String(resource[pool.attribute])).not.toContain("${");
   });
 
   test("every document (the agents' included) stays under half the cloud's limit, at 7 masters too", () => {

@@ -87,20 +87,12 @@ describe("the four changes of the issue", () => {
     const attachment = cloud === "azure" ? "azurerm_virtual_machine_data_disk_attachment" : "aws_volume_attachment";
     const vm = cloud === "azure" ? "vm" : "instance";
     const att = cloud === "azure" ? "data-disk-attachment" : "data-volume-attachment";
-    // AWS masters get new public IPs with new instances, and the Swarm server certificate names them:
-    // a new request, a new certificate, a new value of the parameter that carries it. Azure's public IPs stay.
-    const tls = cloud === "aws" ? ["update aws_ssm_parameter swarm/tls-cert-secret", "replace tls_cert_request swarm/tls/server-request", "replace tls_locally_signed_cert swarm/tls/server-cert"] : [];
-    expect(rows(ha)).toEqual(
-      [
-        ...[1, 2, 3].map((i) => `replace ${machine} masters/machines-mesos-ha-masters-${i}/${vm}`),
-        ...[1, 2, 3].map((i) => `replace ${attachment} masters/machines-mesos-ha-masters-${i}/${att}`),
-        ...tls,
-      ].sort((a, b) => (a.split(" ")[1] + a < b.split(" ")[1] + b ? -1 : 1)),
-    );
-    if (cloud === "aws") {
-      const request = ha.resources.find((r) => r.type === "tls_cert_request")!;
-      expect(request.replaceReasons).toEqual([1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^ip_addresses names aws_instance\\.masters_machines-mesos-ha-masters-${i}_instance_\\w+, which is replaced$`))));
-    }
+    // Nothing else: without adminCidrs the masters of neither cloud have public IPs, and the Swarm server
+    // certificate names only their fixed private IPs, so new machines keep the certificate and its secret.
+    expect(rows(ha)).toEqual([
+      ...[1, 2, 3].map((i) => `replace ${machine} masters/machines-mesos-ha-masters-${i}/${vm}`),
+      ...[1, 2, 3].map((i) => `replace ${attachment} masters/machines-mesos-ha-masters-${i}/${att}`),
+    ]);
     // Replaced because of the user data; the attachments because they name the replaced machine's id.
     const userDataAttr = cloud === "azure" ? "custom_data" : "user_data_base64";
     for (const r of ha.resources.filter((x) => x.type === machine)) expect(r.replaceReasons).toEqual([userDataAttr]);
@@ -190,9 +182,10 @@ describe("the four changes of the issue", () => {
     // The master's flags are arguments of its ExecStart line (see runtime-fidelity.test.ts).
     const quorumLines = master1.filter((l) => /^[-+]\s+ExecStart=.*mesos-master/.test(l));
     expect(quorumLines.map((l) => `${l[0]} ${/--quorum=\d/.exec(l)![0]}`)).toEqual(["- --quorum=2", "+ --quorum=3"]);
-    // Azure masters have no public IP without adminCidrs; AWS masters always do.
+    // Without adminCidrs the masters of neither cloud have public IPs (no master_public_ips output);
+    // on AWS they are reached through Session Manager, one command per master.
     expect(ha.outputs.map((o) => o.name)).toEqual(
-      ["marathon_urls", "master_private_ips", ...(cloud === "aws" ? ["master_public_ips"] : []), "mesos_urls", "mesos_zk_url", "zookeeper_connect_string"],
+      ["marathon_urls", "master_private_ips", ...(cloud === "aws" ? ["master_session_commands"] : []), "mesos_urls", "mesos_zk_url", "zookeeper_connect_string"],
     );
 
     const md = renderReport(diff, { format: "markdown", baseLabel: "main", headLabel: "head" });
@@ -204,33 +197,87 @@ describe("the four changes of the issue", () => {
     for (const [i, line] of targeted.entries()) expect(line.match(/-target='[^']*masters-(\d)[^']*'/g)!.map((t) => /masters-(\d)/.exec(t)![1])).toEqual([String(i + 1), String(i + 1)]);
   });
 
-  test.each(["azure", "aws"] as Cloud[])("admin CIDRs on %s: four rules per stack added, no machine replaced", (cloud) => {
+  // Admin networks give the masters public IPs on both clouds. Azure attaches them to the NICs in place;
+  // on AWS associate_public_ip_address is ForceNew (terraform-provider-aws internal/service/ec2/ec2_instance.go):
+  // every master is replaced, and its subnet moves from the NAT gateway's route table to the internet gateway's.
+  test.each([
+    ["azure", "no machine replaced (public IPs attach to the NICs in place)"],
+    ["aws", "every master REPLACED for its public IP (ForceNew), its subnet routed to the internet gateway, quorum lost"],
+  ] as [Cloud, string][])("admin CIDRs on %s: four rules per stack added, %s", (cloud) => {
     // dev has no auth: opening its Mesos, Marathon and Swarm APIs to admin networks takes `insecure` (synth warnings only).
     const insecure = { CLUSTER_INSECURE: "on" };
     const diff = diffOf(cloud, { CLUSTER_ADMIN_CIDRS: "203.0.113.0/24", ...insecure });
-    expect(diff.exitCode).toBe(2);
+    expect(diff.exitCode).toBe(cloud === "azure" ? 2 : 3);
     const type = cloud === "azure" ? "azurerm_network_security_rule" : "aws_vpc_security_group_ingress_rule";
     for (const name of ["dev", "ha"]) {
       const stack = stackOf(diff, name);
       const machines = name === "dev" ? [1] : [1, 2, 3];
-      // On Azure the masters get their public IPs now: new IP resources, NICs updated in place.
+      const master = (i: number) => `masters/machines-mesos-${name}-masters-${i}`;
+      // The masters get their public IPs now. Azure: new IP resources, NICs updated in place.
+      // AWS: new instances (the data volumes stay, re-attached), each master subnet's association updated in place.
       const publicIps =
         cloud === "azure"
-          ? machines.flatMap((i) => [
-              `update azurerm_network_interface masters/machines-mesos-${name}-masters-${i}/nic`,
-              `create azurerm_public_ip masters/machines-mesos-${name}-masters-${i}/public-ip`,
-            ])
-          : [];
+          ? machines.flatMap((i) => [`update azurerm_network_interface ${master(i)}/nic`, `create azurerm_public_ip ${master(i)}/public-ip`])
+          : machines.flatMap((i) => [
+              `replace aws_instance ${master(i)}/instance`,
+              `replace aws_volume_attachment ${master(i)}/data-volume-attachment`,
+              `update aws_route_table_association aws/public-routes-${i}`,
+            ]);
       // ... and in ha, whose Swarm API has TLS, the server certificate names the new public IPs: reissued and stored anew.
       const certificate =
-        cloud === "azure" && name === "ha"
-          ? ["replace tls_cert_request swarm/tls/server-request", "replace tls_locally_signed_cert swarm/tls/server-cert", "update azurerm_key_vault_secret swarm/tls-cert-secret"]
+        name === "ha"
+          ? [
+              "replace tls_cert_request swarm/tls/server-request",
+              "replace tls_locally_signed_cert swarm/tls/server-cert",
+              `update ${cloud === "azure" ? "azurerm_key_vault_secret" : "aws_ssm_parameter"} swarm/tls-cert-secret`,
+            ]
           : [];
       // With admin networks the readiness gate turns on (auto): cdktf deploy now waits for a working cluster.
       const gate = ["create null_resource readiness/gate"];
       expect(rows(stack).sort()).toEqual([...["marathon", "mesos", "ssh", "swarm"].map((s) => `create ${type} masters/admin-${s}`), ...publicIps, ...certificate, ...gate].sort());
       expect(stack.userData).toEqual([]);
-      expect(stack.quorum).toBeUndefined();
+      if (cloud === "azure") {
+        expect(stack.statefulReplacements).toEqual([]);
+        expect(stack.quorum).toBeUndefined();
+        continue;
+      }
+      for (const r of stack.resources.filter((x) => x.type === "aws_instance")) {
+        expect(r.replaceReasons).toEqual(["associate_public_ip_address"]);
+        expect(attrs(r)).toEqual(["associate_public_ip_address: false -> true (replace)"]);
+      }
+      for (const r of stack.resources.filter((x) => x.type === "aws_route_table_association")) {
+        expect(attrs(r)).toEqual([expect.stringMatching(/^route_table_id: "\$\{aws_route_table\.aws_private-routes_\w+\.id\}" -> "\$\{aws_route_table\.aws_public-routes_\w+\.id\}" \(update\)$/)]);
+      }
+      expect(stack.statefulReplacements.map((r) => `${r.action} ${r.machine}: ${r.reasonChains.join("; ")}`)).toEqual(
+        machines.map((i) => `replace mesos-${name}-masters-${i}: mesos-${name}-masters-${i} associate_public_ip_address changed (ForceNew)`),
+      );
+      expect(stack.quorum).toEqual({
+        ensembleSize: machines.length,
+        quorum: machines.length === 1 ? 1 : 2,
+        tolerated: machines.length === 1 ? 0 : 1,
+        replaced: machines.map((i) => `mesos-${name}-masters-${i}`),
+        destroyed: [],
+        added: [],
+        losesQuorum: true,
+      });
+      expect(stack.outputs).toEqual([{ name: "master_public_ips", action: "create" }]);
+    }
+    if (cloud === "aws") {
+      // The new certificate names the new instances' public IPs besides the fixed private ones.
+      const request = stackOf(diff, "ha").resources.find((r) => r.type === "tls_cert_request")!;
+      expect(request.replaceReasons).toEqual(["ip_addresses"]);
+      const ips = request.attributes.find((a) => a.path === "ip_addresses")!;
+      expect(ips.before).toEqual(["127.0.0.1", "10.20.0.10", "10.20.1.10", "10.20.2.10"]);
+      expect(ips.after).toEqual([
+        "127.0.0.1",
+        "10.20.0.10",
+        "10.20.1.10",
+        "10.20.2.10",
+        ...[1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^\\$\\{aws_instance\\.masters_machines-mesos-ha-masters-${i}_instance_\\w+\\.public_ip\\}$`))),
+      ]);
+      const text = renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" });
+      expect(text).toContain("QUORUM LOST: 3 of 3 ZooKeeper members are replaced at once, but an ensemble of 3 tolerates only 1 down (quorum 2).");
+      expect(text).toContain("ZOOKEEPER DOWN: the only member is replaced");
     }
     // Moving to another network changes those rules in place.
     const moved = diffSynthOutputs(
@@ -413,7 +460,13 @@ describe("fail safe (issue 11): what plan-diff cannot judge counts as a replacem
     expect(diff.exitCode).toBe(3);
     const ha = stackOf(diff, "ha");
     expect(ha.resources.find((r) => r.type === "aws_vpc")).toMatchObject({ action: "replace", replaceReasons: ["cidr_block"] });
-    expect(ha.resources.filter((r) => r.type === "aws_subnet").every((r) => r.action === "replace" && r.replaceReasons[0].startsWith("vpc_id names aws_vpc."))).toBe(true);
+    // The subnets the plan keeps are replaced with the VPC; the NAT gateway's /28 sits at the end of the address space, so it moves too.
+    const subnets = ha.resources.filter((r) => r.type === "aws_subnet");
+    expect(subnets.map((r) => `${r.action} ${r.constructPath.split("/").slice(1).join("/")}: ${r.replaceReasons[0]}`)).toEqual([
+      ...["agents-1", "agents-2", "agents-3", "masters-1", "masters-2", "masters-3"].map((s) => expect.stringMatching(new RegExp(`^replace aws/subnet-${s}: vpc_id names aws_vpc\\.`))),
+      "replace aws/subnet-public-1: cidr_block",
+    ]);
+    expect(attrs(subnets.find((r) => r.constructPath.endsWith("/subnet-public-1"))!)).toEqual(['cidr_block: "10.20.255.240/28" -> "10.21.255.240/28" (replace)']);
     expect(ha.statefulReplacements.map((r) => `${r.action} ${r.machine}: ${r.reasonChains.join("; ")}`)).toEqual(
       masters.map((i) => `replace mesos-ha-masters-${i}: aws/vpc cidr_block changed (ForceNew) -> aws/subnet-masters-${i} vpc_id -> mesos-ha-masters-${i} subnet_id`),
     );

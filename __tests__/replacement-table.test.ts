@@ -33,6 +33,11 @@ const EVERYTHING = {
   CLUSTER_READINESS_GATE: "on",
   CLUSTER_EXAMPLE_APPS: "web",
 };
+/** Options of one cloud only (refused on the other). */
+const CLOUD_OPTIONS = {
+  azure: { CLUSTER_DEPLOYER_CIDRS: "203.0.113.7" },
+  aws: { CLUSTER_SECRETS_KMS_KEY_ARN: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
+};
 const BACKENDS = {
   azure: { CLUSTER_BACKEND: "azurerm", CLUSTER_BACKEND_STORAGE_ACCOUNT: "acmestate", CLUSTER_BACKEND_CONTAINER: "tfstate", CLUSTER_BACKEND_RESOURCE_GROUP: "rg-state" },
   aws: { CLUSTER_BACKEND: "s3", CLUSTER_BACKEND_BUCKET: "acme-state", CLUSTER_BACKEND_REGION: "eu-west-1" },
@@ -41,7 +46,7 @@ const BACKENDS = {
 /** Each variant synthesizes both stacks, dev and ha. */
 const VARIANTS: [string, Record<string, string>][] = (["azure", "aws"] as const).flatMap((cloud): [string, Record<string, string>][] => [
   [`${cloud}, defaults`, { CLUSTER_CLOUD: cloud, CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY }],
-  [`${cloud}, every option, remote backend`, { CLUSTER_CLOUD: cloud, CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...EVERYTHING, ...BACKENDS[cloud] }],
+  [`${cloud}, every option, remote backend`, { CLUSTER_CLOUD: cloud, CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...EVERYTHING, ...CLOUD_OPTIONS[cloud], ...BACKENDS[cloud] }],
   // A generated SSH key, passwords from Terraform variables, auth off but opened on purpose.
   [
     `${cloud}, generated key, password variables, insecure openings`,
@@ -103,6 +108,7 @@ test("the variants emit what the options promise (so the coverage above means so
   for (const type of [
     "azurerm_linux_virtual_machine_scale_set",
     "azurerm_key_vault_secret",
+    "azurerm_role_assignment",
     "azurerm_public_ip",
     "aws_autoscaling_group",
     "aws_ssm_parameter",

@@ -92,6 +92,17 @@ describe.each(VARIANTS)("%s %s: effective runtime", (cloud, profile) => {
     }
   });
 
+  test("every machine installs containerd.io at the exact 1.7.27-1 and holds it with docker-ce and docker-ce-cli (issue 18)", () => {
+    for (const text of [...masters.map((m) => m.text), pool]) {
+      const doc = readUserData(text);
+      const packages = doc.raw.packages as unknown[];
+      expect(packages).toContainEqual(["containerd.io", "1.7.27-1"]);
+      expect(packages).not.toContain("containerd.io");
+      const holds = (doc.raw.runcmd as unknown[]).filter((c): c is string[] => Array.isArray(c) && c[0] === "apt-mark" && c[1] === "hold");
+      expect(holds).toEqual([["apt-mark", "hold", "docker-ce", "docker-ce-cli", "containerd.io"]]);
+    }
+  });
+
   test("Swarm registers with checkpointing; Marathon runs the 1.8 image", () => {
     const runtime = effectiveRuntime(readUserData(masters[0].text));
     const swarm = processOf(runtime, "swarm")!;

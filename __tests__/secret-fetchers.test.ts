@@ -11,8 +11,9 @@ import { createServer, IncomingMessage, Server, ServerResponse } from "http";
 import { AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
+import { KEY_VAULT_URI_PLACEHOLDER, parseVaultUriTemplate } from "../constructs/cloud/secret-fetchers/azure";
 import { PYTHON3 } from "../scripts/lib/tools";
-import { fileOf, machineDocs, parseCloudConfig, synthCluster } from "./helpers/synth";
+import { fileOf, machineDocs, parseCloudConfig, resolveRef, synthCluster } from "./helpers/synth";
 import { describeWithTool } from "./helpers/tools";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
@@ -40,13 +41,25 @@ function run(script: string, args: string[], env: Record<string, string>): Promi
   });
 }
 
-/** The fetcher exactly as the first master of the ha stack receives it. */
-function fetcherOf(cloud: "azure" | "aws"): string {
+/**
+ * The fetcher exactly as the first master of the ha stack receives it. On
+ * Azure, Terraform writes the URI of the masters' vault into custom_data at
+ * apply (`replace` of the placeholder); `vaultUri` stands in for it here.
+ */
+function fetcherOf(cloud: "azure" | "aws", vaultUri?: string): string {
   const { json } = synthCluster({ cloud, profile: "ha" });
-  const doc = parseCloudConfig(machineDocs(json, cloud)[0].text);
+  const master = machineDocs(json, cloud)[0];
+  const doc = parseCloudConfig(master.text);
   expect(doc.files.get("/usr/local/sbin/fetch-cluster-secret")?.permissions).toBe("0700");
+  let text = fileOf(doc, "/usr/local/sbin/fetch-cluster-secret");
+  if (cloud === "azure") {
+    const template = parseVaultUriTemplate(String(master.resource.custom_data));
+    expect(resolveRef(json, template?.vaultUri).name).toEqual(expect.stringMatching(/^mesos-ha-\$\{random_string\.azure_vault-suffix/));
+    expect(text.split(KEY_VAULT_URI_PLACEHOLDER)).toHaveLength(2);
+    text = text.split(KEY_VAULT_URI_PLACEHOLDER).join(vaultUri ?? "");
+  }
   const path = join(mkdtempSync(join(tmpdir(), "fetcher-")), "fetch-cluster-secret");
-  writeFileSync(path, fileOf(doc, "/usr/local/sbin/fetch-cluster-secret"));
+  writeFileSync(path, text);
   return path;
 }
 
@@ -59,11 +72,11 @@ describeWithTool(PYTHON3, "Azure: Key Vault through the managed identity", () =>
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    script = fetcherOf("azure");
     const imds = await serve((req, _body, res) => {
       seen.push(`imds ${req.url}`);
       if (req.headers.metadata !== "true") return json(res, 400, { error: "Metadata header required" });
-      if (req.url?.startsWith("/metadata/instance/compute/tagsList")) return json(res, 200, [{ name: "mesos-cluster-key-vault", value: "mesos-ha-ab12cd" }]);
+      // Whoever may write the VM's tags names another vault here: the fetcher must not ask.
+      if (req.url?.startsWith("/metadata/instance/compute/tagsList")) return json(res, 200, [{ name: "mesos-cluster-key-vault", value: "attacker-vault" }]);
       if (req.url === "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net") {
         return json(res, 200, { access_token: "vault-token" });
       }
@@ -76,13 +89,17 @@ describeWithTool(PYTHON3, "Azure: Key Vault through the managed identity", () =>
       json(res, 403, { error: { code: "Forbidden" } });
     });
     servers.push(imds.server, vault.server);
-    env = { MESOS_CLUSTER_IMDS: imds.url, MESOS_CLUSTER_SECRET_ENDPOINT: vault.url, MESOS_CLUSTER_SECRET_TIMEOUT: "3" };
+    // vault_uri as azurerm_key_vault exports it, with its trailing slash.
+    script = fetcherOf("azure", `${vault.url}/`);
+    env = { MESOS_CLUSTER_IMDS: imds.url, MESOS_CLUSTER_SECRET_TIMEOUT: "3" };
   });
 
-  test("prints the secret, found through the vault tag and an identity token", async () => {
+  test("prints the secret from the vault whose URI Terraform wrote into it; the VM's tags are never read", async () => {
     const result = await run(script, ["marathon-password"], env);
     expect(result).toMatchObject({ code: 0, stdout: "s3cretFromVault" });
     expect(seen).toContain("vault /secrets/marathon-password?api-version=7.4 Bearer vault-token");
+    // The fetcher of earlier versions read the vault's name from this tag (and went to attacker-vault).
+    expect(seen.filter((s) => s.includes("tagsList"))).toEqual([]);
   });
 
   test("retries, then fails clearly when the identity may not read the secret", async () => {
@@ -90,6 +107,15 @@ describeWithTool(PYTHON3, "Azure: Key Vault through the managed identity", () =>
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^fetch-cluster-secret: mesos-password: HTTP Error 403/);
     expect(seen.filter((s) => s.startsWith("vault /secrets/mesos-password")).length).toBeGreaterThan(1);
+  });
+
+  test("a file Terraform did not complete reaches no vault and says why", async () => {
+    const unrendered = fetcherOf("azure", KEY_VAULT_URI_PLACEHOLDER);
+    const before = seen.length;
+    const result = await run(unrendered, ["marathon-password"], { ...env, MESOS_CLUSTER_SECRET_TIMEOUT: "1" });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^fetch-cluster-secret: marathon-password: no vault URI in this file/);
+    expect(seen.slice(before)).toEqual([]);
   });
 });
 

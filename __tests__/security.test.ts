@@ -173,16 +173,17 @@ describe.each(CLOUDS)("%s", (cloud) => {
         if (cloud === "azure") {
           const vm = d.resource;
           expect(vm.identity).toEqual({ type: "UserAssigned", identity_ids: [expect.stringContaining("azurerm_user_assigned_identity")] });
-          expect(Object.keys(vm.tags as object)).toContain("mesos-cluster-key-vault");
+          // The vault comes with the user data (its URI, written by Terraform), never from a tag (azure-vault.test.ts).
+          expect(vm.custom_data).toContain("azurerm_key_vault.azure_vault_");
+          expect(JSON.stringify(vm.tags)).not.toContain("vault");
         } else {
           expect(String(d.resource.iam_instance_profile)).toContain("aws_iam_instance_profile");
         }
       }
       if (cloud === "azure") {
-        const vault = Object.values(resourcesOf(json, "azurerm_key_vault")).find((v) => JSON.stringify(v.access_policy).includes("azure_machine-identity"))!;
-        const policies = vault.access_policy as { object_id: string; secret_permissions: string[] }[];
-        const machine = policies.find((p) => p.object_id.includes("azurerm_user_assigned_identity"))!;
-        expect(machine.secret_permissions).toEqual(["Get"]);
+        // Read only ("Key Vault Secrets User"), on the masters' vault only.
+        const reads = Object.values(resourcesOf(json, "azurerm_role_assignment")).filter((r) => String(r.principal_id).includes("azure_machine-identity"));
+        expect(reads.map((r) => [r.role_definition_name, r.scope])).toEqual([["Key Vault Secrets User", expect.stringMatching(/^\$\{azurerm_key_vault\.azure_vault_\w+\.id\}$/)]]);
       } else {
         const policy = Object.values(resourcesOf(json, "aws_iam_role_policy")).find((p) => p.name === "read-cluster-secrets")!;
         expect(JSON.parse(String(policy.policy)).Statement).toEqual([
@@ -199,14 +200,16 @@ describe.each(CLOUDS)("%s", (cloud) => {
       else expect(JSON.stringify(Object.values(resourcesOf(json, "aws_launch_template"))[0].iam_instance_profile)).not.toContain("aws_machine-profile");
     });
 
-    test("off in dev: no secrets, no identities, no passwords", () => {
+    test("off in dev: no secrets, no identities but Session Manager's on AWS, no passwords", () => {
       const { json: dev } = synthCluster({ cloud, profile: "dev" });
-      for (const type of ["random_password", "azurerm_key_vault", "aws_ssm_parameter", "aws_iam_role", "azurerm_user_assigned_identity", "tls_locally_signed_cert"]) {
+      for (const type of ["random_password", "azurerm_key_vault", "aws_ssm_parameter", "azurerm_user_assigned_identity", "tls_locally_signed_cert"]) {
         expect(resourcesOf(dev, type)).toEqual({});
       }
+      // AWS masters keep the machines' role for Session Manager (aws-edges.test.ts): no secrets policy on it.
+      if (cloud === "aws") expect(Object.values(resourcesOf(dev, "aws_iam_role_policy")).map((p) => p.name)).toEqual(["session-manager"]);
       for (const d of machineDocs(dev, cloud)) {
         expect(d.resource.identity).toBeUndefined();
-        expect(d.resource.iam_instance_profile).toBeUndefined();
+        if (cloud === "azure") expect(d.resource.iam_instance_profile).toBeUndefined();
         expect(parseCloudConfig(d.text).files.has("/usr/local/sbin/fetch-cluster-secret")).toBe(false);
       }
     });
@@ -301,11 +304,32 @@ describe("nothing lost on change", () => {
       const props: MesosClusterStackProps = { cloud, profile, ...change };
       if (change.agentVmSize) (props as { agentVmSize: string }).agentVmSize = cloud === "azure" ? "Standard_D8s_v5" : "m6i.2xlarge";
       const after = synthCluster(props).json;
-      const stateful = statefulResources(before);
+      // AWS masters get a public IP only once adminCidrs gives it a purpose: the first list replaces
+      // them (associate_public_ip_address is ForceNew; their data volumes stay, re-attached). Another
+      // list after that changes nothing of theirs (below).
+      const firstPublicIp = cloud === "aws" && change.adminCidrs !== undefined;
+      const strip = (json: TfJson) => {
+        const picked = statefulResources(json);
+        if (!firstPublicIp) return picked;
+        return Object.fromEntries(Object.entries(picked).map(([k, r]) => [k, k.startsWith("aws_instance.") ? { ...(r as object), associate_public_ip_address: "(first adminCidrs)" } : r]));
+      };
+      if (firstPublicIp) {
+        const flags = (json: TfJson) => Object.values(resourcesOf(json, "aws_instance")).map((i) => i.associate_public_ip_address);
+        expect(new Set(flags(before))).toEqual(new Set([false]));
+        expect(new Set(flags(after))).toEqual(new Set([true]));
+      }
+      const stateful = strip(before);
       expect(Object.keys(stateful).length).toBeGreaterThan(0);
-      expect(statefulResources(after)).toEqual(stateful);
+      expect(strip(after)).toEqual(stateful);
       // ... while the change did reach the stack.
       expect(after).not.toEqual(before);
+    });
+
+    test("changing adminCidrs once they are set leaves masters and data disks untouched", () => {
+      const from = synthCluster({ cloud, profile, adminCidrs: ["203.0.113.0/24"], insecure: true }).json;
+      const to = synthCluster({ cloud, profile, adminCidrs: ["198.51.100.0/24", "203.0.113.7/32"], insecure: true }).json;
+      expect(statefulResources(to)).toEqual(statefulResources(from));
+      expect(to).not.toEqual(from);
     });
 
     test("the data disks are separate resources attached to the machines, not OS disks", () => {

@@ -3,6 +3,7 @@
  * and the decoded user data of every machine.
  */
 import { Cidr } from "../constructs/core/net";
+import { parseVaultUriTemplate } from "../constructs/cloud/secret-fetchers/azure";
 import {
   Cloud,
   enabledUnits,
@@ -43,12 +44,17 @@ const AWS_COMMON = {
   aws_nat_gateway: 1,
   aws_route: 2,
   aws_route_table: 2,
-  aws_route_table_association: 6,
+  // 3 master, 3 agent and 1 public subnet (the NAT gateway's), each associated with a route table.
+  aws_route_table_association: 7,
   aws_security_group: 2,
-  aws_subnet: 6,
+  aws_subnet: 7,
   aws_vpc: 1,
   aws_vpc_security_group_egress_rule: 2,
   aws_default_security_group: 1,
+  // The masters' role, its Session Manager policy and profile (aws-edges.test.ts), with or without auth.
+  aws_iam_role: 1,
+  aws_iam_role_policy: 1,
+  aws_iam_instance_profile: 1,
 };
 
 /** What authentication (on in ha) adds: passwords, the Swarm CA and certificates, and their secret store. */
@@ -61,8 +67,10 @@ const AUTH_COMMON = {
 };
 // Secrets: the Marathon and Mesos HTTP and ZooKeeper passwords, the agents' credential, the Swarm API's CA, certificate and key.
 // The agent pool reads the agents' credential with an identity of its own (Azure: its own vault with a copy; agent-auth.test.ts).
-const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 2, azurerm_key_vault_secret: 9, azurerm_user_assigned_identity: 2, random_string: 2 };
-const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 8, aws_iam_role: 2, aws_iam_role_policy: 2, aws_iam_instance_profile: 2 };
+// Each vault: its reader's and the deployer's role assignment, and the wait for the latter (azure-vault.test.ts).
+const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 2, azurerm_key_vault_secret: 9, azurerm_user_assigned_identity: 2, random_string: 2, azurerm_role_assignment: 4, null_resource: 2 };
+// With auth the masters' role also reads the cluster's parameters, and the pool gets a role and profile of its own.
+const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 8, aws_iam_role: 2, aws_iam_role_policy: 3, aws_iam_instance_profile: 2 };
 
 function expectedCounts(cloud: Cloud, masters: number, auth: boolean): Record<string, number> {
   if (cloud === "azure") {
@@ -204,9 +212,10 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     expect(out("docker_host")).toBe(`tcp://${ips[0]}:${swarmPort}`);
     expect(out("docker_tls_verify")).toBe(auth ? "1" : "0");
     expect(out("ssh_user")).toBe(cloud === "azure" ? "azureuser" : "ubuntu");
-    // AWS masters always carry a (closed) public IP: adding one later would replace them.
-    if (cloud === "aws") expect((out("master_public_ips") as string[]).length).toBe(masterCount);
-    else expect(out("master_public_ips")).toBeUndefined();
+    // Masters get public IPs only with adminCidrs or internetIngress; AWS offers Session Manager instead.
+    expect(out("master_public_ips")).toBeUndefined();
+    if (cloud === "aws") expect(Object.keys(out("master_session_commands") as object)).toHaveLength(masterCount);
+    else expect(out("master_session_commands")).toBeUndefined();
   });
 
   test("every master runs a ZooKeeper member with its myid and the shared server list", () => {
@@ -339,7 +348,7 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
       expect((doc.raw.packages as unknown[]).slice(0, 3)).toEqual([
         ["docker-ce", `5:${version}-1~ubuntu.22.04~jammy`],
         ["docker-ce-cli", `5:${version}-1~ubuntu.22.04~jammy`],
-        "containerd.io",
+        ["containerd.io", "1.7.27-1"],
       ]);
       expect(doc.raw.ssh_pwauth).toBe(false);
     }
@@ -348,7 +357,10 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
   test("user data is a literal in the JSON, readable without Terraform", () => {
     if (cloud === "azure") {
       for (const vm of Object.values(resourcesOf(json, "azurerm_linux_virtual_machine"))) {
-        expect(vm.custom_data).toMatch(/^[A-Za-z0-9+/]+=*$/);
+        // With secrets, Terraform writes only the vault's URI into the literal document (azure-vault.test.ts).
+        const literal = parseVaultUriTemplate(String(vm.custom_data))?.base64 ?? vm.custom_data;
+        expect(parseVaultUriTemplate(String(vm.custom_data)) !== undefined).toBe(auth);
+        expect(literal).toMatch(/^[A-Za-z0-9+/]+=*$/);
         expect(vm.disable_password_authentication).toBe(true);
       }
     } else {

@@ -33,9 +33,9 @@ export class DockerHostRole implements INodeRole {
     config.addAptSource("docker.list", "https://download.docker.com/linux/ubuntu $RELEASE stable", DOCKER_APT_KEY);
     config.addPackage("docker-ce", this.engine.aptVersion);
     config.addPackage("docker-ce-cli", this.engine.aptVersion);
-    config.addPackage("containerd.io");
-    // Keep unattended upgrades from moving the engine Swarm depends on.
-    config.addCommand(RunPhase.PREPARE, "apt-mark", "hold", "docker-ce", "docker-ce-cli");
+    config.addPackage("containerd.io", this.engine.containerdAptVersion);
+    // Keep unattended upgrades from moving the engine Swarm depends on, and the containerd and runc it runs on.
+    config.addCommand(RunPhase.PREPARE, "apt-mark", "hold", "docker-ce", "docker-ce-cli", "containerd.io");
     config.addCommand(RunPhase.PREPARE, "mkdir", "-p", CONFIG_DIR, node.dataRoot);
     addScript(config, "cluster-host-ip", `# Prints this machine's private IP (the source address towards the cluster network).\n${node.hostIpCommand}`);
   }

@@ -13,3 +13,4 @@ export { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "./cloud/pool-roll
 export { parseRoleHeader, ROLE_NAMES, STATEFUL_ROLES, type RoleName } from "./core/role-header";
 export { type MarathonAppSpec, renderAppDefinition } from "./core/marathon-app-definition";
 export { parseEnvFile } from "./core/systemd";
+export { parseVaultUriTemplate } from "./cloud/secret-fetchers/azure";

@@ -36,6 +36,9 @@ export interface KnobValues {
   apiTls?: boolean;
   swarmClientNames?: string[];
   trustedLaunch?: boolean;
+  /** Azure: public IPv4 addresses or blocks Terraform runs from, admitted by the Key Vaults (`ip_rules`). */
+  deployerCidrs?: string[];
+  secretsKmsKeyArn?: string;
   agentAuthentication?: "accept" | "require";
   internetIngress?: InternetService[];
   insecure?: boolean;
@@ -112,6 +115,8 @@ export const KNOBS: readonly Knob[] = [
   { key: "apiTls", env: "API_TLS", kind: "bool" },
   { key: "swarmClientNames", env: "SWARM_CLIENT_NAMES", kind: "list" },
   { key: "trustedLaunch", env: "TRUSTED_LAUNCH", kind: "bool" },
+  { key: "deployerCidrs", env: "DEPLOYER_CIDRS", kind: "list" },
+  { key: "secretsKmsKeyArn", env: "SECRETS_KMS_KEY_ARN", kind: "string" },
   { key: "agentAuthentication", env: "AGENT_AUTHENTICATION", kind: "string" },
   { key: "internetIngress", env: "INTERNET_INGRESS", kind: "list" },
   { key: "insecure", env: "INSECURE", kind: "bool" },
@@ -288,12 +293,14 @@ function envNameOf(prefix: string, key: string): string {
  * relative to the stack (`agents/machines`) and the property (`vmSize`).
  */
 const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][] = [
-  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|swarmClientNames|swarm)$/, (p) => p],
+  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|secretsKmsKeyArn|swarmClientNames|swarm)$/, (p) => p],
   [/^$/, /^clusterName$/, "name"],
   [/^$/, /^backend\.(\w+)$/, (p) => p],
   [/^(azure|aws)$/, /^(location|region)$/, "region"],
   [/^(azure|aws)$/, /^(zones|addressSpace|masterSubnetCidrs|agentSubnetCidrs|sshPublicKey)$/, (p) => p],
+  [/^aws$/, /^secretsKmsKeyArn$/, (p) => p],
   [/^(azure|aws)$/, /^clusterName$/, "name"],
+  [/^$|^azure$/, /^deployerCidrs(\[\d+\])?$/, "deployerCidrs"],
   [/^masters$/, /^vmSize$/, "masterVmSize"],
   [/^masters$/, /^dockerEngineVersion$/, "masterDockerEngineVersion"],
   [/^masters$/, /^dataDiskGb$/, "masterDataDiskGb"],

@@ -168,6 +168,21 @@ export interface MesosClusterStackProps {
    * @default true
    */
   readonly trustedLaunch?: boolean;
+  /**
+   * Azure: public IPv4 addresses or blocks Terraform runs from (your
+   * workstation's or CI runner's egress address). Every Key Vault denies all
+   * networks but the subnets of the machines that read it and these, and
+   * `cdktf deploy` writes and refreshes the secrets from where it runs.
+   * @default [] (synth warns when the cluster stores secrets)
+   */
+  readonly deployerCidrs?: string[];
+  /**
+   * AWS: ARN of a customer managed KMS key (symmetric, in the stack's region)
+   * for the cluster's SSM SecureString parameters; the roles that read them
+   * may decrypt with exactly this key, through SSM only.
+   * @default the AWS managed key aws/ssm
+   */
+  readonly secretsKmsKeyArn?: string;
   /** Admin SSH public key. @default generated (sensitive output ssh_private_key) */
   readonly sshPublicKey?: string;
   /** Image overrides. @default {@link DEFAULT_IMAGES} */
@@ -259,6 +274,12 @@ export class MesosClusterStack extends TerraformStack {
     if (props.trustedLaunch !== undefined && (props.target !== undefined || cloud !== "azure")) {
       fail(this, "trustedLaunch", props.trustedLaunch, props.target ? "unset with your own target (set it on the AzureTarget)" : "unset on aws (Trusted Launch is an Azure feature)");
     }
+    if (props.deployerCidrs !== undefined && (props.target !== undefined || cloud !== "azure")) {
+      fail(this, "deployerCidrs", props.deployerCidrs, props.target ? "unset with your own target (set it on the AzureTarget)" : "unset on aws (the Key Vaults' network rules; in a config file, put it in the azure section)");
+    }
+    if (props.secretsKmsKeyArn !== undefined && (props.target !== undefined || cloud !== "aws")) {
+      fail(this, "secretsKmsKeyArn", props.secretsKmsKeyArn, props.target ? "unset with your own target (set it on the AwsTarget)" : "unset on azure (a KMS key of AWS Systems Manager parameters)");
+    }
     this.target = props.target
       ? props.target(this)
       : cloud === "azure"
@@ -271,6 +292,7 @@ export class MesosClusterStack extends TerraformStack {
             agentSubnetCidr: single(this, "agentSubnetCidrs", props.agentSubnetCidrs),
             sshPublicKey: props.sshPublicKey,
             trustedLaunch: props.trustedLaunch,
+            deployerCidrs: props.deployerCidrs,
           })
         : new (loadAwsTarget())(this, "aws", {
             clusterName,
@@ -280,6 +302,7 @@ export class MesosClusterStack extends TerraformStack {
             masterSubnetCidrs: props.masterSubnetCidrs,
             agentSubnetCidrs: props.agentSubnetCidrs,
             sshPublicKey: props.sshPublicKey,
+            secretsKmsKeyArn: props.secretsKmsKeyArn,
           });
     const sizes = DEFAULT_VM_SIZES[this.target.cloud];
     applyBackend(this, props.backend, this.target.cloud, this.target.clusterName);
@@ -287,9 +310,11 @@ export class MesosClusterStack extends TerraformStack {
     this.masters = new NodeGroup(this, "masters", {
       target: this.target,
       count: masterCount,
-      // A public IP only when something may reach it. On Azure adding one later is an in-place NIC
-      // update; on AWS it would replace the instance, so AWS masters always get one (closed by default).
-      publicIp: this.target.cloud === "aws" || this.adminCidrs.length > 0 || internet.length > 0,
+      // A public IP only when something may reach it (AWS FSBP EC2.9). Adding or removing one later is an
+      // in-place NIC update on Azure, a replacement of every master on AWS (associate_public_ip_address
+      // is ForceNew); there, without one, the master subnets route through the NAT gateway and
+      // Session Manager is the admin path (output master_session_commands).
+      publicIp: this.adminCidrs.length > 0 || internet.length > 0,
       vmSize: props.masterVmSize ?? sizes.master,
       dataDiskGb: props.masterDataDiskGb,
       dockerEngineVersion: props.masterDockerEngineVersion,
@@ -385,6 +410,14 @@ export class MesosClusterStack extends TerraformStack {
     this.output("master_private_ips", this.masters.privateIps, "Static private IPs of the masters");
     if (this.masters.publicIps.length > 0) {
       this.output("master_public_ips", this.masters.publicIps, "Public IPs of the masters (closed unless adminCidrs open them)");
+    }
+    const sessions = sessionCommandsOf(this.target, this.masters);
+    if (sessions.length > 0) {
+      this.output(
+        "master_session_commands",
+        Object.fromEntries(this.masters.machines.map((m, i) => [m.name, sessions[i]])),
+        "A shell on each master through SSM Session Manager (AWS CLI and its Session Manager plugin; no public IP or open port needed)",
+      );
     }
     this.output("zookeeper_connect_string", this.zookeeper.connectString, "ZooKeeper connect string");
     this.output("mesos_zk_url", this.mesos.zkUrl, "zk:// URL of the Mesos masters");
@@ -506,6 +539,12 @@ function loadAzureTarget(): typeof AzureTargetClass {
 function loadAwsTarget(): typeof AwsTargetClass {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require("../constructs/cloud/aws") as typeof import("../constructs/cloud/aws")).AwsTarget;
+}
+
+/** Session Manager commands per master, when the target offers them (an AwsTarget with sessionManager on). */
+function sessionCommandsOf(target: CloudTarget, masters: NodeGroup): string[] {
+  const commands = (target as Partial<Pick<AwsTargetClass, "sessionCommands">>).sessionCommands;
+  return typeof commands === "function" ? commands.call(target, masters.resources) : [];
 }
 
 function checkAdminCidrs(scope: Construct, cidrs: string[]): string[] {

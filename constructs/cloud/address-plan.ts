@@ -14,6 +14,17 @@ export interface AddressPlanInput {
   readonly masterSubnetCidrs?: string[];
   /** Explicit agent subnets (one per zone when zonal, else one). */
   readonly agentSubnetCidrs?: string[];
+  /**
+   * Also plan one small public subnet, in the first zone (AWS: the NAT
+   * gateway's, the only subnet routed to the internet gateway unless
+   * machines ask for public IPs).
+   */
+  readonly publicSubnet?: boolean;
+  /**
+   * The public subnet's block, with `publicSubnet`.
+   * @default the highest /28 of the address space that overlaps no master or agent subnet
+   */
+  readonly publicSubnetCidr?: string;
 }
 
 /** One subnet of an {@link AddressPlan}: its block and, on zonal clouds, its zone. */
@@ -28,6 +39,8 @@ export interface AddressPlan {
   readonly addressSpace: string;
   readonly masters: PlannedSubnet[];
   readonly agents: PlannedSubnet[];
+  /** The public subnet, when the input asked for one. */
+  readonly public?: PlannedSubnet;
 }
 
 /**
@@ -36,6 +49,8 @@ export interface AddressPlan {
  * cut into sixteen /(N+4) blocks; block 0 holds the master subnets, /(N+8)
  * each, and blocks 1, 2, 3 ... hold one agent subnet each. For 10.20.0.0/16:
  * masters 10.20.0.0/24 (10.20.1.0/24, ...), agents 10.20.16.0/20 (10.20.32.0/20, ...).
+ * The public subnet, when asked for, is the highest free /28 (10.20.255.240/28):
+ * no other subnet moves for it, and it stays where it is while the others do.
  */
 export function planAddresses(scope: IConstruct, input: AddressPlanInput): AddressPlan {
   const space = Cidr.tryParse(input.addressSpace);
@@ -73,7 +88,30 @@ export function planAddresses(scope: IConstruct, input: AddressPlanInput): Addre
   }
   const withZones = (list: string[]): PlannedSubnet[] =>
     list.map((cidr, i) => (input.zonal ? { cidr, zone: input.zones[i] } : { cidr }));
-  return { addressSpace: space.toString(), masters: withZones(masters), agents: withZones(agents) };
+  const plan = { addressSpace: space.toString(), masters: withZones(masters), agents: withZones(agents) };
+  if (!input.publicSubnet) return plan;
+  const publicCidr = input.publicSubnetCidr !== undefined ? checkPublicSubnet(scope, space, input.publicSubnetCidr, checked) : freeBlock(scope, space, checked);
+  return { ...plan, public: withZones([publicCidr])[0] };
+}
+
+/** The explicit public subnet: a block inside the space that overlaps no master or agent subnet. */
+function checkPublicSubnet(scope: IConstruct, space: Cidr, text: string, taken: { prop: string; cidr: Cidr; text: string }[]): string {
+  const cidr = Cidr.tryParse(text);
+  if (!cidr) fail(scope, "publicSubnetCidr", text, "an IPv4 CIDR block such as 10.20.255.240/28 (no host bits set)");
+  if (cidr.prefixLength > 28) fail(scope, "publicSubnetCidr", text, "a /28 or larger subnet (the clouds keep 5 addresses of each)");
+  if (!space.containsCidr(cidr)) fail(scope, "publicSubnetCidr", text, `a subnet inside the address space ${space.toString()}`);
+  const clash = taken.find((c) => c.cidr.overlaps(cidr));
+  if (clash) fail(scope, "publicSubnetCidr", text, `a subnet that does not overlap ${clash.prop} ${clash.text}`);
+  return cidr.toString();
+}
+
+/** The highest /28 of the space that no master or agent subnet overlaps. */
+function freeBlock(scope: IConstruct, space: Cidr, taken: { cidr: Cidr }[]): string {
+  for (let i = 2 ** (28 - space.prefixLength) - 1; i >= 0; i--) {
+    const candidate = space.subnet(28, i);
+    if (!taken.some((c) => c.cidr.overlaps(candidate))) return candidate.toString();
+  }
+  return fail(scope, "addressSpace", space.toString(), "an address space with a free /28 beside the master and agent subnets, for the public subnet of the NAT gateway (or give publicSubnetCidr)");
 }
 
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c) => Cidr.parse(c));

@@ -2,7 +2,7 @@
  * The AWS cloud target: the only file (with ssh-key.ts for the tls provider)
  * that knows aws resources.
  */
-import { Lazy, TerraformResource, TerraformStack, Token } from "cdktf";
+import { ITerraformDependable, Lazy, TerraformResource, TerraformStack, Token } from "cdktf";
 import { Construct, IConstruct } from "constructs";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
@@ -31,7 +31,7 @@ import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
-import { checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
+import { checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
 import { planAddresses } from "./address-plan";
 import { AWS_REGIONS, didYouMean } from "./regions";
 import { awsInstanceType } from "./vm-sizes-aws";
@@ -73,12 +73,44 @@ export interface AwsTargetProps {
   readonly zones?: string[];
   /** VPC CIDR (ignored with `existingNetwork`). @default "10.20.0.0/16" */
   readonly addressSpace?: string;
-  /** Master (public) subnets, one per zone. @default carved from addressSpace (10.20.0.0/24, 10.20.1.0/24, ...) */
+  /**
+   * Master subnets, one per zone: private (out through the NAT gateway)
+   * unless a machine group placed in one asks for public IPs, which makes
+   * that subnet public (routed to the internet gateway).
+   * @default carved from addressSpace (10.20.0.0/24, 10.20.1.0/24, ...)
+   */
   readonly masterSubnetCidrs?: string[];
   /** Agent (private) subnets, one per zone. @default carved from addressSpace (10.20.16.0/20, 10.20.32.0/20, ...) */
   readonly agentSubnetCidrs?: string[];
-  /** Use an existing VPC instead of creating one. @default a new VPC, subnets, NAT gateway */
+  /**
+   * The public subnet that holds the NAT gateway, in the first zone.
+   * @default the highest /28 of addressSpace that overlaps no master or agent subnet (10.20.255.240/28)
+   */
+  readonly publicSubnetCidr?: string;
+  /**
+   * Use an existing VPC instead of creating one. Its subnets are used as
+   * given: their routes (NAT, internet gateway, VPC endpoints for SSM) are
+   * yours to decide.
+   * @default a new VPC, subnets, NAT gateway
+   */
   readonly existingNetwork?: AwsExistingNetwork;
+  /**
+   * SSM Session Manager as the admin path to fixed machines (masters): their
+   * instance profile may register with Systems Manager and open session
+   * channels (ssm:UpdateInstanceInformation, ssmmessages:*Channel), nothing
+   * more; Ubuntu's AMIs ship the agent. Pools (agents) never get it.
+   * @default true
+   */
+  readonly sessionManager?: boolean;
+  /**
+   * ARN of a customer managed KMS key (symmetric, in this region) that
+   * encrypts the cluster's SSM SecureString parameters. Every role that
+   * reads them is allowed kms:Decrypt on exactly this key, only through SSM
+   * (kms:ViaService). Without it, the AWS managed key aws/ssm, which every
+   * principal of the account may use.
+   * @default the AWS managed key aws/ssm
+   */
+  readonly secretsKmsKeyArn?: string;
   /**
    * Admin SSH public key.
    * @default a generated RSA key, its private half a sensitive output
@@ -99,7 +131,7 @@ export interface AwsTargetProps {
 const DATA_DEVICE_NAME = "/dev/sdf";
 const CANONICAL_OWNER = "099720109477";
 
-/** AWS: VPC with public and private subnets per zone, security groups, instances with static IPs, an auto scaling group. */
+/** AWS: VPC with master and agent subnets per zone and a public subnet for the NAT gateway, security groups, instances with static IPs, an auto scaling group. */
 export class AwsTarget extends Construct implements CloudTarget {
   public readonly cloud = "aws" as const;
   public readonly clusterName: string;
@@ -122,6 +154,19 @@ export class AwsTarget extends Construct implements CloudTarget {
   private readonly pinnedAmi: boolean;
   private readonly tags: Record<string, string>;
   private instanceProfile?: IamInstanceProfile;
+  private machineRole?: IamRole;
+  private secretsPolicy?: IamRolePolicy;
+  private sessionPolicy?: IamRolePolicy;
+  /** Session Manager on fixed machines (props.sessionManager). */
+  public readonly sessionManager: boolean;
+  /** The customer managed key of the SSM parameters, if any. */
+  public readonly secretsKmsKeyArn?: string;
+  /** Per master subnet this target created (by id): whether its machines asked for public IPs. */
+  private readonly subnetPublic = new Map<string, { publicIp: boolean; group: string; cidr: string }>();
+  /** False with an existing network: its subnets' routes are the user's. */
+  private readonly routesMasterSubnets: boolean;
+  /** The way out of the master subnets (routes, associations, NAT gateway): machines boot after it exists. */
+  private readonly egress: ITerraformDependable[] = [];
   private readonly secretNames = new Set<string>();
   /** The SSM parameter of each stored secret, by name (pools are granted exactly these ARNs). */
   private readonly parameters = new Map<string, SsmParameter>();
@@ -164,6 +209,8 @@ export class AwsTarget extends Construct implements CloudTarget {
     if (!hasProvider(stack, "aws")) {
       new AwsProvider(stack, "aws-provider", { region: this.region, defaultTags: [{ tags: this.tags }] });
     }
+    this.sessionManager = props.sessionManager ?? true;
+    this.secretsKmsKeyArn = props.secretsKmsKeyArn === undefined ? undefined : checkKmsKeyArn(this, props.secretsKmsKeyArn, region, known.partition ?? "aws");
     this.sshKey = resolveSshKey(this, "aws", props.sshPublicKey);
     const keyPair = new KeyPair(this, "key-pair", { keyName: `${this.clusterName}-admin`, publicKey: this.sshKey.publicKey });
     this.keyName = keyPair.keyName;
@@ -198,8 +245,10 @@ export class AwsTarget extends Construct implements CloudTarget {
       });
       this.vpcId = existing.vpcId;
       this.network = { addressSpace: existing.addressSpace, masterSubnets: existing.masterSubnets, agentSubnets: existing.agentSubnets, zones };
+      this.routesMasterSubnets = false;
       return;
     }
+    this.routesMasterSubnets = true;
 
     const plan = planAddresses(this, {
       addressSpace: props.addressSpace ?? "10.20.0.0/16",
@@ -207,6 +256,8 @@ export class AwsTarget extends Construct implements CloudTarget {
       zonal: true,
       masterSubnetCidrs: props.masterSubnetCidrs,
       agentSubnetCidrs: props.agentSubnetCidrs,
+      publicSubnet: true,
+      publicSubnetCidr: props.publicSubnetCidr,
     });
     const vpc = new Vpc(this, "vpc", {
       cidrBlock: plan.addressSpace,
@@ -218,7 +269,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     // The VPC's default group lets its members talk freely; emptied, it opens nothing if something lands in it.
     new DefaultSecurityGroup(this, "default-group", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-default-closed` } });
     const igw = new InternetGateway(this, "igw", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-igw` } });
-    const subnets = (tier: "masters" | "agents", planned: { cidr: string; zone?: string }[]): SubnetRef[] =>
+    const subnets = (tier: "masters" | "agents" | "public", planned: { cidr: string; zone?: string }[]): SubnetRef[] =>
       planned.map((p, i) => {
         const s = new Subnet(this, `subnet-${tier}-${i + 1}`, {
           vpcId: vpc.id,
@@ -233,20 +284,37 @@ export class AwsTarget extends Construct implements CloudTarget {
     const agentSubnets = subnets("agents", plan.agents);
     this.network = { addressSpace: [plan.addressSpace], masterSubnets, agentSubnets, zones };
 
-    // Masters sit in public subnets (reachable only where rules allow); agents leave through one NAT gateway.
+    // One small public subnet holds the NAT gateway; it alone routes to the internet gateway unless
+    // machines ask for public IPs (EC2.9: no public address nobody asked for).
+    const [publicSubnet] = subnets("public", [plan.public!]);
     const publicRoutes = new RouteTable(this, "public-routes", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-public` } });
-    new Route(this, "public-default", { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
-    masterSubnets.forEach((s, i) => new RouteTableAssociation(this, `public-routes-${i + 1}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
+    const publicDefault = new Route(this, "public-default", { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
+    const publicAssociation = new RouteTableAssociation(this, "public-routes-nat", { subnetId: publicSubnet.id, routeTableId: publicRoutes.id });
     const natIp = new Eip(this, "nat-ip", { domain: "vpc", tags: { Name: `${this.clusterName}-nat` } });
     const nat = new NatGateway(this, "nat", {
       allocationId: natIp.allocationId,
-      subnetId: masterSubnets[0].id,
+      subnetId: publicSubnet.id,
       tags: { Name: `${this.clusterName}-nat` },
-      dependsOn: [igw],
+      dependsOn: [igw, publicDefault, publicAssociation],
     });
     const privateRoutes = new RouteTable(this, "private-routes", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-private` } });
-    new Route(this, "private-default", { routeTableId: privateRoutes.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id });
+    const privateDefault = new Route(this, "private-default", { routeTableId: privateRoutes.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id });
     agentSubnets.forEach((s, i) => new RouteTableAssociation(this, `private-routes-${i + 1}`, { subnetId: s.id, routeTableId: privateRoutes.id }));
+    // A master subnet is public only when the machines placed in it asked for public IPs (known at
+    // synth: groups come after the target); else it leaves through the NAT gateway like the agents.
+    // The ids stay `public-routes-N`, so that an existing association changes its table in place
+    // (route_table_id: ReplaceRouteTableAssociation, terraform-provider-aws
+    // internal/service/ec2/vpc_route_table_association.go) rather than being recreated.
+    const masterAssociations = masterSubnets.map(
+      (s, i) =>
+        new RouteTableAssociation(this, `public-routes-${i + 1}`, {
+          subnetId: s.id,
+          routeTableId: Lazy.stringValue({ produce: () => (this.subnetPublic.get(s.id)?.publicIp ? publicRoutes.id : privateRoutes.id) }),
+        }),
+    );
+    // A master's first boot fetches Docker's key and packages: its way out exists first (the NAT
+    // gateway is created "available": terraform-provider-aws internal/service/ec2/vpc_nat_gateway.go).
+    this.egress.push(publicDefault, privateDefault, ...masterAssociations);
   }
 
   /** AWS names every group by a security group (instances carry it), whatever its members' addresses. */
@@ -287,6 +355,8 @@ export class AwsTarget extends Construct implements CloudTarget {
 
   public createMachines(scope: IConstruct, id: string, spec: MachineGroupSpec): MachineGroupResources {
     checkAwsInstanceType(scope, spec.vmSize);
+    if (this.routesMasterSubnets) this.placeGroup(scope, spec);
+    if (this.sessionManager) this.ensureSessionManagerPolicy();
     const instances: TerraformResource[] = [];
     const dataDisks: TerraformResource[] = [];
     const publicIps: string[] = [];
@@ -303,9 +373,10 @@ export class AwsTarget extends Construct implements CloudTarget {
         associatePublicIpAddress: spec.publicIp,
         vpcSecurityGroupIds: [spec.securityGroup.id],
         keyName: this.keyName,
-        // Machines that read secrets get the cluster's instance profile (SSM GetParameter on its path only).
+        // The cluster's instance profile: Session Manager (unless turned off), and SSM GetParameter on
+        // the cluster's path for machines that read secrets.
         iamInstanceProfile: Lazy.stringValue({
-          produce: () => (this.instanceProfile && spec.readsSecrets() ? this.instanceProfile.name : undefined),
+          produce: () => (this.instanceProfile && (this.sessionManager || spec.readsSecrets()) ? this.instanceProfile.name : undefined),
         }),
         userData: Lazy.stringValue({ produce: () => (encoded().encoding === "plain" ? encoded().value : undefined) }),
         userDataBase64: Lazy.stringValue({ produce: () => (encoded().encoding === "plain" ? undefined : encoded().value) }),
@@ -315,6 +386,7 @@ export class AwsTarget extends Construct implements CloudTarget {
         rootBlockDevice: { volumeSize: spec.osDiskGb, volumeType: "gp3", encrypted: true, deleteOnTermination: true },
         tags: { Name: m.name, role: spec.name },
         lifecycle: this.pinnedAmi ? undefined : { ignoreChanges: ["ami"] },
+        dependsOn: this.egress.length > 0 ? this.egress : undefined,
       });
       instances.push(instance);
       if (spec.publicIp) publicIps.push(instance.publicIp);
@@ -341,6 +413,37 @@ export class AwsTarget extends Construct implements CloudTarget {
     return { instances, dataDisks, publicIps };
   }
 
+  /**
+   * Records whether a group's machines have public IPs in each master subnet
+   * they use (the subnet's route table follows). Groups that disagree on one
+   * subnet are refused: a machine without a public IP in a subnet routed to
+   * the internet gateway has no way out (no image pulls), and one with a
+   * public IP in a NAT subnet is unreachable at it.
+   */
+  private placeGroup(scope: IConstruct, spec: MachineGroupSpec): void {
+    for (const m of spec.machines) {
+      const placed = this.subnetPublic.get(m.subnet.id);
+      if (placed && placed.publicIp !== spec.publicIp) {
+        fail(
+          scope,
+          "publicIp",
+          spec.publicIp,
+          `${placed.publicIp} like group ${placed.group} in master subnet ${placed.cidr}: the subnet routes to the internet gateway when its machines have public IPs and through the NAT gateway when they have none, so machine groups in one subnet must agree`,
+        );
+      }
+      if (!placed) this.subnetPublic.set(m.subnet.id, { publicIp: spec.publicIp, group: spec.name, cidr: m.subnet.cidr });
+    }
+  }
+
+  /**
+   * `aws ssm start-session` per instance of a fixed group (the AWS CLI with
+   * its Session Manager plugin), or none when Session Manager is off.
+   */
+  public sessionCommands(resources: MachineGroupResources): string[] {
+    if (!this.sessionManager) return [];
+    return resources.instances.map((instance) => `aws ssm start-session --region ${this.region} --target ${(instance as Instance).id}`);
+  }
+
   public get secretFetcherSource(): string {
     return awsSecretFetcher(this.region, this.clusterName);
   }
@@ -349,11 +452,13 @@ export class AwsTarget extends Construct implements CloudTarget {
     if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) fail(scope, "secret name", name, "lower-case letters, digits and '-', starting with a letter");
     if (this.secretNames.has(name)) fail(scope, "secret name", name, "a name not yet used by another secret of this cluster");
     this.secretNames.add(name);
-    this.ensureInstanceProfile();
+    this.ensureSecretsPolicy();
     const parameter = new SsmParameter(scope, id, {
       name: `${ssmPrefix(this.clusterName)}${name}`,
       type: "SecureString",
       value,
+      // Unset: the AWS managed key aws/ssm.
+      keyId: this.secretsKmsKeyArn,
       description: `Mesos cluster ${this.clusterName}: ${name}`,
     });
     this.parameters.set(name, parameter);
@@ -392,26 +497,34 @@ export class AwsTarget extends Construct implements CloudTarget {
         produce: () =>
           JSON.stringify({
             Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: "ssm:GetParameter", Resource: access.parameters.map((p) => p.arn) }],
+            Statement: [{ Effect: "Allow", Action: "ssm:GetParameter", Resource: access.parameters.map((p) => p.arn) }, ...this.kmsStatements()],
           }),
       }),
     });
     access.profile = new IamInstanceProfile(access.scope, `${access.id}-profile`, { name: roleName, role: role.name });
   }
 
-  /** The role machines read their cluster's parameters with, created on first use. */
-  private ensureInstanceProfile(): IamInstanceProfile {
-    if (this.instanceProfile) return this.instanceProfile;
-    const role = new IamRole(this, "machine-role", {
+  /** The role and instance profile of the fixed machines (masters), created on first use. */
+  private ensureMachineRole(): IamRole {
+    if (this.machineRole) return this.machineRole;
+    this.machineRole = new IamRole(this, "machine-role", {
       name: `${this.clusterName}-machines`,
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
       }),
     });
+    this.instanceProfile = new IamInstanceProfile(this, "machine-profile", { name: `${this.clusterName}-machines`, role: this.machineRole.name });
+    return this.machineRole;
+  }
+
+  /** The machines' role may read their cluster's parameters (and decrypt them with the cluster's key). */
+  private ensureSecretsPolicy(): void {
+    if (this.secretsPolicy) return;
+    const role = this.ensureMachineRole();
     const account = new DataAwsCallerIdentity(this, "account");
     const partition = new DataAwsPartition(this, "partition");
-    new IamRolePolicy(this, "machine-role-secrets", {
+    this.secretsPolicy = new IamRolePolicy(this, "machine-role-secrets", {
       name: "read-cluster-secrets",
       role: role.id,
       policy: JSON.stringify({
@@ -423,11 +536,55 @@ export class AwsTarget extends Construct implements CloudTarget {
             // This account and partition only (a wildcard account would also name another account's parameters).
             Resource: `arn:${partition.partition}:ssm:${this.region}:${account.accountId}:parameter${ssmPrefix(this.clusterName)}*`,
           },
+          ...this.kmsStatements(),
         ],
       }),
     });
-    this.instanceProfile = new IamInstanceProfile(this, "machine-profile", { name: `${this.clusterName}-machines`, role: role.name });
-    return this.instanceProfile;
+  }
+
+  /**
+   * Session Manager's own permissions on the machines' role, as AWS's
+   * minimal Session Manager instance profile lists them (Systems Manager
+   * User Guide, "Create a custom IAM instance profile for Session Manager";
+   * the same five actions as the managed policy AWSCloud9SSMInstanceProfile):
+   * the agent registers (ssm:UpdateInstanceInformation) and opens the
+   * session's control and data channels (ssmmessages). Not
+   * AmazonSSMManagedInstanceCore, which adds ssm:GetParameter(s) on every
+   * parameter of the account, documents, associations, inventory, patching
+   * and ec2messages (Run Command). `*`: ssmmessages defines no resource type
+   * (Service Authorization Reference, Amazon Message Gateway Service).
+   * s3:GetEncryptionConfiguration and kms:Decrypt there are for session
+   * logs in S3 and KMS-encrypted sessions, which this cluster does not set up.
+   */
+  private ensureSessionManagerPolicy(): void {
+    if (this.sessionPolicy) return;
+    const role = this.ensureMachineRole();
+    this.sessionPolicy = new IamRolePolicy(this, "machine-role-session-manager", {
+      name: "session-manager",
+      role: role.id,
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" }],
+      }),
+    });
+  }
+
+  /**
+   * kms:Decrypt on the cluster's customer managed key, only in calls SSM
+   * makes on the reader's behalf (GetParameter WithDecryption), none with a
+   * key of AWS's (aws/ssm grants every principal of the account).
+   */
+  private kmsStatements(): Record<string, unknown>[] {
+    if (this.secretsKmsKeyArn === undefined) return [];
+    const suffix = AWS_REGIONS[this.region].partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com";
+    return [
+      {
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: this.secretsKmsKeyArn,
+        Condition: { StringEquals: { "kms:ViaService": `ssm.${this.region}.${suffix}` } },
+      },
+    ];
   }
 
   public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {
@@ -489,6 +646,28 @@ export class AwsTarget extends Construct implements CloudTarget {
 }
 
 export { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "./pool-rolling";
+
+/** What the machines' role may do for Session Manager (see ensureSessionManagerPolicy). */
+export const SESSION_MANAGER_ACTIONS = [
+  "ssm:UpdateInstanceInformation",
+  "ssmmessages:CreateControlChannel",
+  "ssmmessages:CreateDataChannel",
+  "ssmmessages:OpenControlChannel",
+  "ssmmessages:OpenDataChannel",
+];
+
+/**
+ * A KMS key ARN of this region and partition: `arn:aws:kms:eu-west-1:111122223333:key/<key id>`,
+ * the id a UUID or a multi-Region `mrk-` id. Not an alias: an IAM policy
+ * grants kms:Decrypt on keys, not on their aliases. Tokens are taken as they are.
+ */
+function checkKmsKeyArn(scope: IConstruct, arn: string, region: string, partition: string): string {
+  if (isUnresolved(arn)) return arn;
+  const allowed = `the ARN of a customer managed KMS key of ${region}, such as arn:${partition}:kms:${region}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (a key ARN, not an alias: the roles are granted kms:Decrypt on the key; Parameter Store calls KMS in its own region)`;
+  const match = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.exec(typeof arn === "string" ? arn : "");
+  if (!match || match[1] !== partition || match[2] !== region) fail(scope, "secretsKmsKeyArn", arn, allowed);
+  return arn;
+}
 
 /**
  * Graviton types (a1, and a `g` after the generation digit: t4g, m7g, c6gn)

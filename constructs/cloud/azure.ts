@@ -2,7 +2,8 @@
  * The Azure cloud target: the only file (with ssh-key.ts for the tls
  * provider) that knows azurerm resources.
  */
-import { Lazy, TerraformResource, TerraformStack } from "cdktf";
+import { gunzipSync } from "zlib";
+import { Fn, Lazy, TerraformResource, TerraformStack } from "cdktf";
 import { Construct, IConstruct } from "constructs";
 import { ApplicationSecurityGroup } from "@cdktf/provider-azurerm/lib/application-security-group";
 import { LinuxVirtualMachine } from "@cdktf/provider-azurerm/lib/linux-virtual-machine";
@@ -25,15 +26,20 @@ import { VirtualNetwork } from "@cdktf/provider-azurerm/lib/virtual-network";
 import { DataAzurermClientConfig } from "@cdktf/provider-azurerm/lib/data-azurerm-client-config";
 import { KeyVault } from "@cdktf/provider-azurerm/lib/key-vault";
 import { KeyVaultSecret } from "@cdktf/provider-azurerm/lib/key-vault-secret";
+import { MonitorDiagnosticSetting } from "@cdktf/provider-azurerm/lib/monitor-diagnostic-setting";
+import { RoleAssignment } from "@cdktf/provider-azurerm/lib/role-assignment";
 import { UserAssignedIdentity } from "@cdktf/provider-azurerm/lib/user-assigned-identity";
 import { StringResource } from "@cdktf/provider-random/lib/string-resource";
+import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
-import { checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
+import { checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN, warn } from "../core/validation";
+import { Cidr, parseIpv4 } from "../core/net";
+import { ensureNullProvider } from "../cluster-client";
 import { planAddresses } from "./address-plan";
 import { AZURE_LOCATIONS, closest, didYouMean } from "./regions";
 import { azureVmSize } from "./vm-sizes-azure";
 import { VmSizeInfo } from "./vm-sizes";
-import { AZURE_SECRET_FETCHER, KEY_VAULT_TAG } from "./secret-fetchers/azure";
+import { AZURE_SECRET_FETCHER, KEY_VAULT_URI_PLACEHOLDER } from "./secret-fetchers/azure";
 import { POOL_MAX_BATCH_PERCENT } from "./pool-rolling";
 import { resolveSshKey, SshKey } from "./ssh-key";
 import { ensureRandomProvider, hasProvider } from "../core/providers";
@@ -45,6 +51,7 @@ import {
   MachineGroupSpec,
   PoolResources,
   PoolSpec,
+  EncodedUserDataValue,
   SubnetRef,
   UserDataPolicy,
 } from "./target";
@@ -57,7 +64,15 @@ export interface AzureExistingNetwork {
   readonly addressSpace: string[];
   /** Subnet for the masters (regional; static IPs come from its CIDR). */
   readonly masterSubnet: { readonly id: string; readonly cidr: string };
-  /** Subnet for the agents. */
+  /**
+   * Subnet for the agents.
+   *
+   * Both subnets need the `Microsoft.KeyVault` service endpoint when the
+   * cluster stores secrets (`auth`, Swarm TLS, API TLS): each Key Vault
+   * admits only the subnets of the machines that read it, and Azure refuses
+   * a vault network rule naming a subnet without that endpoint
+   * (`az network vnet subnet update --service-endpoints Microsoft.KeyVault`).
+   */
   readonly agentSubnet: { readonly id: string; readonly cidr: string };
   /**
    * Associate the cluster's network security group with these subnets. Turn
@@ -122,10 +137,54 @@ export interface AzureTargetProps {
    * @default "latest" (resolved when each machine is made)
    */
   readonly imageVersion?: string;
+  /**
+   * Public IPv4 addresses or blocks Terraform runs from (your workstation's
+   * or your CI runner's egress address, as the internet sees it). Every Key
+   * Vault denies all networks but the subnets of the machines that read it
+   * and these: `cdktf deploy` writes and refreshes the secrets through the
+   * vault's data plane from where it runs. Private ranges are refused (a
+   * vault's IP rules take public addresses only; a machine inside the VNet
+   * reaches it through the subnet's service endpoint instead).
+   * @default [] (synth warns when the cluster stores secrets: a deploy from elsewhere gets ForbiddenByFirewall)
+   */
+  readonly deployerCidrs?: string[];
+  /**
+   * Resource ID of a Log Analytics workspace
+   * (`/subscriptions/.../resourceGroups/.../providers/Microsoft.OperationalInsights/workspaces/NAME`)
+   * that receives every Key Vault's audit logs (category group `audit`: each
+   * read and write of a secret, with caller and address).
+   * @default none: no diagnostic setting
+   */
+  readonly keyVaultLogAnalyticsWorkspaceId?: string;
 }
 
 /** LUN of the data disk; the udev path /dev/disk/azure/scsi1/lunN names it on the VM. */
 const DATA_DISK_LUN = 10;
+
+/**
+ * How long the first write to a vault waits after the deployer's role
+ * assignment on it is made: "Role assignments latency: at current expected
+ * performance, it will take up to 10 minutes (600 seconds) after role
+ * assignments is changed for role to be applied" (Microsoft Learn, Key Vault
+ * "Provide access ... with Azure role-based access control", Known limits
+ * and performance; MicrosoftDocs azure-docs articles/key-vault/general/rbac-guide.md).
+ * The provider does not retry a 403: azurerm_key_vault_secret's create first
+ * reads the secret and fails on anything but 404
+ * (hashicorp/terraform-provider-azurerm v4.55.0
+ * internal/services/keyvault/key_vault_secret_resource.go), and
+ * azurerm_role_assignment only waits until ARM returns the assignment
+ * (internal/services/authorization/role_assignment_resource.go,
+ * roleAssignmentCreateStateRefreshFunc), not until Key Vault honours it.
+ */
+const KEY_VAULT_RBAC_WAIT_SECONDS = 600;
+
+/** The role the machines read their vault with (Azure built-in: read secret contents). */
+const KEY_VAULT_READER_ROLE = "Key Vault Secrets User";
+/** The role the deployer writes a vault with (Azure built-in: every action on secrets, none on permissions). */
+const KEY_VAULT_WRITER_ROLE = "Key Vault Secrets Officer";
+
+/** The subnet service endpoint a vault's network rule needs (Key Vault sees the subnet, not an address). */
+const KEY_VAULT_SERVICE_ENDPOINT = "Microsoft.KeyVault";
 
 const UBUNTU_2204 = {
   publisher: "Canonical",
@@ -151,7 +210,12 @@ export class AzureTarget extends Construct implements CloudTarget {
   private readonly tags: Record<string, string>;
   private readonly diskType: string;
   private nextPriority = 100;
-  private secretStore?: { vault: KeyVault; identity: UserAssignedIdentity };
+  private secretStore?: VaultStore;
+  /** Public addresses Terraform writes the vaults from (`ip_rules`). */
+  private readonly deployerCidrs: string[];
+  private readonly keyVaultLogWorkspaceId?: string;
+  /** Subnets some vault admits: they get the Key Vault service endpoint. */
+  private readonly vaultSubnetIds = new Set<string>();
   private readonly secretNames = new Set<string>();
   /** Each stored secret's value (usually a token), for the copies in pools' own vaults. */
   private readonly secretValues = new Map<string, string>();
@@ -186,6 +250,8 @@ export class AzureTarget extends Construct implements CloudTarget {
     const version = props.imageVersion ?? "latest";
     if (version !== "latest" && !/^\d+\.\d+\.\d+$/.test(version)) fail(this, "imageVersion", version, '"latest" or an image version such as 22.04.202411190');
     this.machineSecurity = { secureBootEnabled: trusted, vtpmEnabled: trusted, ...(atHost ? { encryptionAtHostEnabled: true } : {}) };
+    this.deployerCidrs = checkDeployerCidrs(this, props.deployerCidrs ?? []);
+    this.keyVaultLogWorkspaceId = checkWorkspaceId(this, props.keyVaultLogAnalyticsWorkspaceId);
     this.image = { ...UBUNTU_2204, version };
     this.tags = { cluster: this.clusterName, "managed-by": "mesos-cluster-cdktf", ...(props.tags ?? {}) };
     const locationZones = AZURE_LOCATIONS[this.location];
@@ -233,6 +299,7 @@ export class AzureTarget extends Construct implements CloudTarget {
         tags: this.tags,
       });
       const subnet = (name: string, cidr: string): SubnetRef => {
+        const ref = { id: "", cidr };
         const s = new Subnet(this, `subnet-${name}`, {
           name,
           resourceGroupName: rg.name,
@@ -240,8 +307,12 @@ export class AzureTarget extends Construct implements CloudTarget {
           addressPrefixes: [cidr],
           // Egress goes through the NAT gateway below, not Azure's retiring default outbound access.
           defaultOutboundAccessEnabled: false,
+          // Only on a subnet a vault admits (newVault): its network rule names the subnet.
+          serviceEndpoints: Lazy.listValue({ produce: () => (this.vaultSubnetIds.has(ref.id) ? [KEY_VAULT_SERVICE_ENDPOINT] : undefined) }),
         });
-        return { id: s.id, cidr };
+        // The token string itself: the set above compares strings, and each `s.id` read makes a new one.
+        ref.id = s.id;
+        return ref;
       };
       const masterSubnet = subnet("masters", plan.masters[0].cidr);
       const agentSubnet = subnet("agents", plan.agents[0].cidr);
@@ -406,16 +477,9 @@ export class AzureTarget extends Construct implements CloudTarget {
         osDisk: { caching: "ReadWrite", storageAccountType: this.diskType, diskSizeGb: spec.osDiskGb },
         sourceImageReference: this.image,
         ...this.machineSecurity,
-        // base64 (gzip+base64 near the limit), rendered from the roles at synth: a literal in the JSON.
-        customData: Lazy.stringValue({ produce: () => m.userData().value }),
-        // Machines that read secrets learn the (randomly named) vault from a tag; identity: see below.
-        tags: Lazy.anyValue({
-          produce: () => ({
-            ...this.tags,
-            role: spec.name,
-            ...(this.secretStore && spec.readsSecrets() ? { [KEY_VAULT_TAG]: this.secretStore.vault.name } : {}),
-          }),
-        }) as never,
+        // base64 (gzip+base64 near the limit), rendered from the roles at synth; with the vault's URI when they read secrets.
+        customData: Lazy.stringValue({ produce: () => this.customData(m.userData(), this.secretStore) }),
+        tags: { ...this.tags, role: spec.name },
       });
       // Machines that read secrets get the cluster's identity. An override, because the
       // identity block takes no token, and the answer is known only at synth.
@@ -456,11 +520,11 @@ export class AzureTarget extends Construct implements CloudTarget {
     this.secretNames.add(name);
     this.secretValues.set(name, value);
     const store = this.ensureSecretStore();
-    new KeyVaultSecret(scope, id, { name, value, keyVaultId: store.vault.id, contentType: "text/plain" });
+    new KeyVaultSecret(scope, id, { name, value, keyVaultId: store.vault.id, contentType: "text/plain", dependsOn: [store.writable] });
     return { name };
   }
 
-  /** Who runs Terraform: the owner of every vault's full access policy. */
+  /** Who runs Terraform: the principal that writes every vault ("Key Vault Secrets Officer"). */
   private get deployer(): DataAzurermClientConfig {
     this.deployerConfig ??= new DataAzurermClientConfig(this, "deployer");
     return this.deployerConfig;
@@ -468,15 +532,13 @@ export class AzureTarget extends Construct implements CloudTarget {
 
   /**
    * A user-assigned identity of the pool's own (`<cluster>-pool-<pool>`) and
-   * a Key Vault of the pool's own that it may `Get` from, holding a copy of
-   * each secret the pool reads: Key Vault access policies apply to the whole
-   * vault, so `Get` on the cluster's vault would hand the pool every master
-   * secret. Access policies (as for the cluster's vault) take effect at once;
-   * per-secret RBAC would need Owner or User Access Administrator and
-   * propagates slowly (hashicorp/terraform-provider-azurerm
-   * website/docs/r/key_vault.html.markdown). The scale set carries the
-   * identity and names the vault in the tag the fetcher reads; a pool that
-   * reads nothing has neither.
+   * a Key Vault of the pool's own that it may read, holding a copy of each
+   * secret the pool reads: the identity's role is scoped to its vault, so
+   * reading the cluster's vault would hand the pool every master secret.
+   * (Per-secret role assignments would avoid the copy, but each one
+   * propagates on its own, up to 10 minutes: {@link KEY_VAULT_RBAC_WAIT_SECONDS}.)
+   * The scale set carries the identity, and its user data the vault's URI; a
+   * pool that reads nothing has neither.
    */
   public allowPoolSecret(pool: PoolResources, secret: ClusterSecret): void {
     const access = this.poolAccess.get(pool.pool);
@@ -486,10 +548,16 @@ export class AzureTarget extends Construct implements CloudTarget {
     if (access.secrets.includes(secret.name)) return;
     access.secrets.push(secret.name);
     access.store ??= this.createPoolStore(access);
-    new KeyVaultSecret(access.scope, `${access.id}-secret-${secret.name}`, { name: secret.name, value, keyVaultId: access.store.vault.id, contentType: "text/plain" });
+    new KeyVaultSecret(access.scope, `${access.id}-secret-${secret.name}`, {
+      name: secret.name,
+      value,
+      keyVaultId: access.store.vault.id,
+      contentType: "text/plain",
+      dependsOn: [access.store.writable],
+    });
   }
 
-  private createPoolStore(access: PoolAccess): { vault: KeyVault; identity: UserAssignedIdentity } {
+  private createPoolStore(access: PoolAccess): VaultStore {
     ensureRandomProvider(this);
     const identity = new UserAssignedIdentity(access.scope, `${access.id}-identity`, {
       name: `${this.clusterName}-pool-${access.name}`,
@@ -500,18 +568,35 @@ export class AzureTarget extends Construct implements CloudTarget {
     const suffix = new StringResource(access.scope, `${access.id}-vault-suffix`, { length: 6, upper: false, special: false });
     // 3-24 characters, no two '-' in a row: at most 14 of the cluster's name, "-p-", 6 random.
     const prefix = this.clusterName.replace(/-+/g, "-").slice(0, 14).replace(/-$/, "");
-    const vault = this.newVault(access.scope, `${access.id}-vault`, `${prefix}-p-${suffix.result}`, identity, { ...this.tags, pool: access.name });
-    return { vault, identity };
+    return this.newVault(access.scope, `${access.id}-vault`, {
+      name: `${prefix}-p-${suffix.result}`,
+      reader: identity,
+      subnets: access.subnets,
+      tags: { ...this.tags, pool: access.name },
+    });
   }
 
   /**
-   * A Key Vault whose secrets the deployer manages and `reader` may only
-   * read (access policy `Get`).
+   * A Key Vault that `reader` may only read and the deployer writes, both by
+   * Azure RBAC scoped to the vault (no access policies), reachable only from
+   * `subnets` (the readers' own, through the Key Vault service endpoint) and
+   * from the deployer's addresses ({@link AzureTargetProps.deployerCidrs}).
+   * `writable` is what the vault's secrets wait for.
    */
-  private newVault(scope: Construct, id: string, name: string, reader: UserAssignedIdentity, tags: Record<string, string>): KeyVault {
+  private newVault(scope: IConstruct, id: string, props: { name: string; reader: UserAssignedIdentity; subnets: SubnetRef[]; tags: Record<string, string> }): VaultStore {
     const client = this.deployer;
-    return new KeyVault(scope, id, {
-      name,
+    if (this.deployerCidrs.length === 0) {
+      warn(
+        this,
+        "deployerCidrs is empty: the Key Vaults admit only the subnets of the machines that read them, and `cdktf deploy` writes and refreshes " +
+          "their secrets from the machine it runs on, which then gets ForbiddenByFirewall. Set deployerCidrs (CLUSTER_DEPLOYER_CIDRS) to " +
+          "that machine's public IPv4 address as the internet sees it, e.g. 203.0.113.7, or run Terraform from inside one of those subnets",
+        "deployerCidrs",
+      );
+    }
+    for (const s of props.subnets) this.vaultSubnetIds.add(s.id);
+    const vault = new KeyVault(scope, id, {
+      name: props.name,
       resourceGroupName: this.resourceGroupName,
       location: this.location,
       tenantId: client.tenantId,
@@ -524,24 +609,63 @@ export class AzureTarget extends Construct implements CloudTarget {
       softDeleteRetentionDays: 90,
       purgeProtectionEnabled: true,
       lifecycle: { ignoreChanges: ["soft_delete_retention_days"] },
-      accessPolicy: [
-        {
-          tenantId: client.tenantId,
-          objectId: client.objectId,
-          secretPermissions: ["Get", "List", "Set", "Delete", "Purge", "Recover"],
-        },
-        { tenantId: client.tenantId, objectId: reader.principalId, secretPermissions: ["Get"] },
-      ],
-      tags,
+      // Data-plane access by role assignments (below), not access policies. Both attributes are updated in
+      // place (key_vault_resource.go resourceKeyVaultUpdate: EnableRbacAuthorization, AccessPolicies), so a
+      // vault made by an earlier version switches over without being replaced; `[]` also clears its old
+      // policies (access_policy is Optional+Computed with ConfigModeAttr: left out, they would stay).
+      rbacAuthorizationEnabled: true,
+      accessPolicy: [],
+      // Nothing but the readers' subnets and the deployer. Public network access stays enabled: these rules
+      // are how it is restricted (false would refuse the deployer too). AzureServices lets Microsoft's
+      // trusted services through the firewall, not past RBAC: none of them has a role on these vaults.
+      networkAcls: {
+        defaultAction: "Deny",
+        bypass: "AzureServices",
+        ipRules: this.deployerCidrs,
+        virtualNetworkSubnetIds: props.subnets.map((s) => s.id),
+      },
+      tags: props.tags,
     });
+    new RoleAssignment(scope, `${id}-reader`, {
+      scope: vault.id,
+      roleDefinitionName: KEY_VAULT_READER_ROLE,
+      principalId: props.reader.principalId,
+      // A new managed identity: skips the directory lookup that may not see it yet.
+      principalType: "ServicePrincipal",
+    });
+    const writer = new RoleAssignment(scope, `${id}-deployer`, {
+      scope: vault.id,
+      roleDefinitionName: KEY_VAULT_WRITER_ROLE,
+      principalId: client.objectId,
+    });
+    // Runs again only when the deployer's assignment is made anew (a new vault, another deployer).
+    ensureNullProvider(scope);
+    const writable = new NullResource(scope, `${id}-rbac-wait`, {
+      triggers: { role_assignment: writer.id },
+      provisioners: [
+        {
+          type: "local-exec",
+          interpreter: ["node", "-e", RBAC_WAIT_SCRIPT],
+          command: String(KEY_VAULT_RBAC_WAIT_SECONDS),
+        },
+      ],
+    });
+    if (this.keyVaultLogWorkspaceId) {
+      new MonitorDiagnosticSetting(scope, `${id}-audit-logs`, {
+        name: "key-vault-audit",
+        targetResourceId: vault.id,
+        logAnalyticsWorkspaceId: this.keyVaultLogWorkspaceId,
+        enabledLog: [{ categoryGroup: "audit" }],
+      });
+    }
+    return { vault, identity: props.reader, writable };
   }
 
   /**
    * The cluster's Key Vault and the identity its machines read it with,
-   * created on first use. Access policies (not RBAC) apply at once, so the
-   * first apply does not race role-assignment propagation.
+   * created on first use. The masters' subnets are the ones it admits.
    */
-  private ensureSecretStore(): { vault: KeyVault; identity: UserAssignedIdentity } {
+  private ensureSecretStore(): VaultStore {
     if (this.secretStore) return this.secretStore;
     ensureRandomProvider(this);
     const identity = new UserAssignedIdentity(this, "machine-identity", {
@@ -552,14 +676,40 @@ export class AzureTarget extends Construct implements CloudTarget {
     });
     // Vault names are global: a random suffix keeps two clusters named alike from colliding.
     const suffix = new StringResource(this, "vault-suffix", { length: 6, upper: false, special: false });
-    const vault = this.newVault(this, "vault", `${this.clusterName.slice(0, 16)}-${suffix.result}`, identity, this.tags);
-    this.secretStore = { vault, identity };
+    this.secretStore = this.newVault(this, "vault", {
+      name: `${this.clusterName.slice(0, 16)}-${suffix.result}`,
+      reader: identity,
+      subnets: this.network.masterSubnets,
+      tags: this.tags,
+    });
     return this.secretStore;
+  }
+
+  /**
+   * A machine's `custom_data`. A document that holds the secret fetcher gets
+   * its vault's URI from Terraform: the vault's name has a random suffix, so
+   * the URI is known at apply, not at synth. `replace` puts it in place of
+   * {@link KEY_VAULT_URI_PLACEHOLDER} in the synthesized document (a base64
+   * literal: no `${` of the document's shell is read as Terraform syntax),
+   * and the machine receives the result; nothing on the machine names the
+   * vault otherwise, so no tag or metadata can point the fetcher elsewhere.
+   * Other documents stay literals.
+   */
+  private customData(encoded: EncodedUserDataValue, store: VaultStore | undefined): string {
+    const raw =
+      encoded.encoding === "gzip+base64"
+        ? gunzipSync(Buffer.from(encoded.value, "base64"))
+        : Buffer.from(encoded.value, encoded.encoding === "base64" ? "base64" : "utf8");
+    if (!raw.includes(KEY_VAULT_URI_PLACEHOLDER)) return encoded.value;
+    if (!store) throw new Error(`${this.node.path}: a document holds the secret fetcher, but its machines read no vault`);
+    const document = Fn.replace(Fn.base64decode(raw.toString("base64")), KEY_VAULT_URI_PLACEHOLDER, store.vault.vaultUri);
+    // Azure counts the decoded bytes (at most 64 KiB): only a document over that is gzipped (by Terraform, then).
+    return raw.length <= this.userDataPolicy.limitBytes ? Fn.base64encode(document) : Fn.base64gzip(document);
   }
 
   public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {
     checkAzureVmSize(scope, spec.vmSize);
-    const access: PoolAccess = { scope, id, name: spec.name, secrets: [] };
+    const access: PoolAccess = { scope, id, name: spec.name, subnets: spec.subnets, secrets: [] };
     const pool = new LinuxVirtualMachineScaleSet(scope, id, {
       name: `${this.clusterName}-${spec.name}`,
       computerNamePrefix: `${this.clusterName}-${spec.name}`.slice(0, 9),
@@ -626,11 +776,9 @@ export class AzureTarget extends Construct implements CloudTarget {
           ],
         },
       ],
-      customData: Lazy.stringValue({ produce: () => spec.userData().value }),
-      // A pool that reads secrets learns its own vault from this tag (IMDS tagsList), like the machines.
-      tags: Lazy.anyValue({
-        produce: () => ({ ...this.tags, role: spec.name, ...(access.store ? { [KEY_VAULT_TAG]: access.store.vault.name } : {}) }),
-      }) as never,
+      // With its own vault's URI when the pool reads secrets (allowPoolSecret), as for machines.
+      customData: Lazy.stringValue({ produce: () => this.customData(spec.userData(), access.store) }),
+      tags: { ...this.tags, role: spec.name },
     });
     // The pool's own identity when it reads secrets (allowPoolSecret); an override, as for machines.
     pool.addOverride(
@@ -644,13 +792,72 @@ export class AzureTarget extends Construct implements CloudTarget {
 
 export { POOL_MAX_BATCH_PERCENT } from "./pool-rolling";
 
+/** A vault, the identity that reads it, and what its secrets wait for (the deployer's role assignment to take effect). */
+interface VaultStore {
+  readonly vault: KeyVault;
+  readonly identity: UserAssignedIdentity;
+  readonly writable: NullResource;
+}
+
 /** What a pool may read, and its own identity and vault once it reads anything. */
 interface PoolAccess {
   readonly scope: IConstruct;
   readonly id: string;
   readonly name: string;
+  /** The pool's subnets: the ones its vault admits. */
+  readonly subnets: SubnetRef[];
   readonly secrets: string[];
-  store?: { vault: KeyVault; identity: UserAssignedIdentity };
+  store?: VaultStore;
+}
+
+/** local-exec of the wait before a vault's first secret: node is there wherever cdktf runs (cluster-client.ts). */
+const RBAC_WAIT_SCRIPT =
+  'const s = Number(process.argv[1]); console.log("Waiting " + s + " s for the Key Vault role assignment to take effect (Azure: up to 10 minutes)"); setTimeout(() => {}, s * 1000);';
+
+/**
+ * `deployerCidrs`: public IPv4 addresses or blocks, as Key Vault's IP rules
+ * take them: "IP network rules are only allowed for public IP addresses. IP
+ * address ranges reserved for private networks (as defined in RFC 1918) are
+ * not allowed", IPv4 only, and (in earlier versions of the same page) no
+ * /31 or /32 blocks, single addresses instead (Microsoft Learn, "Configure
+ * Azure Key Vault firewalls and virtual networks"; MicrosoftDocs azure-docs
+ * articles/key-vault/general/network-security.md). A /32 is written as its
+ * address; the provider takes "IPv4Address or CIDR" (key_vault_resource.go
+ * network_acls.ip_rules).
+ */
+function checkDeployerCidrs(scope: IConstruct, cidrs: string[]): string[] {
+  if (!Array.isArray(cidrs)) fail(scope, "deployerCidrs", cidrs, "a list of public IPv4 addresses or CIDR blocks");
+  const allowed = "a public IPv4 address such as 203.0.113.7 or a block such as 203.0.113.0/24 (no host bits set)";
+  const PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8"].map((c) => Cidr.parse(c));
+  const out: string[] = [];
+  cidrs.forEach((c, i) => {
+    if (isUnresolved(c)) {
+      out.push(c);
+      return;
+    }
+    const block = typeof c === "string" && parseIpv4(c) !== undefined ? Cidr.tryParse(`${c}/32`) : Cidr.tryParse(c);
+    if (!block) fail(scope, `deployerCidrs[${i}]`, c, allowed);
+    if (block.prefixLength === 0) fail(scope, `deployerCidrs[${i}]`, c, `${allowed}; not the whole internet (the vaults would admit everyone's network)`);
+    if (block.prefixLength === 31) fail(scope, `deployerCidrs[${i}]`, c, `${allowed}; for a /31 list its two addresses (${block.host(0)}, ${block.host(1)}): Key Vault did not take /31 blocks`);
+    const reserved = PRIVATE.find((p) => p.overlaps(block));
+    if (reserved) {
+      fail(scope, `deployerCidrs[${i}]`, c, `${allowed}; not in ${reserved.toString()}: Key Vault's IP rules take public addresses only (a deployer inside the VNet must run in a subnet the vault admits)`);
+    }
+    out.push(block.prefixLength === 32 ? block.host(0) : block.toString());
+  });
+  if (new Set(out).size !== out.length) fail(scope, "deployerCidrs", cidrs, "distinct addresses and blocks");
+  if (out.length > 127) fail(scope, "deployerCidrs", `${out.length} entries`, "at most 127 entries (Key Vault's limit on IP rules)");
+  return out;
+}
+
+/** `keyVaultLogAnalyticsWorkspaceId`: a workspace's resource ID (the provider's workspaces.ValidateWorkspaceID), or a token. */
+function checkWorkspaceId(scope: IConstruct, id: string | undefined): string | undefined {
+  if (id === undefined || isUnresolved(id)) return id;
+  const pattern = /^\/subscriptions\/[0-9a-fA-F-]{36}\/resourceGroups\/[^/]+\/providers\/Microsoft\.OperationalInsights\/workspaces\/[^/]+$/i;
+  if (typeof id !== "string" || !pattern.test(id)) {
+    fail(scope, "keyVaultLogAnalyticsWorkspaceId", id, "a Log Analytics workspace resource ID: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/workspaces/<name>");
+  }
+  return id;
 }
 
 /**

@@ -186,9 +186,9 @@ export interface CloudTarget extends IConstruct {
    * Lets the members of a pool read `secret` at boot with an identity of the
    * pool's own that can read nothing else: AWS, a role and instance profile
    * per pool allowed `ssm:GetParameter` on exactly that parameter's ARN;
-   * Azure, a user-assigned identity per pool with `Get` on a Key Vault of the
-   * pool's own that holds a copy of the secret (access policies are
-   * vault-wide). Pools that read no secret get no identity at all. Called
+   * Azure, a user-assigned identity per pool with "Key Vault Secrets User"
+   * on a Key Vault of the pool's own that holds a copy of the secret (a role
+   * scoped to a vault reads all of it). Pools that read no secret get no identity at all. Called
    * before synth (the pool's {@link secretFetcherSource} then finds it).
    */
   allowPoolSecret?(pool: PoolResources, secret: ClusterSecret): void;

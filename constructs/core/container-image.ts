@@ -211,6 +211,11 @@ export class DockerEngine {
     return `5:${this.version}-1~ubuntu.22.04~jammy`;
   }
 
+  /** The containerd.io apt version installed and held with this engine, e.g. `1.7.27-1` (the same for every engine). */
+  public get containerdAptVersion(): string {
+    return CONTAINERD_IO_APT_VERSION;
+  }
+
   /**
    * Why this engine cannot serve classic Swarm's API 1.15, or undefined.
    * Only 25.0.x both defaults to a floor above 1.15 and accepts
@@ -230,6 +235,22 @@ export class DockerEngine {
     return `Docker ${this.version} refuses API ${apiVersion} clients (its floor is ${DOCKER_DEFAULT_MIN_API})`;
   }
 }
+
+/**
+ * The containerd.io package (containerd and runc) every Docker host installs
+ * and holds, for both engines. Sources:
+ * - docker-ce 25.0.5 and 27.5.1 need `containerd.io (>= 1.6.24)`
+ *   (docker/docker-ce-packaging deb/common/control: master when 25.0.5 was
+ *   released, branch 27.x at 27.5.1; 28.x raised it to 1.7.27);
+ * - both were built and tested with containerd 1.7 (moby v25.0.5 and v27.5.1
+ *   Dockerfile CONTAINERD_VERSION v1.7.13 and v1.7.25);
+ * - `1.7.27-1` is docker/containerd-packaging debian/changelog's release of
+ *   containerd 1.7.27 (31 Mar 2025; runc 1.2.5 since 1.7.26-1), built for
+ *   ubuntu:jammy amd64 (Jenkinsfile) under the changelog's version as is
+ *   (scripts/build-deb runs dpkg-buildpackage: no distribution suffix).
+ * Held, it never takes a later runc's fixes: bump it here.
+ */
+const CONTAINERD_IO_APT_VERSION: `${number}.${number}.${number}-${number}` = "1.7.27-1";
 
 /** The engine masters run unless told otherwise (a current engine: they serve no old client). */
 export const MASTER_DOCKER_ENGINE_VERSION = "27.5.1";

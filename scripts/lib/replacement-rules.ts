@@ -291,7 +291,7 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
   azurerm_user_assigned_identity: {
     source: azurerm("managedidentity/user_assigned_identity_resource.go"),
     rules: [
-      replace("name", "ForceNew: a new identity (new principal): the vault's access policy and the machines' identity are updated to it", true),
+      replace("name", "ForceNew: a new identity (new principal): its role assignment on the vault is made anew and the machines' identity is updated to it", true),
       ...forceNew("resource_group_name", "location"),
       ...TAGS,
     ],
@@ -302,6 +302,11 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
       replace("name", "ForceNew: a new vault, and every secret in it is written anew", true),
       ...forceNew("resource_group_name", "location"),
       ...inPlace("sku_name", "tenant_id", "access_policy", "public_network_access_enabled", "network_acls", "enabled_for_deployment", "enabled_for_disk_encryption", "enabled_for_template_deployment"),
+      update(
+        "rbac_authorization_enabled",
+        "updated in place (resourceKeyVaultUpdate: EnableRbacAuthorization); from then on only role assignments grant access to the secrets, access policies are no longer evaluated",
+        true,
+      ),
       {
         path: "purge_protection_enabled",
         effect: "update",
@@ -322,6 +327,21 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
       },
       ...TAGS,
     ],
+  },
+  azurerm_role_assignment: {
+    source: azurerm("authorization/role_assignment_resource.go"),
+    rules: [
+      replace(
+        "principal_id",
+        "ForceNew: a new assignment. The deployer's names whoever runs Terraform (azurerm_client_config object_id): another deployer replaces it, and the vault's next secret write waits for it again",
+        true,
+      ),
+      ...forceNew("scope", "role_definition_name", "role_definition_id", "principal_type", "name", "description", "condition", "condition_version", "delegated_managed_identity_resource_id"),
+    ],
+  },
+  azurerm_monitor_diagnostic_setting: {
+    source: azurerm("monitor/monitor_diagnostic_setting_resource.go"),
+    rules: [...forceNew("name", "target_resource_id"), ...inPlace("log_analytics_workspace_id", "log_analytics_destination_type", "enabled_log", "enabled_metric", "storage_account_id", "eventhub_name", "eventhub_authorization_rule_id", "partner_solution_id")],
   },
   azurerm_key_vault_secret: {
     source: azurerm("keyvault/key_vault_secret_resource.go"),
@@ -439,7 +459,7 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
     rules: [
       update(
         "*",
-        "read at every plan: the identity running Terraform; another identity (a CI principal instead of a person) changes the vault's tenant and access policy in place",
+        "read at every plan: the identity running Terraform; another identity (a CI principal instead of a person) replaces the deployer's role assignment on each vault, and the vault's next secret write waits for it again",
         true,
       ),
     ],

@@ -5,7 +5,8 @@
  */
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
-import { gunzipSync } from "zlib";
+import { gunzipSync, gzipSync } from "zlib";
+import { parseVaultUriTemplate } from "../../constructs/internal";
 
 export type Cloud = "azure" | "aws";
 
@@ -60,6 +61,19 @@ function literal(value: unknown, what: string): string {
   return value;
 }
 
+/**
+ * Azure `custom_data`: a literal, or, on machines that read Key Vault secrets,
+ * the synthesized document into which Terraform writes the vault's URI
+ * (constructs/cloud/azure.ts customData). Decoded as synthesized: the text
+ * holds KEY_VAULT_URI_PLACEHOLDER where the machine gets the URI.
+ */
+function azureCustomData(value: unknown, what: string): { text: string; bytes: number; gzip: boolean } {
+  const template = typeof value === "string" ? parseVaultUriTemplate(value) : undefined;
+  if (!template) return decodeBase64UserData(literal(value, what));
+  const decoded = decodeBase64UserData(template.base64);
+  return template.gzip ? { text: decoded.text, bytes: gzipSync(Buffer.from(decoded.text, "utf8"), { level: 9 }).length, gzip: true } : decoded;
+}
+
 function pathOf(resource: Record<string, unknown>): string {
   const meta = (resource["//"] as { metadata?: { path?: string } } | undefined)?.metadata;
   return meta?.path ?? "";
@@ -88,7 +102,7 @@ export function userDataNodes(json: TfJson): UserDataNode[] {
   };
   if (cloud === "azure") {
     each("azurerm_linux_virtual_machine", (key, vm) => {
-      const decoded = decodeBase64UserData(literal(vm.custom_data, `${vm.name}.custom_data`));
+      const decoded = azureCustomData(vm.custom_data, `${vm.name}.custom_data`);
       const nic = resolveRef(json, (vm.network_interface_ids as string[] | undefined)?.[0]);
       const ipc = (nic?.ip_configuration as Record<string, unknown>[] | undefined)?.[0];
       nodes.push({
@@ -107,7 +121,7 @@ export function userDataNodes(json: TfJson): UserDataNode[] {
       });
     });
     each("azurerm_linux_virtual_machine_scale_set", (key, vmss) => {
-      const decoded = decodeBase64UserData(literal(vmss.custom_data, `${vmss.name}.custom_data`));
+      const decoded = azureCustomData(vmss.custom_data, `${vmss.name}.custom_data`);
       nodes.push({
         kind: "pool",
         cloud,

@@ -5,17 +5,27 @@ import { RETRY_MAIN } from "./retry-main";
  * library only (Ubuntu 22.04 ships python3.10; no Azure CLI needed).
  */
 
-/** The VM tag that names the cluster's Key Vault (its name is random, so it cannot be in user data). */
-export const KEY_VAULT_TAG = "mesos-cluster-key-vault";
+/**
+ * Stands for the vault's URI in the fetcher until Terraform writes the real
+ * one: vault names carry a random suffix, unknown at synth, so azure.ts
+ * renders `custom_data` as `base64encode(replace(base64decode(<document>),
+ * <this>, <vault>.vault_uri))` ({@link parseVaultUriTemplate}). Longer than
+ * any vault URI (`https://` + 24 characters + `.vault.azure.net/`, 49), so
+ * the size checked at synth is never below what the machine receives.
+ * Starts with "@@": never a URL, so a document Terraform did not render
+ * fails loudly instead of reaching some vault.
+ */
+export const KEY_VAULT_URI_PLACEHOLDER = "@@KEY_VAULT_URI_WRITTEN_HERE_BY_TERRAFORM_AT_APPLY@@";
 
 export const AZURE_SECRET_FETCHER = String.raw`#!/usr/bin/python3
 """fetch-cluster-secret NAME: prints a cluster secret kept in Azure Key Vault.
 
 Authenticates with the VM's managed identity through the instance metadata
-service; the vault is named by the VM tag ${KEY_VAULT_TAG}. Retries for up
-to 10 minutes while the identity, its access policy and the secret propagate.
-MESOS_CLUSTER_IMDS and MESOS_CLUSTER_SECRET_ENDPOINT override the endpoints
-(tests only).
+service. The vault is the one Terraform wrote into this file when it made the
+machine: nothing read at run time (such as the VM's tags) can point it
+elsewhere. Retries for up to 10 minutes while the identity, its role
+assignment and the secret propagate. MESOS_CLUSTER_IMDS overrides the
+metadata endpoint (tests only).
 """
 import json
 import os
@@ -24,8 +34,8 @@ import time
 import urllib.parse
 import urllib.request
 
+VAULT_URI = "${KEY_VAULT_URI_PLACEHOLDER}"
 IMDS = os.environ.get("MESOS_CLUSTER_IMDS", "http://169.254.169.254")
-VAULT_ENDPOINT = os.environ.get("MESOS_CLUSTER_SECRET_ENDPOINT")
 TIMEOUT = float(os.environ.get("MESOS_CLUSTER_SECRET_TIMEOUT", "600"))
 
 
@@ -36,16 +46,37 @@ def get_json(url, headers):
 
 
 def fetch(name):
-    metadata = {"Metadata": "true"}
-    tags = get_json(IMDS + "/metadata/instance/compute/tagsList?api-version=2021-02-01", metadata)
-    vaults = [tag["value"] for tag in tags if tag["name"] == "${KEY_VAULT_TAG}"]
-    if not vaults:
-        raise LookupError("the VM has no ${KEY_VAULT_TAG} tag")
+    if VAULT_URI.startswith("@@"):
+        raise LookupError("no vault URI in this file (Terraform writes it into custom_data)")
     resource = urllib.parse.quote("https://vault.azure.net", safe="")
-    token = get_json(IMDS + "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" + resource, metadata)
-    base = VAULT_ENDPOINT or "https://%s.vault.azure.net" % vaults[0]
-    url = base + "/secrets/" + urllib.parse.quote(name) + "?api-version=7.4"
+    token = get_json(IMDS + "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" + resource, {"Metadata": "true"})
+    url = VAULT_URI.rstrip("/") + "/secrets/" + urllib.parse.quote(name) + "?api-version=7.4"
     return get_json(url, {"Authorization": "Bearer " + token["access_token"]})["value"]
 
 
 ${RETRY_MAIN}`;
+
+/** An Azure `custom_data` whose document Terraform completes with a vault's URI. */
+export interface VaultUriTemplate {
+  /** The document as synthesized (with {@link KEY_VAULT_URI_PLACEHOLDER}), plain base64. */
+  readonly base64: string;
+  /** Terraform gzips the completed document (`base64gzip`): it is over the cloud's limit unzipped. */
+  readonly gzip: boolean;
+  /** The reference Terraform puts in place of the placeholder, `${azurerm_key_vault.<name>.vault_uri}`. */
+  readonly vaultUri: string;
+}
+
+const TEMPLATE = /^\$\{base64(encode|gzip)\(replace\(base64decode\("([A-Za-z0-9+/]*={0,2})"\), "([^"\\]+)", (azurerm_key_vault\.[A-Za-z0-9_-]+\.vault_uri)\)\)\}$/;
+
+/**
+ * Reads a `custom_data` value as azure.ts renders it for machines that read
+ * secrets: the synthesized document, and the vault whose URI Terraform puts
+ * into it. Undefined for anything else (a literal document, another
+ * expression). For tools that decode user data from the synthesized JSON
+ * (scripts/lib/synth-output.ts).
+ */
+export function parseVaultUriTemplate(customData: string): VaultUriTemplate | undefined {
+  const m = TEMPLATE.exec(customData);
+  if (!m || m[3] !== KEY_VAULT_URI_PLACEHOLDER) return undefined;
+  return { base64: m[2], gzip: m[1] === "gzip", vaultUri: `\${${m[4]}}` };
+}
