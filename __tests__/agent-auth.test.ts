@@ -36,9 +36,9 @@ import { effectiveRuntime, processOf, runtimeFindings } from "../scripts/lib/eff
 import { userDataNodes } from "../scripts/lib/synth-output";
 import { buildApp } from "../stacks/app";
 import { loadAppConfig } from "../stacks/config";
-import { ToolSpec } from "../scripts/lib/tools";
 import { readUserData } from "../scripts/lib/user-data-model";
 import { Cloud, execStartOf, fileOf, machineDocs, parseCloudConfig, poolDoc, resolveRef, resourcesOf, synthCluster, synthStack, TEST_SSH_KEY } from "./helpers/synth";
+import { AS_ROOT, netnsTool, reaches, sh } from "./helpers/netns";
 import { describeWithTool } from "./helpers/tools";
 
 const FETCHER = "/usr/local/sbin/fetch-cluster-secret";
@@ -366,28 +366,7 @@ describe("library", () => {
 // ---------------------------------------------------------------------------
 // The metadata block in a real nftables.
 
-/** Root runs these directly; elsewhere through passwordless sudo. */
-const AS_ROOT = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-
-const NETNS_NFT: ToolSpec = {
-  name: "nft + ip netns + python3 (root)",
-  debianPackage: "nftables iproute2 python3",
-  probe: [...AS_ROOT, "sh", "-c", "nft --version && python3 -c 'import socket; socket.AF_PACKET' && ip netns add imdsprobe$$ && ip netns exec imdsprobe$$ nft list ruleset && ip netns del imdsprobe$$"],
-};
-
-function sh(script: string): string {
-  const [cmd, ...args] = [...AS_ROOT, "bash", "-euo", "pipefail", "-c", script];
-  return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** True when a TCP connection from the namespace completes. */
-function reaches(ns: string, ip: string, port: number): Promise<boolean> {
-  const code = "import socket,sys\ntry:\n  socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1.5).close()\nexcept OSError:\n  sys.exit(1)\n";
-  return new Promise((resolve) => {
-    const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "exec", ns, "python3", "-c", code, ip, String(port)];
-    spawn(cmd, args, { stdio: "ignore" }).on("exit", (status) => resolve(status === 0));
-  });
-}
+const NETNS_NFT = netnsTool("imdsprobe", { name: "python3", debianPackage: "python3", check: "python3 -c 'import socket; socket.AF_PACKET'" });
 
 /**
  * Sends one hand-built UDP frame to 169.254.169.254 through an AF_PACKET

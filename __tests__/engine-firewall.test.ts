@@ -13,20 +13,12 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { ENGINE_FIREWALL_RULES, ENGINE_FIREWALL_UNIT, engineFirewallRules, SWARM_ENGINE_DROP_IN } from "../constructs/swarm-manager";
 import { runtimeFindings } from "../scripts/lib/effective-runtime";
-import { ToolSpec } from "../scripts/lib/tools";
 import { readUserData } from "../scripts/lib/user-data-model";
 import { fileOf, machineDocs, parseCloudConfig, poolDoc, synthCluster } from "./helpers/synth";
+import { AS_ROOT, netnsTool, reaches, sh } from "./helpers/netns";
 import { describeWithTool } from "./helpers/tools";
 
-/** Root runs these directly; elsewhere (GitHub's runners) through passwordless sudo. */
-const AS_ROOT = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-
-/** nftables and network namespaces, as root: the probe makes and removes a namespace. */
-const NETNS_NFT: ToolSpec = {
-  name: "nft + ip netns (root)",
-  debianPackage: "nftables iproute2",
-  probe: [...AS_ROOT, "sh", "-c", "nft --version && ip netns add fwprobe$$ && ip netns exec fwprobe$$ nft list ruleset && ip netns del fwprobe$$"],
-};
+const NETNS_NFT = netnsTool("fwprobe");
 
 describe.each(["azure", "aws"] as const)("%s: the agents' engine firewall in the user data", (cloud) => {
   test.each(["dev", "ha"] as const)("%s: admits the engine port from exactly the masters, and docker.service requires it", (profile) => {
@@ -51,21 +43,6 @@ describe.each(["azure", "aws"] as const)("%s: the agents' engine firewall in the
     expect(runtimeFindings(readUserData(broken)).map((f) => f.message)).toEqual([expect.stringContaining("a task can reach its own agent's engine")]);
   });
 });
-
-function sh(script: string): string {
-  const [cmd, ...args] = [...AS_ROOT, "bash", "-euo", "pipefail", "-c", script];
-  return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** Connects from a namespace; true when the TCP handshake completes within the timeout. */
-function reaches(ns: string, ip: string, port: number): Promise<boolean> {
-  const code = "import socket,sys\ntry:\n  socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1.5).close()\nexcept OSError:\n  sys.exit(1)\n";
-  return new Promise((resolve) => {
-    const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "exec", ns, "python3", "-c", code, ip, String(port)];
-    const p = spawn(cmd, args, { stdio: "ignore" });
-    p.on("exit", (status) => resolve(status === 0));
-  });
-}
 
 describeWithTool(NETNS_NFT, "the agents' engine firewall in a real nftables (network namespaces)", () => {
   const id = `${process.pid % 10000}`;
