@@ -15,7 +15,7 @@
  * the library's refusals. Needs root, nftables, iproute2 and python3 for the
  * namespace part (CI runs as root).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
+import { ChildProcess, spawnSync } from "child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -38,7 +38,7 @@ import { buildApp } from "../stacks/app";
 import { loadAppConfig } from "../stacks/config";
 import { readUserData } from "../scripts/lib/user-data-model";
 import { Cloud, execStartOf, fileOf, machineDocs, parseCloudConfig, poolDoc, resolveRef, resourcesOf, synthCluster, synthStack, TEST_SSH_KEY } from "./helpers/synth";
-import { AS_ROOT, netnsTool, reaches, sh } from "./helpers/netns";
+import { AS_ROOT, deleteNamespaces, listenIn, netnsTool, reaches, sh } from "./helpers/netns";
 import { describeWithTool } from "./helpers/tools";
 
 const FETCHER = "/usr/local/sbin/fetch-cluster-secret";
@@ -472,25 +472,12 @@ EOF
     `);
     gatewayMac = sh(`ip netns exec ${ns.cloud} cat /sys/class/net/eth0/address`).trim();
     // The metadata service (and the gateway) answering TCP 80.
-    const code = "import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 80)); s.listen(16)\nprint('ready', flush=True)\nwhile True:\n    c, _ = s.accept(); c.close()\n";
-    const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "exec", ns.cloud, "python3", "-c", code];
-    server = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout!.once("data", () => resolve());
-      server!.once("exit", (status) => reject(new Error(`server exited ${status}`)));
-    });
+    server = await listenIn(ns.cloud, [80]);
   }, 30000);
 
   afterAll(() => {
     server?.kill();
-    for (const n of Object.values(ns)) {
-      try {
-        const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "del", n];
-        execFileSync(cmd, args, { stdio: "ignore" });
-      } catch {
-        // already gone
-      }
-    }
+    deleteNamespaces(Object.values(ns));
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -7,7 +7,7 @@
  * the bridge gateway 172.17.0.1, the agent's own IP), while the agent's other
  * ports stay reachable. Needs root, nftables and iproute2 (CI runs as root).
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess } from "child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -15,7 +15,7 @@ import { ENGINE_FIREWALL_RULES, ENGINE_FIREWALL_UNIT, engineFirewallRules, SWARM
 import { runtimeFindings } from "../scripts/lib/effective-runtime";
 import { readUserData } from "../scripts/lib/user-data-model";
 import { fileOf, machineDocs, parseCloudConfig, poolDoc, synthCluster } from "./helpers/synth";
-import { AS_ROOT, netnsTool, reaches, sh } from "./helpers/netns";
+import { deleteNamespaces, listenIn, netnsTool, reaches, sh } from "./helpers/netns";
 import { describeWithTool } from "./helpers/tools";
 
 const NETNS_NFT = netnsTool("fwprobe");
@@ -80,34 +80,12 @@ describeWithTool(NETNS_NFT, "the agents' engine firewall in a real nftables (net
       ip netns exec ${ns.agent} nft -f ${join(dir, "rules.nft")}
     `);
     // The engine's TCP API and the agent's own port, listening on every address of the agent.
-    const server = [
-      "import socket, threading",
-      "def serve(port):",
-      "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', port)); s.listen(16)",
-      "    while True:",
-      "        c, _ = s.accept(); c.close()",
-      "for p in (2375, 5051): threading.Thread(target=serve, args=(p,), daemon=True).start()",
-      "print('ready', flush=True)",
-      "threading.Event().wait()",
-    ].join("\n");
-    const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "exec", ns.agent, "python3", "-c", server];
-    listener = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
-    await new Promise<void>((resolve, reject) => {
-      listener!.stdout!.once("data", () => resolve());
-      listener!.once("exit", (code) => reject(new Error(`listener exited ${code}`)));
-    });
+    listener = await listenIn(ns.agent, [2375, 5051]);
   }, 30000);
 
   afterAll(() => {
     listener?.kill();
-    for (const n of Object.values(ns)) {
-      try {
-        const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "del", n];
-        execFileSync(cmd, args, { stdio: "ignore" });
-      } catch {
-        // already gone
-      }
-    }
+    deleteNamespaces(Object.values(ns));
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,7 +3,7 @@
  * into a real kernel (engine-firewall.test.ts, agent-auth.test.ts): how to
  * run a command as root, the tool probe, and a TCP reachability check.
  */
-import { execFileSync, spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import { ToolSpec } from "../../scripts/lib/tools";
 
 /** Root runs these directly; elsewhere (GitHub's runners) through passwordless sudo. */
@@ -35,4 +35,37 @@ export function reaches(ns: string, ip: string, port: number): Promise<boolean> 
     const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "exec", ns, "python3", "-c", code, ip, String(port)];
     spawn(cmd, args, { stdio: "ignore" }).on("exit", (status) => resolve(status === 0));
   });
+}
+
+/** Starts TCP servers on `ports` inside a namespace that accept and close every connection; resolves once they listen. */
+export async function listenIn(ns: string, ports: number[]): Promise<ChildProcess> {
+  const code = [
+    "import socket, threading",
+    "def serve(port):",
+    "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', port)); s.listen(16)",
+    "    while True:",
+    "        c, _ = s.accept(); c.close()",
+    `for p in (${ports.join(", ")},): threading.Thread(target=serve, args=(p,), daemon=True).start()`,
+    "print('ready', flush=True)",
+    "threading.Event().wait()",
+  ].join("\n");
+  const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "exec", ns, "python3", "-c", code];
+  const server = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    server.stdout!.once("data", () => resolve());
+    server.once("exit", (status) => reject(new Error(`the servers on ${ports.join(", ")} in ${ns} exited ${status}`)));
+  });
+  return server;
+}
+
+/** Deletes the namespaces that exist of `names` (the others are already gone). */
+export function deleteNamespaces(names: string[]): void {
+  for (const n of names) {
+    try {
+      const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "del", n];
+      execFileSync(cmd, args, { stdio: "ignore" });
+    } catch {
+      // already gone
+    }
+  }
 }

@@ -159,6 +159,19 @@ function askEvery(servers, path, options) {
   );
 }
 
+/**
+ * The response in one of askEvery's answers, or undefined when the server
+ * gave none, which then adds "does not answer" to `problems`. A fatal answer
+ * (a certificate the CA does not vouch for) is thrown.
+ * @param {Awaited<ReturnType<typeof askEvery>>[number]} answer
+ * @param {string[]} problems
+ */
+function responseOf(answer, problems) {
+  if (answer.fatal) throw answer.fatal;
+  if (!answer.response) problems.push(`${answer.base} does not answer (${answer.error})`);
+  return answer.response;
+}
+
 /** `master@10.0.0.1:5050` -> `10.0.0.1:5050`. @param {unknown} pid */
 function pidAddress(pid) {
   return typeof pid === "string" ? pid.replace(/^[^@]*@/, "") : "";
@@ -217,15 +230,12 @@ async function findMesosLeader(servers, credentials, timeoutMs, tls) {
   /** @type {string[]} */
   const problems = [];
   for (const a of answers) {
-    if (a.fatal) throw a.fatal;
-    if (!a.response) {
-      problems.push(`${a.base} does not answer (${a.error})`);
-      continue;
-    }
-    refuseAuth(a.response, "the Mesos master", credentials, { forbiddenIsAuth: true });
-    if (a.response.status === 200) leaders.push({ base: a.base, state: jsonOf(a.response) });
-    else if (a.response.status === 307) redirects.push(locationAddress(a.response.headers.location));
-    else problems.push(`${a.base} answers HTTP ${a.response.status}: ${messageOf(a.response)}`);
+    const response = responseOf(a, problems);
+    if (!response) continue;
+    refuseAuth(response, "the Mesos master", credentials, { forbiddenIsAuth: true });
+    if (response.status === 200) leaders.push({ base: a.base, state: jsonOf(response) });
+    else if (response.status === 307) redirects.push(locationAddress(response.headers.location));
+    else problems.push(`${a.base} answers HTTP ${response.status}: ${messageOf(response)}`);
   }
   if (leaders.length !== 1) {
     const what = leaders.length === 0 ? "no leading master" : `${leaders.length} masters claim to lead`;
@@ -274,17 +284,14 @@ async function checkMarathonLeader(servers, credentials, timeoutMs, tls) {
   /** @type {string[]} */
   const problems = [];
   for (const a of answers) {
-    if (a.fatal) throw a.fatal;
-    if (!a.response) {
-      problems.push(`${a.base} does not answer (${a.error})`);
+    const response = responseOf(a, problems);
+    if (!response) continue;
+    refuseAuth(response, "Marathon", credentials);
+    if (response.status !== 200) {
+      problems.push(`${a.base} answers HTTP ${response.status}: ${messageOf(response)}`);
       continue;
     }
-    refuseAuth(a.response, "Marathon", credentials);
-    if (a.response.status !== 200) {
-      problems.push(`${a.base} answers HTTP ${a.response.status}: ${messageOf(a.response)}`);
-      continue;
-    }
-    const info = jsonOf(a.response);
+    const info = jsonOf(response);
     if (typeof info.leader === "string" && info.leader) leaders.add(info.leader);
     else problems.push(`${a.base} knows no leader`);
   }
