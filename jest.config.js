@@ -1,6 +1,8 @@
 /** Tests run TypeScript through sucrase (types stripped, not checked): `npm test` type-checks once with tsc beside jest (scripts/jest-and-typecheck.js). */
 module.exports = {
   testEnvironment: "node",
+  // cdktf, constructs and the providers load once per worker, not once per test file (see the file).
+  runtime: "<rootDir>/scripts/jest-runtime.js",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": "<rootDir>/scripts/jest-sucrase.js" },

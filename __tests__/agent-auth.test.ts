@@ -15,10 +15,11 @@
  * the library's refusals. Needs root, nftables, iproute2 and python3 for the
  * namespace part (CI runs as root).
  */
-import { ChildProcess, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { createInterface } from "readline";
 import { App, TerraformStack } from "cdktf";
 import { AwsTarget, AzureTarget, MesosAgentPool, MesosMasterGroup, NodeGroup, ZookeeperEnsemble } from "../constructs";
 import {
@@ -371,13 +372,13 @@ const NETNS_NFT = netnsTool("imdsprobe", { name: "python3", debianPackage: "pyth
 /**
  * Sends one hand-built UDP frame to 169.254.169.254 through an AF_PACKET
  * socket (what a host-network task with Docker's default CAP_NET_RAW can do),
- * then a control frame to the gateway through a plain one. Arguments: device,
- * destination MAC, source IP, socket type (raw|dgram), protocol the socket is
- * bound to (hex), qdisc bypass (0|1), VLAN tag (0|1).
+ * then a control frame to the gateway through a plain one, for each line it
+ * reads. A line's fields: device, destination MAC, source IP, socket type
+ * (raw|dgram), protocol the socket is bound to (hex), qdisc bypass (0|1),
+ * VLAN tag (0|1).
  */
 const SEND_FRAME = String.raw`
 import socket, struct, sys
-dev, mac, src, kind, proto, bypass, vlan = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", "")), sys.argv[3], sys.argv[4], int(sys.argv[5], 16), sys.argv[6] == "1", sys.argv[7] == "1"
 def csum(b):
     t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
     return (~t) & 0xffff
@@ -385,24 +386,35 @@ def ipv4(dst):
     udp = struct.pack("!HHHH", 40000, 40999, 8 + 5, 0) + b"probe"
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, socket.inet_aton(src), socket.inet_aton(dst))
     return ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + udp
-own = open("/sys/class/net/%s/address" % dev).read().strip().replace(":", "")
-head = mac + bytes.fromhex(own)
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW if kind == "raw" else socket.SOCK_DGRAM, socket.htons(proto))
-if bypass:
-    s.setsockopt(263, 20, 1)  # SOL_PACKET, PACKET_QDISC_BYPASS
-s.bind((dev, proto))
-inner = (b"\x00\x05\x08\x00" if vlan else b"") + ipv4("169.254.169.254")
-try:
-    if kind == "raw":
-        s.send(head + (b"\x81\x00" if vlan else b"\x08\x00") + inner)
-    else:
-        s.sendto(inner, (dev, 0x8100 if vlan else proto, 0, 0, mac))
-    print("sent")
-except OSError as e:
-    print("refused errno %d" % e.errno)
-c = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-c.bind((dev, 0))
-c.send(head + b"\x08\x00" + ipv4("10.20.16.1"))
+def send(dev, mac, src_ip, kind, proto, bypass, vlan):
+    global src
+    src, mac, proto, bypass, vlan = src_ip, bytes.fromhex(mac.replace(":", "")), int(proto, 16), bypass == "1", vlan == "1"
+    own = open("/sys/class/net/%s/address" % dev).read().strip().replace(":", "")
+    head = mac + bytes.fromhex(own)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW if kind == "raw" else socket.SOCK_DGRAM, socket.htons(proto))
+    if bypass:
+        s.setsockopt(263, 20, 1)  # SOL_PACKET, PACKET_QDISC_BYPASS
+    s.bind((dev, proto))
+    inner = (b"\x00\x05\x08\x00" if vlan else b"") + ipv4("169.254.169.254")
+    try:
+        if kind == "raw":
+            s.send(head + (b"\x81\x00" if vlan else b"\x08\x00") + inner)
+        else:
+            s.sendto(inner, (dev, 0x8100 if vlan else proto, 0, 0, mac))
+        result = "sent"
+    except OSError as e:
+        result = "refused errno %d" % e.errno
+    s.close()
+    c = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    c.bind((dev, 0))
+    c.send(head + b"\x08\x00" + ipv4("10.20.16.1"))
+    c.close()
+    return result
+# One process for every frame of a test (a python start per frame cost most of this file's CPU):
+# a line of arguments in, a line out per frame; sockets are made anew for each, so rules loaded
+# between two frames apply to the second.
+for line in sys.stdin:
+    print(send(*line.split()), flush=True)
 `;
 
 describeWithTool(NETNS_NFT, "the metadata block in a real nftables (network namespaces)", () => {
@@ -421,10 +433,34 @@ describeWithTool(NETNS_NFT, "the metadata block in a real nftables (network name
     return { imds: count("imds"), control: count("control") };
   }
 
+  /** The frame sender (SEND_FRAME) in the agent's namespace, started on first use: one frame per call, its answer line. */
+  let sender: { send(line: string): Promise<string>; stop(): void } | undefined;
+  function frameSender(): NonNullable<typeof sender> {
+    if (sender) return sender;
+    const [cmd, ...args] = [...AS_ROOT, "ip", "netns", "exec", ns.agent, "python3", join(dir, "send.py")];
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (c) => (stderr += c));
+    const waiting: { resolve(line: string): void; reject(e: Error): void }[] = [];
+    createInterface({ input: child.stdout! }).on("line", (line) => waiting.shift()?.resolve(line));
+    child.on("exit", (code) => {
+      for (const w of waiting.splice(0)) w.reject(new Error(`the frame sender exited (${code}): ${stderr}`));
+    });
+    sender = {
+      send: (line) =>
+        new Promise((resolve, reject) => {
+          waiting.push({ resolve, reject });
+          child.stdin!.write(`${line}\n`);
+        }),
+      stop: () => child.kill(),
+    };
+    return sender;
+  }
+
   /** Sends a probe frame from the agent's namespace; waits for its control frame; says whether the probe arrived. */
   async function frameArrives(variant: { kind: "raw" | "dgram"; proto: string; bypass: 0 | 1; vlan: 0 | 1 }): Promise<boolean> {
     const before = arrived();
-    sh(`ip netns exec ${ns.agent} python3 ${join(dir, "send.py")} ens5 ${gatewayMac} 10.20.16.4 ${variant.kind} ${variant.proto} ${variant.bypass} ${variant.vlan}`);
+    expect(await frameSender().send(`ens5 ${gatewayMac} 10.20.16.4 ${variant.kind} ${variant.proto} ${variant.bypass} ${variant.vlan}`)).toMatch(/^(sent|refused errno \d+)$/);
     // The control frame left after the probe on the same device: once it is counted, the probe would have been too.
     for (let i = 0; i < 50 && arrived().control === before.control; i++) await new Promise((r) => setTimeout(r, 100));
     const after = arrived();
@@ -477,6 +513,7 @@ EOF
 
   afterAll(() => {
     server?.kill();
+    sender?.stop();
     deleteNamespaces(Object.values(ns));
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,7 +1,13 @@
 /**
  * The main job as a newcomer runs it: `npx cdktf synth` (the real CLI, which
- * runs the `app` of cdktf.json) writes the dev and ha stacks on each cloud.
- * No terraform, no cloud account: synth needs neither.
+ * runs the `app` of cdktf.json) writes the dev and ha stacks on the default
+ * cloud, Azure. No terraform, no cloud account: synth needs neither.
+ *
+ * The CLI runs once, on the default cloud: what it adds to the app (its own
+ * start-up, about 3 CPU seconds, and the manifest) does not depend on the
+ * cloud. The app command of cdktf.json with CLUSTER_CLOUD=aws is run as a
+ * process by bench.test.ts (`npm run bench` synthesizes each cloud with that
+ * exact command), and in-process by most other files.
  */
 import { execFileSync } from "child_process";
 import { mkdtempSync, readFileSync } from "fs";
@@ -10,7 +16,7 @@ import { join } from "path";
 
 const ROOT = join(__dirname, "..");
 
-describe.each(["azure", "aws"])("npx cdktf synth with CLUSTER_CLOUD=%s", (cloud) => {
+describe.each(["azure"])("npx cdktf synth with CLUSTER_CLOUD=%s", (cloud) => {
   test("writes the dev and ha stacks", () => {
     const out = mkdtempSync(join(tmpdir(), "cdktf-out-"));
     const home = mkdtempSync(join(tmpdir(), "home-"));

@@ -5,11 +5,24 @@
  * 127.0.0.1-3. `ha` must elect a leader, replicate, survive its leader's loss
  * and take the old leader back as a follower; `dev` runs standalone.
  * Step timings are printed (they are measurements, not assertions).
+ *
+ * `npm run smoke`'s ZooKeeper step is checked against the same servers at
+ * each stage: one leader in a healthy ensemble; a stopped leader fails the
+ * step naming the member and the leader elected in its place; no quorum fails
+ * it as "no leader"; a single server must be standalone.
+ *
+ * The ensembles run from the Azure masters' configuration. The AWS masters'
+ * is the same once each member's address is mapped as the harness maps it
+ * (rewriteZooCfg): the same myids, the same lines, member for member, which
+ * is what ZooKeeper's behaviour depends on. A test proves that equality
+ * first, so the AWS configuration is not run a second time (each run starts
+ * 6 JVMs; ZooKeeper's files hold 127.0.0.1-3 machine-wide, one at a time).
  */
 import { ZOO_CFG_PATH } from "../constructs/zookeeper-ensemble";
+import { smokeMain } from "../scripts/lib/smoke";
 import { Cloud, envOf, fileOf, machineDocs, parseCloudConfig, synthCluster } from "./helpers/synth";
 import { describeWithTool } from "./helpers/tools";
-import { RunningEnsemble, sleep, startEnsemble, ZkMemberConfig, ZkMode, ZOOKEEPER_TOOL } from "./helpers/zookeeper";
+import { rewriteZooCfg, RunningEnsemble, sleep, startEnsemble, ZkMemberConfig, ZkMode, ZOOKEEPER_TOOL } from "./helpers/zookeeper";
 
 /** Each master's ZooKeeper configuration as its user data gives it. */
 function renderedMembers(cloud: Cloud, profile: "dev" | "ha"): { members: ZkMemberConfig[]; ipMap: Record<string, string> } {
@@ -67,16 +80,38 @@ async function waitForModes(
   }
 }
 
+/** `npm run smoke -- ha --zookeeper <servers>` with only its ZooKeeper step: exit code, the step's line, the last line. */
+async function smokeZookeeper(servers: string): Promise<{ code: number; line: string; last: string }> {
+  const skip = ["--skip", "mesos-health,mesos-leader,mesos-agents,marathon-leader,marathon-apps,swarm", "--retries", "0", "--request-timeout", "2"];
+  const out: string[] = [];
+  const code = await smokeMain(["ha", "--zookeeper", servers, ...skip], {}, (l) => out.push(l), (l) => out.push(l));
+  return { code, line: out.find((l) => l.startsWith("[1/1] zookeeper")) ?? out.join("\n"), last: out[out.length - 1] };
+}
+
 const count = (modes: Record<number, ZkMode>, mode: ZkMode) => Object.values(modes).filter((m) => m === mode).length;
 const leaderOf = (modes: Record<number, ZkMode>) => Number(Object.entries(modes).find(([, m]) => m === "leader")?.[0]);
+
+/** Each member's myid and zoo.cfg as the harness runs them: addresses mapped, directories fixed. */
+function asRun(cloud: Cloud, profile: "dev" | "ha"): { myid: number; zooCfg: string }[] {
+  const { members, ipMap } = renderedMembers(cloud, profile);
+  return members.map((m) => ({ myid: m.myid, zooCfg: rewriteZooCfg(m.zooCfg, m.myid, ipMap, { dataDir: "/data", dataLogDir: "/datalog" }).text }));
+}
+
+describe.each(["dev", "ha"] as const)("%s: the AWS masters' ZooKeeper configuration is the Azure masters', address for address", (profile) => {
+  test("so the live run below covers both clouds", () => {
+    const azure = asRun("azure", profile);
+    expect(azure).toHaveLength(profile === "ha" ? 3 : 1);
+    expect(asRun("aws", profile)).toEqual(azure);
+  });
+});
 
 describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run for real", () => {
   const running: RunningEnsemble[] = [];
   // Also when a test fails or times out: no JVM outlives the file.
   afterAll(() => Promise.all(running.map((e) => e.stopAll())));
 
-  describe.each<Cloud>(["azure", "aws"])("%s", (cloud) => {
-    test("ha: one leader and two followers; a znode reaches every member, survives the leader's loss, and the old leader rejoins as a follower", async () => {
+  describe.each<Cloud>(["azure"])("%s", (cloud) => {
+    test("ha: one leader and two followers; a znode reaches every member, survives the leader's loss, and the old leader rejoins as a follower; npm run smoke's step says so at each stage", async () => {
       const { members, ipMap } = renderedMembers(cloud, "ha");
       expect(members.map((m) => m.myid)).toEqual([1, 2, 3]);
       const ids = members.map((m) => m.myid);
@@ -98,6 +133,15 @@ describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run
         for (const id of ids) expect(await ensemble.read(id, path)).toBe(data);
         clock.lap("write a znode, read it back from all 3");
 
+        const address = (myid: number) => {
+          const m = ensemble.members.find((x) => x.myid === myid)!;
+          return `${m.host}:${m.clientPort}`;
+        };
+        const healthy = await smokeZookeeper(ensemble.connectString);
+        expect(healthy.code).toBe(0);
+        expect(healthy.line).toMatch(new RegExp(`zookeeper +ok +3 of 3 members serve; leader ${address(leader).replace(/\./g, "\\.")}, 2 followers`));
+        clock.lap("smoke's step: ok, naming the leader");
+
         await ensemble.stop(leader);
         const rest = ids.filter((id) => id !== leader);
         const reelected = await waitForModes(ensemble, rest, (m) => count(m, "leader") === 1 && count(m, "follower") === 1, "a new leader among the other two");
@@ -107,11 +151,42 @@ describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run
         for (const id of rest) expect(await ensemble.read(id, path)).toBe(data);
         clock.lap("read the znode from both survivors");
 
+        const degraded = await smokeZookeeper(ensemble.connectString);
+        expect(degraded.code).toBe(1);
+        expect(degraded.line).toContain(`FAILED  ${address(leader)} does not answer (`);
+        expect(degraded.line).toContain(`2 of 3 members serve with leader ${address(leaderOf(reelected))}`);
+        expect(degraded.last).toBe("smoke: FAILED at zookeeper");
+        clock.lap("smoke's step: FAILED, naming the stopped member and the new leader");
+
         await ensemble.start(leader);
         const rejoined = await waitForModes(ensemble, ids, (m) => m[leader] === "follower" && count(m, "leader") === 1 && count(m, "follower") === 2, `member ${leader} rejoining`);
         expect(leaderOf(rejoined)).toBe(leaderOf(reelected));
         expect(await ensemble.read(leader, path)).toBe(data);
-        clock.lap(`restart member ${leader}: rejoins as follower, reads the znode`);
+        expect((await smokeZookeeper(ensemble.connectString)).code).toBe(0);
+        clock.lap(`restart member ${leader}: rejoins as follower, reads the znode; smoke's step ok`);
+
+        // Without a quorum nobody leads: the remaining member answers but does not serve.
+        const current = leaderOf(rejoined);
+        const stopped = [current, ids.find((id) => id !== current && id !== leader)!];
+        await Promise.all(stopped.map((id) => ensemble.stop(id)));
+        await waitForModes(ensemble, [leader], (m) => m[leader] !== "leader" && m[leader] !== "follower", "no quorum");
+        // The remaining member leaves its role a moment after the others go: while it closes its
+        // connections a four-letter word gets no answer at all. Ask again (bounded) until it has settled.
+        let none = await smokeZookeeper(ensemble.connectString);
+        for (const deadline = Date.now() + 30000; !none.line.includes("not serving (") && Date.now() < deadline; ) {
+          await sleep(200);
+          none = await smokeZookeeper(ensemble.connectString);
+        }
+        expect(none.code).toBe(1);
+        expect(none.line).toContain(`${address(leader)} not serving (This ZooKeeper instance is not currently serving requests)`);
+        expect(none.line).toContain("no leader; 0 of 3 members serve");
+        clock.lap("stop two members: smoke's step FAILED, no leader");
+
+        await Promise.all(stopped.map((id) => ensemble.start(id)));
+        await waitForModes(ensemble, ids, (m) => count(m, "leader") === 1 && count(m, "follower") === 2, "one leader, two followers again");
+        expect(await ensemble.read(stopped[0], path)).toBe(data);
+        expect((await smokeZookeeper(ensemble.connectString)).code).toBe(0);
+        clock.lap("restart both: one leader again, the znode kept; smoke's step ok");
       } finally {
         await ensemble.stopAll();
         clock.lap("stop all members");
@@ -119,7 +194,7 @@ describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run
       }
     }, 120000);
 
-    test("dev: one standalone server serves a znode and keeps it across a restart", async () => {
+    test("dev: one standalone server serves a znode and keeps it across a restart; npm run smoke's step accepts it as standalone", async () => {
       const { members, ipMap } = renderedMembers(cloud, "dev");
       expect(members).toHaveLength(1);
       const clock = new Stopwatch();
@@ -129,6 +204,10 @@ describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run
         clock.lap("start 1 JVM until it answers ruok");
         await waitForModes(ensemble, [1], (m) => m[1] === "standalone", "standalone mode");
         clock.lap("serving in standalone mode");
+        const smoke = await smokeZookeeper(ensemble.connectString);
+        expect(smoke.code).toBe(0);
+        expect(smoke.line).toContain(`standalone member ${ensemble.connectString} serves`);
+        clock.lap("smoke's step: ok, standalone");
         const path = `/mesos-cluster-live-${cloud}-dev`;
         await ensemble.write(1, path, "standalone");
         expect(await ensemble.read(1, path)).toBe("standalone");

@@ -3,7 +3,7 @@
 //
 // Jest's own sequencer orders by the durations it cached on earlier runs and,
 // without them, by file size. Some of our slowest files are among the
-// smallest (cli.test.ts runs the cdktf CLI twice, bench.test.ts the
+// smallest (cli.test.ts runs the cdktf CLI, bench.test.ts the
 // benchmark): sorted by size they started last and the run waited for them
 // with one core idle. Here a file's expected seconds are the cached duration
 // when there is one, else the figure below for the files known to be slow,
@@ -26,12 +26,12 @@ const Sequencer = require("@jest/test-sequencer").default;
 const KNOWN_SLOW = {
   "package.test.ts": 30,
   "zookeeper-acl.test.ts": 30,
-  "agent-auth.test.ts": 25,
+  "agent-auth.test.ts": 15,
   "plan-diff-cli.test.ts": 20,
   "user-data-validation.test.ts": 20,
-  "cli.test.ts": 20,
+  "cli.test.ts": 10,
   "bench.test.ts": 20,
-  "zookeeper-live.test.ts": 20,
+  "zookeeper-live.test.ts": 15,
   "smoke.test.ts": 15,
   "plan-diff.test.ts": 15,
   "validate-cli.test.ts": 12,
@@ -39,7 +39,6 @@ const KNOWN_SLOW = {
   "cluster-client-fidelity.test.ts": 10,
   "master-tls-live.test.ts": 10,
   "secret-fetchers.test.ts": 8,
-  "smoke-zookeeper.test.ts": 8,
   "engine-firewall.test.ts": 8,
 };
 
