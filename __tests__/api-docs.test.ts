@@ -3,6 +3,9 @@
  * shows: every export of the package entry point has a doc comment, and so
  * does every property of every props interface (`*Props`).
  */
+import { spawnSync } from "child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import * as ts from "typescript";
 
@@ -84,4 +87,29 @@ test("scripts/ reach the library through its entry or constructs/internal.ts onl
   const literal = constructFiles.filter((f: string) => /roleName = "/.test(readFileSync(join(root, "constructs", f), "utf8")));
   expect(literal).toEqual([]);
   expect(Object.values(ROLE_NAMES)).toEqual(expect.arrayContaining(["zookeeper", "mesos-master"]));
+});
+
+test("constructs/internal.ts and the tools that read only synth output (validate, plan-diff) load no cdktf: each run of theirs would pay 0.3 s for it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "loads-"));
+  try {
+    // Prints, as the process exits, the packages it loaded (sucrase strips types on a cold cache).
+    const hook = join(dir, "report-packages.js");
+    writeFileSync(
+      hook,
+      `process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify([...new Set(Object.keys(require.cache).map((f) => (/node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(f) || [])[1]).filter((p) => p && p !== "sucrase"))])));`,
+    );
+    const loaded = (args: string[]): string[] => {
+      const root = join(__dirname, "..");
+      const r = spawnSync(process.execPath, ["--require", hook, join(root, "scripts", "run-ts.js"), ...args], { cwd: root, encoding: "utf8" });
+      const line = /\nLOADED (.*)$/.exec(r.stderr);
+      if (!line) throw new Error(`no report from ${args.join(" ")}: ${r.stderr}`);
+      return JSON.parse(line[1]);
+    };
+    expect(loaded(["constructs/internal.ts"])).toEqual([]);
+    // Usage errors: the scripts load all their modules before reading their arguments.
+    expect(loaded(["scripts/validate.ts", "--out"])).not.toContain("cdktf");
+    expect(loaded(["scripts/plan-diff.ts", "--format", "html"])).not.toContain("cdktf");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

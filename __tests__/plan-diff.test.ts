@@ -16,19 +16,25 @@ import { Cloud, TEST_SSH_KEY } from "./helpers/synth";
 
 const HOME = mkdtempSync(join(tmpdir(), "plan-diff-home-"));
 
-/** `npx cdktf synth` in-process: the app of main.ts with this environment, written to a folder and read back. */
-function synthOutput(env: Record<string, string>): Map<string, TfJson> {
+const synthesized = new Map<string, Map<string, TfJson>>();
+/**
+ * `npx cdktf synth` in-process: the app of main.ts with this environment, written to a folder and read
+ * back. Several tests diff the same environment: it is synthesized once in this file (tests read a
+ * synth output and never change it; a test that edits one clones it first). `fresh` synthesizes anew.
+ */
+function synthOutput(env: Record<string, string>, fresh = false): Map<string, TfJson> {
+  const key = JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const known = synthesized.get(key);
+  if (known && !fresh) return known;
   const outdir = mkdtempSync(join(tmpdir(), "plan-diff-out-"));
   const config = loadAppConfig({ env: { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env }, cwd: HOME, homeDir: HOME });
   buildApp({ config, outdir }).app.synth();
-  return readSynthOutput(outdir);
+  const output = readSynthOutput(outdir);
+  if (!known) synthesized.set(key, output);
+  return output;
 }
 
-const bases = new Map<Cloud, Map<string, TfJson>>();
-function base(cloud: Cloud): Map<string, TfJson> {
-  if (!bases.has(cloud)) bases.set(cloud, synthOutput({ CLUSTER_CLOUD: cloud }));
-  return bases.get(cloud)!;
-}
+const base = (cloud: Cloud): Map<string, TfJson> => synthOutput({ CLUSTER_CLOUD: cloud });
 
 function diffOf(cloud: Cloud, change: Record<string, string>): PlanDiff {
   return diffSynthOutputs(base(cloud), synthOutput({ CLUSTER_CLOUD: cloud, ...change }));
@@ -294,7 +300,8 @@ describe("the four changes of the issue", () => {
 
 describe("replacement rules on other changes", () => {
   test("no change: exit 0 and a one-line report", () => {
-    const diff = diffSynthOutputs(base("azure"), synthOutput({ CLUSTER_CLOUD: "azure" }));
+    // Two separate synths of one configuration: what plan-diff sees when nothing changed.
+    const diff = diffSynthOutputs(base("azure"), synthOutput({ CLUSTER_CLOUD: "azure" }, true));
     expect(diff).toEqual({ stacks: [], exitCode: 0 });
     expect(renderReport(diff, { format: "text", baseLabel: "a", headLabel: "b" })).toContain("No changes");
   });

@@ -8,7 +8,7 @@
  */
 export { acceptsApiFloorBelowDefault, apiVersionAtLeast, DOCKER_DEFAULT_MIN_API } from "./core/container-image";
 export { imageFacts, type ImageFacts } from "./core/image-facts";
-export { DATA_DISK_UNIT, DATA_ROOT } from "./nodes";
+export { DATA_DISK_UNIT, DATA_ROOT } from "./base-roles";
 export { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "./cloud/pool-rolling";
 export { parseRoleHeader, ROLE_NAMES, STATEFUL_ROLES, type RoleName } from "./core/role-header";
 export { type MarathonAppSpec, renderAppDefinition } from "./core/marathon-app-definition";

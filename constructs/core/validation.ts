@@ -1,4 +1,4 @@
-import { Annotations, Token } from "cdktf";
+import type { Annotations as AnnotationsType, Token as TokenType } from "cdktf";
 import { IConstruct } from "constructs";
 
 /**
@@ -83,7 +83,7 @@ export function warn(scope: IConstruct, message: string, property?: string): voi
   if (seen.has(text)) return;
   seen.add(text);
   WARNED.set(scope, seen);
-  Annotations.of(scope).addWarning(text);
+  cdktf().Annotations.of(scope).addWarning(text);
 }
 
 /** Renders a value for an error message: strings quoted, everything else as JSON. */
@@ -110,7 +110,7 @@ export function fail(scope: IConstruct | string, property: string, value: unknow
 
 /** True when the value is (or contains) an unresolved token and cannot be checked at construction. */
 export function isUnresolved(value: unknown): boolean {
-  return value !== undefined && value !== null && Token.isUnresolved(value);
+  return value !== undefined && value !== null && cdktf().Token.isUnresolved(value);
 }
 
 /** Checks an integer within [min, max]; tokens are skipped. */
@@ -153,3 +153,13 @@ export function checkPattern(
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
 /** What {@link NAME_PATTERN} allows, for error messages. */
 export const NAME_ALLOWED = "2-24 characters: lower-case letters, digits and '-', starting with a letter, not ending with '-'";
+
+/**
+ * cdktf, loaded on first use rather than with this module: the repository's
+ * tools (validate, plan-diff) import contracts that depend on this module
+ * through constructs/internal.ts without synthesizing anything, and loading
+ * cdktf cost each of their processes about 0.3 s.
+ */
+function cdktf(): { Annotations: typeof AnnotationsType; Token: typeof TokenType } {
+  return require("cdktf");
+}
