@@ -92,11 +92,11 @@ test("scripts/ reach the library through its entry or constructs/internal.ts onl
 test("constructs/internal.ts and the tools that read only synth output (validate, plan-diff) load no cdktf: each run of theirs would pay 0.3 s for it", () => {
   const dir = mkdtempSync(join(tmpdir(), "loads-"));
   try {
-    // Prints, as the process exits, the packages it loaded (sucrase strips types on a cold cache).
+    // Prints, as the process exits, the packages it loaded.
     const hook = join(dir, "report-packages.js");
     writeFileSync(
       hook,
-      `process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify([...new Set(Object.keys(require.cache).map((f) => (/node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(f) || [])[1]).filter((p) => p && p !== "sucrase"))])));`,
+      `process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify([...new Set(Object.keys(require.cache).map((f) => (/node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(f) || [])[1]).filter(Boolean))])));`,
     );
     const loaded = (args: string[]): string[] => {
       const root = join(__dirname, "..");
@@ -105,10 +105,12 @@ test("constructs/internal.ts and the tools that read only synth output (validate
       if (!line) throw new Error(`no report from ${args.join(" ")}: ${r.stderr}`);
       return JSON.parse(line[1]);
     };
-    expect(loaded(["constructs/internal.ts"])).toEqual([]);
+    // (On a cold cache run-ts.js loads sucrase and its dependencies: those do not count.)
+    const cdktfs = (args: string[]) => loaded(args).filter((p) => /^(cdktf|constructs|@cdktf\/)/.test(p));
+    expect(cdktfs(["constructs/internal.ts"])).toEqual([]);
     // Usage errors: the scripts load all their modules before reading their arguments.
-    expect(loaded(["scripts/validate.ts", "--out"])).not.toContain("cdktf");
-    expect(loaded(["scripts/plan-diff.ts", "--format", "html"])).not.toContain("cdktf");
+    expect(cdktfs(["scripts/validate.ts", "--out"])).toEqual([]);
+    expect(cdktfs(["scripts/plan-diff.ts", "--format", "html"])).toEqual([]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
