@@ -101,7 +101,10 @@ describe("MarathonApp commands as synthesized, against a fake Marathon", () => {
     expect(updated.result.stdout).toContain("updated /web");
     const secondPut = fake.requestsTo("marathon", "PUT")[1];
     expect(JSON.parse(secondPut.body)).toMatchObject({ id: "/web", instances: 2, env: { GREETING: "hello" } });
-    expect(fake.apps.get("/web")).toEqual(second.app.definition);
+    // Marathon keeps the definition, with a service port assigned where it says 0 (from local_port_min, 10000).
+    const stored = JSON.parse(JSON.stringify(second.app.definition));
+    stored.container.portMappings[0].servicePort = 10000;
+    expect(fake.apps.get("/web")).toEqual(stored);
     expect(fake.requestsTo("marathon", "DELETE")).toHaveLength(0);
 
     // destroy: `app`'s destroy-time command, with the triggers it was created with (state)

@@ -45,12 +45,20 @@ function compileTs(module, filename) {
   module._compile(code, filename);
 }
 
-Module._extensions[".ts"] = compileTs;
-
-const entry = process.argv[2];
-if (!entry) {
-  console.error("usage: node scripts/run-ts.js FILE.ts [args...]");
-  process.exit(2);
+/** Lets node's own require load .ts files (jest's workers use it too: scripts/jest-runtime.js). */
+function register() {
+  Module._extensions[".ts"] = compileTs;
 }
-process.argv.splice(1, 2, path.resolve(entry));
-require(path.resolve(entry));
+
+if (require.main === module) {
+  register();
+  const entry = process.argv[2];
+  if (!entry) {
+    console.error("usage: node scripts/run-ts.js FILE.ts [args...]");
+    process.exit(2);
+  }
+  process.argv.splice(1, 2, path.resolve(entry));
+  require(path.resolve(entry));
+} else {
+  module.exports = { register };
+}
