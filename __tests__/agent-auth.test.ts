@@ -152,11 +152,11 @@ describe.each(["aws", "azure"] as Cloud[])("%s", (cloud) => {
     }
   });
 
-  test("the masters' credentials writer, run: both principals with their secrets; a failed fetch writes nothing", () => {
+  test("the masters' credentials writer, run: every principal with its secret; a failed fetch writes nothing", () => {
     const dir = mkdtempSync(join(tmpdir(), "agent-auth-master-"));
     try {
       const stub = join(dir, "fetch");
-      writeFileSync(stub, '#!/bin/bash\ncase "$1" in\n  mesos-password) printf pw-admin ;;\n  mesos-agent-secret) [ -n "${FAIL_AGENT:-}" ] && exit 1; printf pw-agent ;;\n  *) exit 1 ;;\nesac\n');
+      writeFileSync(stub, '#!/bin/bash\ncase "$1" in\n  mesos-password) printf pw-admin ;;\n  mesos-agent-secret) [ -n "${FAIL_AGENT:-}" ] && exit 1; printf pw-agent ;;\n  mesos-viewer-mesos-dns) [ -n "${FAIL_DNS:-}" ] && exit 1; printf pw-dns ;;\n  *) exit 1 ;;\nesac\n');
       chmodSync(stub, 0o755);
       const writer = fileOf(parseCloudConfig(machineDocs(json, cloud)[0].text), "/usr/local/sbin/mesos-master-credentials")
         .split(FETCHER)
@@ -169,12 +169,16 @@ describe.each(["aws", "azure"] as Cloud[])("%s", (cloud) => {
         credentials: [
           { principal: "admin", secret: "pw-admin" },
           { principal: AGENT_PRINCIPAL, secret: "pw-agent" },
+          // Mesos-DNS's read-only principal (ha runs discovery "dns"; constructs/mesos-dns.ts).
+          { principal: "mesos-dns", secret: "pw-dns" },
         ],
       });
       expect(statSync(file).mode & 0o777).toBe(0o600);
       rmSync(file);
       // Never the principal with an empty secret (anyone could then authenticate as an agent).
       expect(runBash(writer, { FAIL_AGENT: "1" }).status).not.toBe(0);
+      expect(existsSync(file)).toBe(false);
+      expect(runBash(writer, { FAIL_DNS: "1" }).status).not.toBe(0);
       expect(existsSync(file)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "os";
 import { join } from "path";
 import { App, TerraformStack, Testing } from "cdktf";
-import { AwsTarget, AzureTarget, ClusterConfigError, MesosAgentPool, MesosMasterGroup, NodeGroup, ZookeeperEnsemble } from "../constructs";
+import { AwsTarget, AzureTarget, ClusterConfigError, MesosAgentPool, MesosDns, MesosMasterGroup, NodeGroup, ZookeeperEnsemble } from "../constructs";
 import { AWS_REGIONS, AZURE_LOCATIONS } from "../constructs/cloud/regions";
 import { awsInstanceType } from "../constructs/cloud/vm-sizes-aws";
 import { azureVmSize } from "../constructs/cloud/vm-sizes-azure";
@@ -240,6 +240,20 @@ for (const cloud of CLOUDS) {
   row(`dev's open APIs to admin networks without insecure (${cloud})`, () => cluster(cloud, { adminCidrs: ["203.0.113.0/24"] }, "dev"), { path: "dev", property: "adminCidrs", value: '["203.0.113.0/24"]', allowed: "openings of authenticated services only: the Mesos API (auth is off), Marathon (auth is off), the Swarm API (swarmTls is off) would serve anyone on those networks" });
 }
 row("from variables: the refusal names them", () => configured("insecure", { CLUSTER_DEV_ADMIN_CIDRS: "203.0.113.0/24" }), { path: "dev", property: "adminCidrs", value: '["203.0.113.0/24"]', allowed: "CLUSTER_INSECURE=on", source: "CLUSTER_DEV_ADMIN_CIDRS" });
+
+// --- Service discovery (issue 14): the knob, the edge pool, web openings, Mesos-DNS's props
+row("an unknown discovery mode from a variable (azure)", () => configured("discovery", { CLUSTER_HA_DISCOVERY: "consul" }), { path: "ha", property: "discovery", value: '"consul"', allowed: '"off", "dns", "dns+lb"', source: "CLUSTER_HA_DISCOVERY" });
+row("no edge agents with dns+lb, from the file (aws)", () => configured("edge-count", {}, { cloud: "aws", stacks: { ha: { discovery: "dns+lb", edgeAgentCount: 0 } } }), { path: "ha", property: "edgeAgentCount", value: "0", allowed: "an integer from 1 to 1000", source: "cluster.config.json stacks.ha.edgeAgentCount" });
+row("edge agents too small for the Mesos agent, from a variable (aws)", () => configured("edge-size", { CLUSTER_CLOUD: "aws", CLUSTER_HA_DISCOVERY: "dns+lb", CLUSTER_HA_EDGE_VM_SIZE: "t3.micro" }), { path: "ha/edge/machines", property: "vmSize", value: '"t3.micro"', allowed: "at least 1 vCPU and 2 GiB for machines that run the Mesos agent", source: "CLUSTER_HA_EDGE_VM_SIZE" });
+row("web from the internet without the edge (azure)", () => cluster("azure", { internetIngress: ["web"] }), { path: "ha", property: "internetIngress", value: '["web"]', allowed: 'services this stack runs: "web" is marathon-lb on the edge pool (discovery "dns+lb"; it is "dns")' });
+row("web from the internet on AWS, whose edge agents have no public address", () => cluster("aws", { discovery: "dns+lb", internetIngress: ["web"] }), { path: "ha", property: "internetIngress", value: '["web"]', allowed: "services AWS can serve: \"web\" needs public addresses on the edge agents" });
+row("a moving Mesos-DNS tag from a variable (azure)", () => configured("dns-image", { CLUSTER_IMAGE_MESOS_DNS: "mesosphere/mesos-dns:latest" }), { path: "ha/dns", property: "image", value: '"mesosphere/mesos-dns:latest"', allowed: 'uses the moving tag "latest"', source: "CLUSTER_IMAGE_MESOS_DNS" });
+for (const cloud of CLOUDS) {
+  row(`Mesos-DNS forwarding to systemd-resolved's stub (${cloud})`, () => lib(cloud, (s, t) => new MesosDns(s, "dns", { masters: masters(s, t), resolvers: ["127.0.0.53"] })), { path: "lib/dns", property: "resolvers[0]", value: '"127.0.0.53"', allowed: "none a master's own (a loop) or in 127.0.0.0/8 (systemd-resolved's stub routes back here)" });
+}
+row("Mesos-DNS credentials for masters without HTTP authentication", () => lib("aws", (s, t) => new MesosDns(s, "dns", { masters: masters(s, t), credentials: { username: "dns", password: "dns-Pa55word-0123456789" } })), { path: "lib/dns", property: "credentials", value: '"dns"', allowed: "none while lib/mesos does not authenticate HTTP" });
+row("a Mesos-DNS domain with capitals and underscores (azure)", () => lib("azure", (s, t) => new MesosDns(s, "dns", { masters: masters(s, t), domain: "Mesos_Cluster" })), { path: "lib/dns", property: "domain", value: '"Mesos_Cluster"', allowed: "lower-case DNS labels" });
+row("a record TTL shorter than the refresh (aws)", () => lib("aws", (s, t) => new MesosDns(s, "dns", { masters: masters(s, t), refreshSeconds: 60, ttlSeconds: 30 })), { path: "lib/dns", property: "ttlSeconds", value: "30", allowed: "an integer from 60 to 86400" });
 
 function errorOf(build: () => void): ClusterConfigError {
   try {

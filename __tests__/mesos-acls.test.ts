@@ -58,7 +58,8 @@ describe.each(["azure", "aws"] as Cloud[])("%s", (cloud) => {
         const master = processOf(runtime, "mesos-master")!;
         expect(master.flags.acls.source).toBe("command line");
         const acls = JSON.parse(master.flags.acls.value);
-        const agentOnly = profile === "ha" ? [{ principals: { values: ["mesos-agent"] }, users: { type: "NONE" } }] : [];
+        // ha: the agents' credential and Mesos-DNS's read-only principal (discovery "dns", constructs/mesos-dns.ts).
+        const agentOnly = profile === "ha" ? [{ principals: { values: ["mesos-agent", "mesos-dns"] }, users: { type: "NONE" } }] : [];
         expect(acls.run_tasks).toEqual([
           ...agentOnly,
           { principals: { type: "ANY" }, users: { values: ["nobody"] } },
@@ -75,9 +76,22 @@ describe.each(["azure", "aws"] as Cloud[])("%s", (cloud) => {
           ["get_endpoints", "paths", "/logging/toggle"],
         ]) {
           expect(mesosAllows(acls, action, object, "mesos-agent", value)).toBe(profile !== "ha");
+          expect(mesosAllows(acls, action, object, "mesos-dns", value)).toBe(profile !== "ha");
           expect(mesosAllows(acls, action, object, "admin", value)).toBe(true);
         }
         expect(mesosAllowsRunTask(acls, "mesos-agent", "nobody")).toBe(profile !== "ha");
+        expect(mesosAllowsRunTask(acls, "mesos-dns", "nobody")).toBe(profile !== "ha");
+        // Mesos-DNS only reads: no agent registration, flags, logs or sandboxes; the frameworks and tasks it reads stay visible.
+        for (const [action, object, value] of [
+          ["register_agents", "agents", "a1"],
+          ["view_flags", "flags", "any"],
+          ["access_mesos_logs", "logs", "any"],
+          ["access_sandboxes", "users", "nobody"],
+        ]) {
+          expect(mesosAllows(acls, action, object, "mesos-dns", value)).toBe(profile !== "ha");
+        }
+        expect(mesosAllows(acls, "view_frameworks", "users", "mesos-dns", "nobody")).toBe(true);
+        expect(mesosAllows(acls, "view_tasks", "users", "mesos-dns", "nobody")).toBe(true);
         // Every framework, authenticated or not (Swarm sends no principal), may run tasks as nobody and as no one else.
         for (const principal of [undefined, "marathon", "anyone"]) {
           expect(mesosAllowsRunTask(acls, principal, "nobody")).toBe(true);

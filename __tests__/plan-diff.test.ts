@@ -189,9 +189,10 @@ describe("the four changes of the issue", () => {
     const quorumLines = master1.filter((l) => /^[-+]\s+ExecStart=.*mesos-master/.test(l));
     expect(quorumLines.map((l) => `${l[0]} ${/--quorum=\d/.exec(l)![0]}`)).toEqual(["- --quorum=2", "+ --quorum=3"]);
     // Without adminCidrs the masters of neither cloud have public IPs (no master_public_ips output);
-    // on AWS they are reached through Session Manager, one command per master.
+    // on AWS they are reached through Session Manager, one command per master. Mesos-DNS runs on every
+    // master (ha's discovery "dns"), so the discovery output lists the two new servers.
     expect(ha.outputs.map((o) => o.name)).toEqual(
-      ["marathon_urls", "master_private_ips", ...(cloud === "aws" ? ["master_session_commands"] : []), "mesos_urls", "mesos_zk_url", "zookeeper_connect_string"],
+      ["discovery", "marathon_urls", "master_private_ips", ...(cloud === "aws" ? ["master_session_commands"] : []), "mesos_urls", "mesos_zk_url", "zookeeper_connect_string"],
     );
 
     const md = renderReport(diff, { format: "markdown", baseLabel: "main", headLabel: "head" });

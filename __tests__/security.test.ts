@@ -140,7 +140,8 @@ describe.each(CLOUDS)("%s", (cloud) => {
 
     test("passwords are generated, kept in the secret store, and only sensitive outputs show them", () => {
       const passwords = Object.keys(resourcesOf(json, "random_password")).sort();
-      expect(passwords).toEqual(["marathon-password", "marathon-zk-password", "mesos-agent-password", "mesos-password", "mesos-zk-password"]);
+      // dns_password: Mesos-DNS's read-only principal on the masters (ha runs discovery "dns"; constructs/mesos-dns.ts).
+      expect(passwords).toEqual(["dns_password_9E4D8E8A", "marathon-password", "marathon-zk-password", "mesos-agent-password", "mesos-password", "mesos-zk-password"]);
       for (const p of Object.values(resourcesOf(json, "random_password"))) expect(p).toMatchObject({ length: 32, special: false });
       const stored =
         cloud === "azure"
@@ -150,6 +151,7 @@ describe.each(CLOUDS)("%s", (cloud) => {
         expect.arrayContaining([
           expect.arrayContaining(["marathon-password", "${random_password.marathon-password.result}"]),
           expect.arrayContaining(["mesos-password", "${random_password.mesos-password.result}"]),
+          expect.arrayContaining(["mesos-viewer-mesos-dns", "${random_password.dns_password_9E4D8E8A.result}"]),
         ]),
       );
       if (cloud === "aws") for (const s of Object.values(resourcesOf(json, "aws_ssm_parameter"))) expect(s.type).toBe("SecureString");
@@ -220,8 +222,8 @@ describe.each(CLOUDS)("%s", (cloud) => {
       expect(Object.keys(variables).sort()).toEqual(["marathon_password", "mesos_password"]);
       expect(variables.marathon_password).toMatchObject({ sensitive: true, type: "string" });
       expect(JSON.stringify(variables.marathon_password.validation)).toContain("{16,128}");
-      // The ZooKeeper passwords are machine-only: generated either way.
-      expect(Object.keys(resourcesOf(vars, "random_password")).sort()).toEqual(["marathon-zk-password", "mesos-agent-password", "mesos-zk-password"]);
+      // The ZooKeeper, agent and Mesos-DNS passwords are machine-only: generated either way.
+      expect(Object.keys(resourcesOf(vars, "random_password")).sort()).toEqual(["dns_password_9E4D8E8A", "marathon-zk-password", "mesos-agent-password", "mesos-zk-password"]);
       expect(vars.output.marathon_username.value).toBe("ops");
       expect(fileOf(parseCloudConfig(machineDocs(vars, cloud)[0].text), "/usr/local/sbin/marathon-credentials")).toContain("'ops'");
     });
@@ -244,7 +246,7 @@ describe.each(CLOUDS)("%s", (cloud) => {
     // A reissued certificate (renewal, a new public IP) reaches stunnel within the hour, without a reboot.
     expect(fileOf(doc, "/etc/systemd/system/master-tls-refresh.timer")).toContain("OnUnitActiveSec=1h");
     expect(fileOf(doc, "/etc/systemd/system/master-tls-refresh.service")).toContain("ExecStart=/usr/local/sbin/master-tls-prepare --restart-if-changed");
-    expect(doc.runcmd).toContainEqual(["systemctl", "enable", "--now", "mesos-data-disk.service", "zookeeper.service", "mesos-master.service", "marathon.service", "swarm-manager.service", "master-tls.service", "master-tls-refresh.timer"]);
+    expect(doc.runcmd).toContainEqual(["systemctl", "enable", "--now", "mesos-data-disk.service", "zookeeper.service", "mesos-master.service", "marathon.service", "swarm-manager.service", "master-tls.service", "master-tls-refresh.timer", "mesos-dns.service"]);
     // The server certificate names every master; the client certificate is for clients only.
     const certs = Object.values(resourcesOf(json, "tls_locally_signed_cert"));
     const uses = certs.map((c) => (c.allowed_uses as string[]).filter((u) => u.endsWith("_auth"))).sort();

@@ -8,6 +8,7 @@
 import { execFile } from "child_process";
 import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
+import { AddressInfo, createServer } from "net";
 import { join } from "path";
 import { App } from "cdktf";
 import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
@@ -339,6 +340,119 @@ describe("the runtime step: the facts the cluster depends on, through the servic
     expect(names(true)).toEqual(["mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "runtime"]);
   });
 });
+
+describe("the discovery walk: a Redis app through Marathon, Mesos-DNS and marathon-lb (project issue 14)", () => {
+  const WALK = ["redis-deploy", "redis-tasks", "endpoints", "dns-srv", "ping-direct", "ping-lb", "redis-remove"];
+
+  /** Smoke with the fake's Mesos-DNS and marathon-lb; the walk's lines by step. */
+  async function walk(extra: string[] = [], withLb = true): Promise<{ code: number; out: string[]; line: (step: string) => string; servicePort: number }> {
+    const { dns, lbHost } = await fake.startDiscovery();
+    const servicePort = await freePort();
+    const lb = withLb ? ["--lb", lbHost, "--lb-service-port", String(servicePort)] : [];
+    const { code, out } = await smoke(flags(["--skip", "zookeeper,runtime", "--dns", dns, ...lb, "--discovery-timeout", "0.3", ...extra]));
+    return { code, out, line: (step) => stepLine(out, step), servicePort };
+  }
+
+  test("passes: deployed, both tasks running, listed, resolved through Mesos-DNS, PINGed directly and through marathon-lb, removed", async () => {
+    const { code, out, line, servicePort } = await walk();
+    expect(code).toBe(0);
+    WALK.forEach((step, i) => expect(line(step)).toMatch(new RegExp(`^\\[${7 + i}/13\\] ${step} +ok `)));
+    const put = fake.requestsTo("marathon", "PUT")[0];
+    const id = put.path.replace("/v2/apps", "");
+    expect(id).toMatch(/^\/smoke-test\/redis-[0-9a-f]{6}$/);
+    const label = `${id.split("/")[2]}-smoke-test`;
+    expect(JSON.parse(put.body)).toMatchObject({
+      instances: 2,
+      args: ["redis-server", "--save", "", "--appendonly", "no"],
+      container: { docker: { image: "redis:7.2.5", parameters: [{ key: "user", value: "65534:65534" }] }, portMappings: [{ containerPort: 6379, hostPort: 0, servicePort, name: "redis" }] },
+      networks: [{ mode: "container/bridge" }],
+      labels: { HAPROXY_GROUP: "external" },
+    });
+    expect(line("redis-deploy")).toContain(`created ${id}: 2 instances of redis:7.2.5, container port 6379 on a host port, service port ${servicePort} for marathon-lb group external`);
+    expect(line("redis-tasks")).toMatch(/ok +2 of 2 tasks running: 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+ /);
+    // The endpoints step prints the table npm run endpoints prints.
+    expect(out).toContain(`      ${id}: 2 of 2 instances running (redis:7.2.5, container/bridge)`);
+    expect(out.some((l) => new RegExp(`^ {8}dns SRV +_${label}\\._tcp\\.marathon\\.mesos +each task's host port \\(tcp\\)$`).test(l))).toBe(true);
+    expect(line("endpoints")).toContain(`; Mesos-DNS ${label}.marathon.mesos, SRV _${label}._tcp.marathon.mesos; marathon-lb 127.0.0.1:${servicePort}`);
+    expect(line("dns-srv")).toMatch(new RegExp(`ok +_${label}\\._tcp\\.marathon\\.mesos at 127\\.0\\.0\\.1:\\d+: 2 SRV records 127\\.0\\.0\\.1:\\d+, 127\\.0\\.0\\.1:\\d+, the tasks' host ports`));
+    expect(fake.dnsQueries).toContain(`SRV _${label}._tcp.marathon.mesos`);
+    expect(line("ping-direct")).toMatch(/ok +\+PONG from instance smoke-test_redis-[0-9a-f]{6}\.instance-[0-9a-f-]+\._app\.1 at 127\.0\.0\.1:\d+ /);
+    expect(line("ping-lb")).toContain(`ok      +PONG from marathon-lb (group external, service port ${servicePort}) at 127.0.0.1:${servicePort}`);
+    expect(line("redis-remove")).toContain(`ok      removed ${id}`);
+    expect(fake.requestsTo("marathon", "DELETE").map((r) => r.path)).toEqual([put.path]);
+    expect(fake.apps.size).toBe(0);
+    expect(out[out.length - 1]).toBe("smoke: all 13 steps passed");
+  });
+
+  test("SRV record missing (Mesos-DNS has not read the tasks): dns-srv fails saying what it expected and saw; the app is removed", async () => {
+    fake.scenario.mesosDns = "stale";
+    const { code, out, line } = await walk();
+    expect(code).toBe(1);
+    expect(line("dns-srv")).toMatch(
+      /FAILED +expected _redis-[0-9a-f]{6}-smoke-test\._tcp\.marathon\.mesos to list the tasks' 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+; saw _redis-[0-9a-f]{6}-smoke-test\._tcp\.marathon\.mesos at 127\.0\.0\.1:\d+: no record \(NOERROR, empty answer\), after \d+\.\d s \(Mesos-DNS reads Mesos every refreshSeconds; --discovery-timeout waits longer\)/,
+    );
+    expect(line("ping-direct")).toContain(" ok ");
+    expect(line("redis-remove")).toContain(" ok ");
+    expect(fake.apps.size).toBe(0);
+    expect(out[out.length - 1]).toBe("smoke: FAILED at dns-srv");
+  });
+
+  test("PING fails: a reply other than +PONG, directly and through marathon-lb; marathon-lb without backends closes the connection", async () => {
+    fake.scenario.redisReply = "-NOAUTH Authentication required.\r\n";
+    const refused = await walk();
+    expect(refused.code).toBe(1);
+    expect(refused.line("ping-direct")).toMatch(/FAILED +expected \+PONG from instance \S+; saw 127\.0\.0\.1:\d+ replied "-NOAUTH Authentication required\." \(for \d+\.\d s\)/);
+    expect(refused.line("ping-lb")).toMatch(/FAILED +expected \+PONG from marathon-lb \(group external, service port \d+\); saw 127\.0\.0\.1:\d+ replied "-NOAUTH Authentication required\."/);
+    expect(refused.out[refused.out.length - 1]).toBe("smoke: FAILED at ping-direct, ping-lb");
+    fake.scenario.redisReply = "+PONG\r\n";
+    fake.scenario.lbServes = false;
+    const empty = await walk();
+    expect(empty.line("ping-direct")).toContain(" ok ");
+    expect(empty.line("ping-lb")).toMatch(/FAILED +expected \+PONG from marathon-lb \(group external, service port \d+\); saw 127\.0\.0\.1:\d+ the connection closed without a reply/);
+  });
+
+  test("Mesos-DNS that does not answer: skipped (not checked from here) when the outputs named it, FAILED when --dns did", async () => {
+    fake.scenario.mesosDns = "silent";
+    const { dns } = await fake.startDiscovery();
+    const named = await walk(["--request-timeout", "0.2"], false);
+    expect(named.line("dns-srv")).toMatch(new RegExp(`FAILED +no Mesos-DNS server answered \\(127\\.0\\.0\\.1:\\d+: no answer to SRV \\S+ within 200 ms\\): expected an answer from --dns ${dns.replace(/\./g, "\\.")}`));
+    expect(named.line("ping-lb")).toContain("skipped the stack runs no marathon-lb (discovery dns): nothing to PING through");
+    const file = join(mkdtempSync(join(tmpdir(), "smoke-outputs-")), "outputs.json");
+    writeFileSync(file, JSON.stringify({ discovery: { value: { domain: "mesos", dns_servers: [dns] } } }));
+    const argv = flags(["--skip", "zookeeper,runtime", "--outputs", file, "--request-timeout", "0.2", "--discovery-timeout", "0.5"]);
+    const fromOutputs = await smoke(["ha", "--outputs", file, ...argv.slice(1)]);
+    expect(stepLine(fromOutputs.out, "dns-srv")).toMatch(/skipped not checked from this machine: no Mesos-DNS server answered .*; port 53 is open inside the cluster only: run smoke on a machine inside its network, or give --dns HOST:PORT/);
+    expect(fromOutputs.code).toBe(0);
+  });
+
+  test("a deployment Marathon refuses: the walk stops there, names why, and still removes what it may have created", async () => {
+    fake.scenario.refuseDefinitions = true;
+    const { code, line, out } = await walk();
+    expect(code).toBe(1);
+    expect(line("redis-deploy")).toMatch(/FAILED +Marathon at \S+ refused the definition of \/smoke-test\/redis-[0-9a-f]{6} \(HTTP 422\)/);
+    for (const step of ["redis-tasks", "endpoints", "dns-srv", "ping-direct", "ping-lb"]) expect(line(step)).toContain("skipped not tried: redis-deploy failed");
+    expect(line("redis-remove")).toMatch(/ok +\/smoke-test\/redis-[0-9a-f]{6} was already gone/);
+    expect(out[out.length - 1]).toBe("smoke: FAILED at redis-deploy");
+  });
+
+  test("only with discovery: a run without --dns or a discovery output has no walk; --skip discovery leaves it out", async () => {
+    const plain = await smoke(flags(["--skip", "zookeeper,runtime"]));
+    expect(plain.out.some((l) => / redis-deploy /.test(l))).toBe(false);
+    const { dns } = await fake.startDiscovery();
+    const skipped = await smoke(flags(["--skip", "zookeeper,runtime,discovery", "--dns", dns]));
+    expect(skipped.out[skipped.out.length - 1]).toBe("smoke: all 6 steps passed");
+    expect(fake.requestsTo("marathon", "PUT")).toHaveLength(0);
+  });
+});
+
+/** A loopback port free now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 describe("where the cluster is", () => {
   test("from `terraform output -json`: public and private addresses are both tried, credentials come from the outputs", async () => {

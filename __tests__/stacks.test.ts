@@ -71,28 +71,34 @@ const AUTH_COMMON = {
 const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 2, azurerm_key_vault_secret: 9, azurerm_user_assigned_identity: 2, random_string: 2, azurerm_role_assignment: 4, null_resource: 2 };
 // With auth the masters' role also reads the cluster's parameters, and the pool gets a role and profile of its own.
 const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 8, aws_iam_role: 2, aws_iam_role_policy: 3, aws_iam_instance_profile: 2 };
+// Mesos-DNS on the masters (discovery "dns", ha's default): with auth, its read-only principal's password and that
+// secret in the store (constructs/mesos-dns.ts); the 5 rules of DNS_RULES either way.
+const DNS_AUTH_AZURE = { ...AUTH_AZURE, random_password: 6, azurerm_key_vault_secret: 10 };
+const DNS_AUTH_AWS = { ...AUTH_AWS, random_password: 6, aws_ssm_parameter: 9 };
 
-function expectedCounts(cloud: Cloud, masters: number, auth: boolean): Record<string, number> {
+function expectedCounts(cloud: Cloud, masters: number, auth: boolean, dns: boolean): Record<string, number> {
+  // 12 allows (+2 quorum ports with an ensemble, +5 for Mesos-DNS)
+  const allows = (masters > 1 ? 14 : 12) + (dns ? 5 : 0);
   if (cloud === "azure") {
     return {
       ...AZURE_COMMON,
-      ...(auth ? AUTH_AZURE : {}),
+      ...(auth ? (dns ? DNS_AUTH_AZURE : AUTH_AZURE) : {}),
       azurerm_linux_virtual_machine: masters,
       azurerm_managed_disk: masters,
       azurerm_virtual_machine_data_disk_attachment: masters,
       azurerm_network_interface: masters,
       azurerm_public_ip: 1, // the NAT gateway's; masters get one only with adminCidrs or internetIngress
-      // 12 allows (+2 quorum ports with an ensemble) and the deny-VNet rule
-      azurerm_network_security_rule: (masters > 1 ? 14 : 12) + 1,
+      // the allows and the deny-VNet rule
+      azurerm_network_security_rule: allows + 1,
     };
   }
   return {
     ...AWS_COMMON,
-    ...(auth ? AUTH_AWS : {}),
+    ...(auth ? (dns ? DNS_AUTH_AWS : AUTH_AWS) : {}),
     aws_instance: masters,
     aws_ebs_volume: masters,
     aws_volume_attachment: masters,
-    aws_vpc_security_group_ingress_rule: masters > 1 ? 14 : 12,
+    aws_vpc_security_group_ingress_rule: allows,
   };
 }
 
@@ -111,6 +117,14 @@ const BASE_RULES = [
   "masters <- masters : 8080",
 ];
 const QUORUM_RULES = ["masters <- masters : 2888", "masters <- masters : 3888"];
+// Mesos-DNS: DNS (UDP and TCP) for the machines it serves, its HTTP API (which returns its configuration) to the masters only.
+const DNS_RULES = [
+  "masters <- agents : 53",
+  "masters <- agents : 53/udp",
+  "masters <- masters : 53",
+  "masters <- masters : 53/udp",
+  "masters <- masters : 8123",
+];
 
 const COMBOS: [Cloud, "dev" | "ha", number, number][] = [
   ["azure", "dev", 1, 2],
@@ -124,13 +138,15 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
   // ha turns authentication and the Swarm API's TLS on by default; dev leaves them off.
   const auth = profile === "ha";
   const swarmPort = auth ? 2376 : 2375;
+  // ha runs Mesos-DNS on the masters by default (discovery "dns"); dev runs none (discovery-dns.test.ts).
+  const dns = profile === "ha";
   let json: TfJson;
   beforeAll(() => {
     json = synthCluster({ cloud, profile }).json;
   });
 
   test("has exactly the expected resources", () => {
-    expect(resourceCounts(json)).toEqual(expectedCounts(cloud, masterCount, auth));
+    expect(resourceCounts(json)).toEqual(expectedCounts(cloud, masterCount, auth, dns));
   });
 
   test("places one master per zone with a static IP inside its subnet", () => {
@@ -177,7 +193,7 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
   });
 
   test("opens exactly the ports the roles need, between the cluster's own groups", () => {
-    expect(ruleTable(json, cloud, clusterName)).toEqual([...BASE_RULES, ...(masterCount > 1 ? QUORUM_RULES : [])].sort());
+    expect(ruleTable(json, cloud, clusterName)).toEqual([...BASE_RULES, ...(masterCount > 1 ? QUORUM_RULES : []), ...(dns ? DNS_RULES : [])].sort());
     if (cloud === "azure") {
       const deny = Object.values(resourcesOf(json, "azurerm_network_security_rule")).filter((r) => r.access === "Deny");
       expect(deny).toHaveLength(1);
@@ -216,6 +232,8 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
     expect(out("master_public_ips")).toBeUndefined();
     if (cloud === "aws") expect(Object.keys(out("master_session_commands") as object)).toHaveLength(masterCount);
     else expect(out("master_session_commands")).toBeUndefined();
+    // What `npm run endpoints` reads: Mesos-DNS's domain and servers (the masters); dev says discovery is off.
+    expect(out("discovery")).toEqual(dns ? { mode: "dns", domain: "mesos", dns_servers: ips } : { mode: "off" });
   });
 
   test("every master runs a ZooKeeper member with its myid and the shared server list", () => {
@@ -307,6 +325,8 @@ describe.each(COMBOS)("%s %s stack", (cloud, profile, masterCount, agentCount) =
       // With auth one stunnel per master serves Mesos, Marathon and the Swarm API over TLS.
       expect(units.includes("master-tls.service")).toBe(auth);
       expect(units.includes("swarm-tls.service")).toBe(false);
+      // ha runs one Mesos-DNS per master.
+      expect(units.includes("mesos-dns.service")).toBe(dns);
     });
   });
 

@@ -14,7 +14,7 @@ import { App } from "cdktf";
 import { ClusterConfigError } from "../constructs/core/validation";
 import { CloudConfig } from "../constructs/core/cloud-config";
 import { INodeRole } from "../constructs/nodes";
-import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
+import { MesosClusterStack, MesosClusterStackProps } from "../stacks/mesos-cluster-stack";
 import { decodeBase64UserData, userDataNodes } from "../scripts/lib/synth-output";
 import { CLOUD_INIT, SHELLCHECK, SYSTEMD_ANALYZE } from "../scripts/lib/tools";
 import { readUserData, shellify } from "../scripts/lib/user-data-model";
@@ -32,7 +32,7 @@ import {
   validateDocuments,
   VENDORED_FLAGS_PATH,
 } from "../scripts/lib/validate-user-data";
-import { Cloud, resourcesOf, synthCluster, synthStack, TEST_SSH_KEY } from "./helpers/synth";
+import { Cloud, DISCOVERY_STACKS, resourcesOf, synthCluster, synthStack, TEST_SSH_KEY } from "./helpers/synth";
 import { describeWithTool } from "./helpers/tools";
 
 const ROOT = join(__dirname, "..");
@@ -49,18 +49,30 @@ function flagReference(): FlagReference {
   return loadFlagReference(VENDORED_FLAGS_PATH);
 }
 
-const COMBOS: [Cloud, "dev" | "ha", number][] = [
-  ["azure", "dev", 2],
-  ["azure", "ha", 4],
-  ["aws", "dev", 2],
-  ["aws", "ha", 4],
+/** A stack checked: its name (as `npm run validate` names a stack), its props, and the node group of each of its documents. */
+interface Combo {
+  readonly cloud: Cloud;
+  readonly stack: string;
+  readonly props: MesosClusterStackProps;
+  readonly groups: readonly string[];
+}
+const COMBOS: Combo[] = [
+  { cloud: "azure", stack: "dev", props: { cloud: "azure", profile: "dev" }, groups: ["agents", "masters"] },
+  { cloud: "azure", stack: "ha", props: { cloud: "azure", profile: "ha" }, groups: ["agents", "masters", "masters", "masters"] },
+  { cloud: "aws", stack: "dev", props: { cloud: "aws", profile: "dev" }, groups: ["agents", "masters"] },
+  { cloud: "aws", stack: "ha", props: { cloud: "aws", profile: "ha" }, groups: ["agents", "masters", "masters", "masters"] },
+  // Discovery `dns+lb`: marathon-lb's edge pool beside the agents, on Azure ha (auth on) and AWS dev (auth off).
+  { cloud: "azure", stack: "ha dns+lb", props: DISCOVERY_STACKS.azureHaLb, groups: ["agents", "edge", "masters", "masters", "masters"] },
+  { cloud: "aws", stack: "dev dns+lb", props: DISCOVERY_STACKS.awsDevLb, groups: ["agents", "edge", "masters"] },
 ];
 
 /** Each stack synthesized once per test file, as `npm run validate` would find it in cdktf.out. */
 const synthesized = new Map<string, UserDataDocument[]>();
-function stackDocuments(cloud: Cloud, profile: "dev" | "ha"): UserDataDocument[] {
-  const key = `${cloud} ${profile}`;
-  if (!synthesized.has(key)) synthesized.set(key, documentsOf(profile, synthCluster({ cloud, profile }).json));
+function stackDocuments(cloud: Cloud, stack: string): UserDataDocument[] {
+  const key = `${cloud} ${stack}`;
+  const combo = COMBOS.find((c) => c.cloud === cloud && c.stack === stack);
+  if (!combo) throw new Error(`no stack ${key} in COMBOS`);
+  if (!synthesized.has(key)) synthesized.set(key, documentsOf(stack, synthCluster(combo.props).json));
   return synthesized.get(key)!;
 }
 
@@ -74,17 +86,17 @@ describe("the user data of every machine and pool passes every check", () => {
   const reports = new Map<string, DocumentReport[]>();
   beforeAll(async () => {
     const flags = flagReference();
-    const docs = COMBOS.flatMap(([cloud, profile]) => stackDocuments(cloud, profile));
-    // One run for all sixteen documents: the tools run concurrently across them.
+    const docs = COMBOS.flatMap(({ cloud, stack }) => stackDocuments(cloud, stack));
+    // One run for the documents of every stack (twenty): the tools run concurrently across them.
     const all = await validateDocuments(docs, { flags });
-    for (const [cloud, profile] of COMBOS) reports.set(`${cloud} ${profile}`, all.filter((r) => r.document.cloud === cloud && r.document.stack === profile));
+    for (const { cloud, stack } of COMBOS) reports.set(`${cloud} ${stack}`, all.filter((r) => r.document.cloud === cloud && r.document.stack === stack));
     console.log(`user data sizes and verdicts (what npm run validate prints):\n${summaryLines(all).join("\n")}`);
   }, 60000);
 
   const expectPasses = (check: CheckId) =>
-    test.each(COMBOS)(`%s %s: ${check} passes for all %d documents`, (cloud, profile, count) => {
-      const docs = reports.get(`${cloud} ${profile}`)!;
-      expect(docs.map((r) => r.document.group).sort()).toEqual(count === 2 ? ["agents", "masters"] : ["agents", "masters", "masters", "masters"]);
+    test.each(COMBOS.map((c) => [c.cloud, c.stack, c.groups.length, c.groups] as const))(`%s %s: ${check} passes for all %d documents`, (cloud, stack, _count, groups) => {
+      const docs = reports.get(`${cloud} ${stack}`)!;
+      expect(docs.map((r) => r.document.group).sort()).toEqual(groups);
       for (const r of docs) expect({ name: r.document.name, ...resultOf(r, check) }).toEqual({ name: r.document.name, check, status: "ok", findings: [] });
     });
 
@@ -337,7 +349,7 @@ describe("a large role on AWS", () => {
 
 describeWithTool(CLOUD_INIT, "cloud-init's own code (runcmd as shell, the schema validator)", () => {
   test("shellify matches cloud-init's own util.shellify for every runcmd and a quoting torture case", () => {
-    const docs = COMBOS.flatMap(([cloud, profile]) => stackDocuments(cloud, profile));
+    const docs = COMBOS.flatMap(({ cloud, stack }) => stackDocuments(cloud, stack));
     const lists = [...docs.map((d) => readUserData(d.text).raw.runcmd as unknown[]), [["echo", "it's $HOME"], "echo \"$HOME\" | tr a b", ["a b", "", "'"]]];
     const python = /^#!\s*(\S+)/.exec(readFileSync(execFileSync("sh", ["-c", "command -v cloud-init"]).toString().trim(), "utf8"))![1];
     const theirs = JSON.parse(

@@ -8,8 +8,9 @@ import type { INodeRole, NodeContext } from "./nodes";
 
 /*
  * The roles every machine set applies before the roles attached to it: the
- * Docker host, the secret fetcher (when a role reads a secret), and the data
- * disk (fixed groups that have one). They are not named in the document's
+ * Docker host, the cluster's DNS (when a MesosDns serves the set), the secret
+ * fetcher (when a role reads a secret), and the data disk (fixed groups that
+ * have one). They are not named in the document's
  * header line, which lists the cluster roles (role-header.ts).
  */
 
@@ -105,5 +106,44 @@ mount "$mount_point"`,
       Install: { WantedBy: "multi-user.target" },
     });
     config.enableUnit(DATA_DISK_UNIT);
+  }
+}
+
+/** Where a machine's resolver routes the cluster's domain: a {@link ClusterDnsRole}'s settings. */
+export interface ClusterDnsSettings {
+  /** The domain the servers answer, e.g. `mesos`. */
+  readonly domain: string;
+  /** The servers' IPv4 addresses (port 53). */
+  readonly servers: readonly string[];
+}
+
+/** The systemd-resolved drop-in a {@link ClusterDnsRole} writes. */
+export const CLUSTER_DNS_DROP_IN = "/etc/systemd/resolved.conf.d/mesos-dns.conf";
+
+/**
+ * Routes the cluster's domain to its DNS servers on a machine: a drop-in for
+ * systemd-resolved (Ubuntu 22.04: systemd 249) with the servers as global
+ * `DNS=` and `Domains=~<domain>`, a routing-only domain (systemd/systemd-stable
+ * v249.11 man/resolved.conf.xml `DNS=`, `Domains=`: "~"-prefixed domains only
+ * route lookups, they are not searched). A query for `x.<domain>` then goes to
+ * the global servers alone: the longest matching routing domain picks the
+ * scope (man/systemd-resolved.service.xml, "Protocols and Routing";
+ * src/resolve/resolved-dns-scope.c `dns_scope_good_domain`: "Always honour
+ * search domains for routing queries", the global scope's included). Every other name
+ * also still goes to the link's own servers (the cloud's resolver, from DHCP):
+ * the global scope is always a default route in 249
+ * (resolved-dns-scope.c `dns_scope_is_default_route`) and the first answer
+ * wins, which is why Mesos-DNS forwards such names to the cloud's resolver
+ * too. resolved reads drop-ins when it starts: cloud-init writes the file
+ * after it did, so the first boot restarts it before any service starts.
+ */
+export class ClusterDnsRole implements INodeRole {
+  public readonly roleName = ROLE_NAMES.clusterDns;
+
+  constructor(private readonly settings: ClusterDnsSettings) {}
+
+  public configure(config: CloudConfig): void {
+    addUnit(config, CLUSTER_DNS_DROP_IN, { Resolve: { DNS: this.settings.servers.join(" "), Domains: `~${this.settings.domain}` } });
+    config.addCommand(RunPhase.PREPARE, "systemctl", "restart", "systemd-resolved");
   }
 }

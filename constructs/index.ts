@@ -13,6 +13,8 @@ export * from "./mesos-agent-pool";
 export * from "./marathon-service";
 export * from "./swarm-manager";
 export * from "./master-tls-proxy";
+export * from "./mesos-dns";
+export * from "./marathon-lb";
 export { checkTaskUsers, checkUserAllowed, runTasksAcl } from "./core/mesos-acls";
 export * from "./marathon-app";
 export * from "./cluster-readiness-gate";

@@ -1,6 +1,6 @@
 import { createHash } from "crypto";
 import { Aspects, Fn, ITerraformDependable, TerraformStack, Token } from "cdktf";
-import { Construct, IConstruct } from "constructs";
+import { Construct } from "constructs";
 import { dependable } from "cdktf/lib/tfExpression";
 import { Resource } from "@cdktf/provider-null/lib/resource";
 import {
@@ -23,6 +23,7 @@ import { checkInteger, fail, pathOf, warn } from "./core/validation";
 import { MesosAgentPool } from "./mesos-agent-pool";
 import { checkUserAllowed } from "./core/mesos-acls";
 import { MarathonService } from "./marathon-service";
+import { MarathonLb } from "./marathon-lb";
 import { MasterTlsProxy } from "./master-tls-proxy";
 
 /** Properties of a {@link MarathonApp}: the app ({@link MarathonAppSpec}) and where and how it is deployed. */
@@ -228,11 +229,55 @@ export class MarathonApp extends Construct {
         if (!tls && this.marathon.tls && props.marathonUrls === undefined) {
           fail(this, "marathon", pathOf(this.marathon), `a Marathon whose MasterTlsProxy exists before this app (${pathOf(MasterTlsProxy.of(this.marathon.masters) ?? this.marathon)} came later: the app would deploy over plain http)`);
         }
-        const pools = agentPoolsOf(this.marathon);
+        const pools = this.poolsOffering(MesosAgentPool.of(this.marathon.masters));
         this.checkHostPorts(pools);
         this.checkResources(pools);
+        this.checkLoadBalancer(props.loadBalancer?.servicePort);
       },
     });
+  }
+
+  /**
+   * The pools whose offers can run this app: Marathon gets offers of its
+   * `mesosRole` and of `*` (mesosphere/marathon v1.8.244 MarathonConf.scala
+   * `expectedResourceRoles`) and uses those the app accepts (its
+   * `acceptedResourceRoles`, else `--default_accepted_resource_roles`, `*`).
+   * An app accepting none of Marathon's roles would wait forever: refused.
+   */
+  private poolsOffering(pools: MesosAgentPool[]): MesosAgentPool[] {
+    const marathonRoles = this.marathon.mesosRole === "*" ? ["*"] : [this.marathon.mesosRole, "*"];
+    const accepted = this.definition.acceptedResourceRoles ?? ["*"];
+    const usable = accepted.filter((r) => marathonRoles.includes(r));
+    if (usable.length === 0) {
+      fail(this, "acceptedResourceRoles", accepted, `roles ${pathOf(this.marathon)} gets offers for: ${marathonRoles.map((r) => `"${r}"`).join(", ")} (its mesosRole and "*"); the app would wait for an offer forever`);
+    }
+    const offering = pools.filter((p) => usable.includes(p.role));
+    if (pools.length > 0 && offering.length === 0) warn(this, `no agent pool of ${pathOf(this.marathon.masters)} offers role ${usable.join(" or ")}: the app's tasks wait until one does`, "acceptedResourceRoles");
+    return offering;
+  }
+
+  /**
+   * With `loadBalancer`: a {@link MarathonLb} of this Marathon serves the
+   * group (else a warning: the labels expose nothing), and the service port
+   * lies within one such LB's service ports and is no other app's.
+   */
+  private checkLoadBalancer(servicePort: number | undefined): void {
+    const group = this.definition.labels?.HAPROXY_GROUP;
+    if (group === undefined) return;
+    const lbs = MarathonLb.of(this.marathon).filter((lb) => lb.group === group);
+    if (lbs.length === 0) {
+      warn(this, `no MarathonLb of ${pathOf(this.marathon)} serves group "${group}": the app is not exposed`, "loadBalancer.group");
+      return;
+    }
+    if (servicePort === undefined) return;
+    if (!lbs.some((lb) => servicePort >= lb.servicePorts[0] && servicePort <= lb.servicePorts[1])) {
+      fail(this, "loadBalancer.servicePort", servicePort, `a port within the service ports of the MarathonLb serving "${group}": ${lbs.map((lb) => `${lb.servicePorts[0]}-${lb.servicePorts[1]} (${pathOf(lb)})`).join(", ")}`);
+    }
+    const taken = SERVICE_PORTS.get(this.marathon) ?? new Map<number, string>();
+    const other = taken.get(servicePort);
+    if (other !== undefined && other !== pathOf(this)) fail(this, "loadBalancer.servicePort", servicePort, `a service port no other app uses (${other} has it: HAProxy binds each once)`);
+    taken.set(servicePort, pathOf(this));
+    SERVICE_PORTS.set(this.marathon, taken);
   }
 
   /**
@@ -285,6 +330,9 @@ export class MarathonApp extends Construct {
   }
 }
 
+/** marathon-lb service ports of the apps of each Marathon (app path by port). */
+const SERVICE_PORTS = new WeakMap<MarathonService, Map<number, string>>();
+
 /** App ids deployed through each Marathon, to refuse a second app with the same id (it would overwrite the first). */
 const APP_IDS = new WeakMap<MarathonService, Map<string, string>>();
 
@@ -300,11 +348,6 @@ function claimAppId(app: MarathonApp, marathon: MarathonService, given: string):
   }
   ids.set(app.appId, pathOf(app));
   APP_IDS.set(marathon, ids);
-}
-
-/** The agent pools registered with the masters `marathon` runs on, anywhere in the app. */
-function agentPoolsOf(marathon: MarathonService): MesosAgentPool[] {
-  return marathon.node.root.node.findAll().filter((c: IConstruct): c is MesosAgentPool => c instanceof MesosAgentPool && c.masters === marathon.masters);
 }
 
 /** `depends_on` entries (plain addresses, as the constructor's `dependsOn` renders them), without repeats. */

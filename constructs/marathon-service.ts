@@ -6,7 +6,8 @@ import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-imag
 import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript } from "./core/systemd";
-import { checkUserAllowed, checkUserName } from "./core/mesos-acls";
+import { checkRole, checkUserAllowed, checkUserName, claimFrameworkRole } from "./core/mesos-acls";
+import type { ClusterSecret } from "./cloud/target";
 import { checkInteger, fail } from "./core/validation";
 import { addZkAclGuard, checkZookeeperCredentials, ZookeeperCredentials } from "./core/zookeeper-auth";
 import { MesosMasterGroup } from "./mesos-master-group";
@@ -89,6 +90,27 @@ export interface MarathonServiceProps {
    * @default "nobody"
    */
   readonly mesosUser?: string;
+  /**
+   * The Mesos role Marathon registers with (`--mesos_role`: "Marathon
+   * receives resource offers for the specified role in addition to resources
+   * with the role designation '*'", mesosphere/marathon v1.8.244
+   * src/main/scala/mesosphere/marathon/MarathonConf.scala), e.g.
+   * `slave_public` for an edge pool ({@link MesosAgentPoolProps.role}).
+   * Marathon 1.8 registers with that single role (FrameworkInfo.role, no
+   * MULTI_ROLE: MarathonSchedulerDriver.scala). With a role,
+   * `--default_accepted_resource_roles=*` is set as well: its default is
+   * every role Marathon gets offers for (MarathonConf.scala
+   * `defaultAcceptedResourceRolesSet`), which would let any app land on the
+   * edge; so only apps whose `acceptedResourceRoles` name the role go there.
+   * With {@link mesosAuthentication} the masters' ACL reserves the role for
+   * Marathon's principal (core/mesos-acls.ts); without framework
+   * authentication no ACL can (any framework may claim any principal).
+   * A Marathon that registered before keeps its framework: Mesos 1.7.1
+   * updates the role on re-registration (src/master/master.cpp
+   * `updateFramework`).
+   * @default "*"
+   */
+  readonly mesosRole?: string;
 }
 
 /** Marathon flags this construct sets itself. */
@@ -102,6 +124,8 @@ export const MANAGED_MARATHON_FLAGS = [
   "mesos_authentication",
   "mesos_authentication_principal",
   "mesos_authentication_secret_file",
+  "mesos_role",
+  "default_accepted_resource_roles",
 ] as const;
 
 /** Where Marathon's framework secret is mounted in its container. */
@@ -131,6 +155,10 @@ export class MarathonService extends Construct implements INodeRole {
   private readonly mesosSecretCommand?: string;
   /** The command that prints the password on a machine (when authentication is on). */
   private readonly passwordCommand?: string;
+  /** The password in the cloud's secret store (when authentication is on): a pool that talks to Marathon reads it with {@link NodePool.useSecret}. */
+  public readonly passwordSecret?: ClusterSecret;
+  /** The Mesos role Marathon registers with (`--mesos_role`); `*` when it takes unreserved offers only. */
+  public readonly mesosRole: string;
   /** ZooKeeper digest credentials of Marathon; undefined when its znodes are open. */
   public readonly zookeeperCredentials?: ZookeeperCredentials;
   /** The command that prints the ZooKeeper password on a machine (with zookeeperCredentials). */
@@ -154,10 +182,12 @@ export class MarathonService extends Construct implements INodeRole {
     this.extraFlags = checkExtraFlags(this, "extraFlags", props.extraFlags, MANAGED_MARATHON_FLAGS);
     this.mesosUser = checkUserName(this, "mesosUser", props.mesosUser ?? "nobody");
     checkUserAllowed(this, "mesosUser", this.mesosUser, this.masters);
+    this.mesosRole = checkRole(this, "mesosRole", props.mesosRole ?? "*", { forMarathon: true });
 
     if (props.credentials) {
       this.credentials = checkCredentials(this, "credentials", props.credentials);
-      this.passwordCommand = this.nodes.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
+      this.passwordSecret = this.nodes.target.storeSecret(this, "password", `${this.node.id}-password`, props.credentials.password);
+      this.passwordCommand = this.nodes.useSecret(this.passwordSecret);
     }
     if (props.mesosAuthentication) {
       this.mesosAuthentication = checkCredentials(this, "mesosAuthentication", props.mesosAuthentication);
@@ -169,6 +199,7 @@ export class MarathonService extends Construct implements INodeRole {
     } else if (this.masters.requiresFrameworkAuthentication) {
       fail(this, "mesosAuthentication", undefined, `a principal and secret: the masters authenticate frameworks (${this.masters.frameworkCredentials.map((c) => c.username).join(", ")})`);
     }
+    if (this.mesosRole !== "*" && this.mesosAuthentication) claimFrameworkRole(this.masters, this.mesosRole, this.mesosAuthentication.username);
     if (props.zookeeperCredentials !== undefined) {
       this.zookeeperCredentials = checkZookeeperCredentials(this, "zookeeperCredentials", props.zookeeperCredentials);
       this.zkPasswordCommand = this.nodes.storeSecret(this, "zk-password", `${this.node.id}-zk-password`, props.zookeeperCredentials.password);
@@ -217,6 +248,8 @@ export class MarathonService extends Construct implements INodeRole {
       ...(this.mesosAuthentication
         ? ["--mesos_authentication", "--mesos_authentication_principal", this.mesosAuthentication.username, "--mesos_authentication_secret_file", MESOS_SECRET_IN_CONTAINER]
         : []),
+      // Offers of the role too, but apps go there only when their acceptedResourceRoles say so (MarathonConf.scala).
+      ...(this.mesosRole !== "*" ? ["--mesos_role", this.mesosRole, "--default_accepted_resource_roles", "*"] : []),
     ];
     for (const [flag, value] of Object.entries(this.extraFlags)) {
       args.push(`--${flag}`);

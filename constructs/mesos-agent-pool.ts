@@ -14,6 +14,7 @@ import { CloudConfig, RunPhase } from "./core/cloud-config";
 import { AGENT_DOCKER_ENGINE_VERSION, ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { imageFacts } from "./core/image-facts";
 import { checkExtraFlags, mesosEnvName } from "./core/flags";
+import { checkRole } from "./core/mesos-acls";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript, addUnit, RUNTIME_DIR } from "./core/systemd";
 import { checkInteger, checkPattern, fail } from "./core/validation";
@@ -42,10 +43,31 @@ export interface MesosAgentPoolProps {
   /** Agent port. @default 5051 */
   readonly port?: number;
   /**
-   * Host port range offered to tasks, inclusive.
+   * Host port range offered to tasks, inclusive: the agents' only `ports`
+   * resource (`--resources=ports:[from-to]`; without it Mesos offers
+   * [31000-32000] too: apache/mesos 1.7.1 src/slave/constants.hpp
+   * DEFAULT_PORTS). Every port on the machines is claimed by one owner, so a
+   * range that overlaps a port a role of the pool uses is refused: on an
+   * edge pool a {@link MarathonLb}'s 80, 443, 9090, 9091 and service ports
+   * (10000-10100), which its tasks are therefore never offered.
    * @default [31000, 32000]
    */
   readonly taskPorts?: [number, number];
+  /**
+   * The Mesos role every resource of these agents is offered to
+   * (`--default_role`: "Any resources in the `--resources` flag that omit a
+   * role, as well as any resources that are not present in `--resources` but
+   * that are automatically detected, will be assigned to this role",
+   * apache/mesos 1.7.1 src/slave/flags.cpp). `slave_public` makes an edge
+   * pool: only a framework registered with that role (Marathon with
+   * `mesosRole: "slave_public"`) gets its offers, and Marathon places there
+   * only apps whose `acceptedResourceRoles` name it. A role name as Mesos
+   * accepts it (src/common/roles.cpp). Changing it on a running agent makes
+   * its recovery fail (`--reconfiguration_policy=equal`, flags.cpp): new
+   * machines take it, an existing one needs its work_dir wiped.
+   * @default "*"
+   */
+  readonly role?: string;
   /**
    * Mesos attributes of every agent, `key:value;key:value`.
    * @default none
@@ -98,6 +120,7 @@ export const MANAGED_AGENT_FLAGS = [
   "ip",
   "hostname",
   "resources",
+  "default_role",
   "attributes",
   "executor_registration_timeout",
   "systemd_enable_support",
@@ -124,12 +147,19 @@ export const CGROUP_V1_KERNEL_ARG = "systemd.unified_cgroup_hierarchy=0";
  * the agent container with the docker and mesos containerizers.
  */
 export class MesosAgentPool extends Construct implements INodeRole {
+  /** The agent pools that register with `masters`, anywhere in the app. */
+  public static of(masters: MesosMasterGroup): MesosAgentPool[] {
+    return masters.node.root.node.findAll().filter((c): c is MesosAgentPool => c instanceof MesosAgentPool && c.masters === masters);
+  }
+
   public readonly roleName = ROLE_NAMES.mesosAgent;
   public readonly nodes: NodePool;
   public readonly masters: MesosMasterGroup;
   public readonly image: ContainerImage;
   public readonly port: number;
   public readonly taskPorts: Port;
+  /** The Mesos role the agents' resources are offered to (`--default_role`); `*` for every framework. */
+  public readonly role: string;
   public readonly attributes?: string;
   public readonly extraFlags: Record<string, string>;
   /** True when the agents authenticate their HTTP API with a credential each generates at boot. */
@@ -152,6 +182,7 @@ export class MesosAgentPool extends Construct implements INodeRole {
     checkInteger(this, "taskPorts[1]", to, 1024, 65535);
     if (from > to) fail(this, "taskPorts", props.taskPorts, "[first, last] with first <= last");
     this.taskPorts = Port.tcpRange(from, to);
+    this.role = checkRole(this, "role", props.role ?? "*");
     if (props.attributes !== undefined) {
       this.attributes = checkPattern(
         this,
@@ -236,6 +267,8 @@ export class MesosAgentPool extends Construct implements INodeRole {
       MESOS_LOG_DIR: "/var/log/mesos",
       MESOS_PORT: String(this.port),
       MESOS_RESOURCES: `ports:[${this.taskPorts.from}-${this.taskPorts.to}]`,
+      // Every resource without a role (the ports above, the detected cpus, mem, disk) goes to this role.
+      ...(this.role !== "*" ? { MESOS_DEFAULT_ROLE: this.role } : {}),
       // Docker image pulls on a fresh agent can take minutes.
       MESOS_EXECUTOR_REGISTRATION_TIMEOUT: "10mins",
       // The agent runs in a container: it cannot talk to the host's systemd.

@@ -7,7 +7,7 @@ import { ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-imag
 import { checkExtraFlags } from "./core/flags";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript } from "./core/systemd";
-import { checkTaskUsers, mesosAcls } from "./core/mesos-acls";
+import { checkTaskUsers, frameworkRoleOwners, mesosAcls } from "./core/mesos-acls";
 import { checkInteger, checkOneOf, checkPattern, fail, NAME_ALLOWED, NAME_PATTERN } from "./core/validation";
 import { addZkAclGuard, checkZookeeperCredentials, ZookeeperCredentials } from "./core/zookeeper-auth";
 import { Connections, INodeRole, NodeContext, NodeGroup, placeOn, PlacementProps, SECRETS_DIR } from "./nodes";
@@ -203,6 +203,8 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   private readonly zkPasswordCommand?: string;
   /** The users tasks may run as (the `run_tasks` ACL); undefined when any user may. */
   public readonly taskUsers?: string[];
+  /** Read-only principals ({@link addViewer}) and the commands that print their secrets on a master. */
+  private readonly viewers: { readonly credentials: HttpCredentials; readonly secretCommand: string }[] = [];
 
   /**
    * The TLS port in front of the masters' HTTP API and the CA that signs it, when a
@@ -263,6 +265,33 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     this.nodes.connections.allowFrom(this.nodes, Port.tcp(this.port), "Mesos masters: replicated log and leader redirects");
   }
 
+  /**
+   * Adds a principal that may only read the masters' state (a {@link MesosDns}
+   * reads `/master/state.json` with it): it joins the masters' credentials
+   * file, and their ACL denies it everything that changes the cluster, every
+   * task, agent registration (the same file feeds CRAM-MD5), the masters' log
+   * files, sandboxes and flags (apache/mesos 1.7.1
+   * include/mesos/authorizer/acls.proto: register_agents, access_mesos_logs,
+   * access_sandboxes, view_flags; `/master/state` leaves `flags` out when
+   * VIEW_FLAGS is denied, src/master/http.cpp state()). The secret (usually a
+   * generated token) is kept in the cloud's secret store under `scope`;
+   * returns the command that prints it on a master. Needs `credentials`.
+   */
+  public addViewer(scope: Construct, credentials: HttpCredentials): string {
+    const checked = checkCredentials(scope, "credentials", credentials);
+    if (!this.credentials) fail(scope, "credentials", checked.username, `a viewer principal only on masters with credentials (${this.node.path} has no HTTP authentication: nothing to authenticate to)`);
+    const taken = [this.credentials.username, ...this.frameworkCredentials.map((c) => c.username), this.agentCredentials?.username, ...this.viewers.map((v) => v.credentials.username)];
+    if (taken.includes(checked.username)) fail(scope, "credentials.username", checked.username, `a principal other than ${taken.filter(Boolean).join(", ")} (the masters' other principals)`);
+    const secretCommand = this.nodes.storeSecret(scope, "secret", `${this.node.id}-viewer-${checked.username}`, checked.password);
+    this.viewers.push({ credentials: checked, secretCommand });
+    return secretCommand;
+  }
+
+  /** Principals added with {@link addViewer}. */
+  public get viewerPrincipals(): string[] {
+    return this.viewers.map((v) => v.credentials.username);
+  }
+
   /** `http://ip:5050` per master (any master redirects to the leader). */
   public get urls(): string[] {
     return this.nodes.privateIps.map((ip) => `http://${ip}:${this.port}`);
@@ -309,7 +338,16 @@ export class MesosMasterGroup extends Construct implements INodeRole {
       if (this.requiresAgentAuthentication) flags.authenticate_agents = "true";
       flags.credentials = CREDENTIALS_IN_CONTAINER;
     }
-    const acls = mesosAcls({ taskUsers: this.taskUsers, agentOnlyPrincipals: this.agentCredentials ? [this.agentCredentials.username] : [] });
+    const viewers = this.viewerPrincipals;
+    const acls = withViewerDenials(
+      mesosAcls({
+        taskUsers: this.taskUsers,
+        agentOnlyPrincipals: [...(this.agentCredentials ? [this.agentCredentials.username] : []), ...viewers],
+        // Roles a framework reserved on these masters (MarathonService mesosRole: slave_public).
+        roleOwners: frameworkRoleOwners(this),
+      }),
+      viewers,
+    );
     if (acls) flags.acls = acls;
     return { ...flags, ...this.extraFlags };
   }
@@ -335,16 +373,19 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   private credentialsFileCommand(file: string): string {
     const first = `'{"credentials":[{"principal":"%s","secret":"%s"}`;
     const entry = `printf ',{"principal":"%s","secret":"%s"}'`;
-    if (this.frameworkCredentials.length === 0 && !this.agentCredentials) return `printf ${first}]}\\n' '${this.credentials!.username}' "$password" > ${file}`;
+    const others: { principal: string; variable: string; command: string }[] = [
+      ...this.frameworkCredentials.map((c, i) => ({ principal: c.username, variable: `framework_secret_${i}`, command: this.frameworkSecretCommands[i] })),
+      ...(this.agentCredentials ? [{ principal: this.agentCredentials.username, variable: "agent_secret", command: this.agentSecretCommand! }] : []),
+      ...this.viewers.map((v, i) => ({ principal: v.credentials.username, variable: `viewer_secret_${i}`, command: v.secretCommand })),
+    ];
+    if (others.length === 0) return `printf ${first}]}\\n' '${this.credentials!.username}' "$password" > ${file}`;
     // Each secret into a variable first: a failed fetch inside printf's arguments would not stop
     // the script (set -e ignores it there) and would write the principal with an empty secret.
     return [
-      ...this.frameworkCredentials.map((_, i) => `framework_secret_${i}=$(${this.frameworkSecretCommands[i]})`),
-      ...(this.agentCredentials ? [`agent_secret=$(${this.agentSecretCommand})`] : []),
+      ...others.map((o) => `${o.variable}=$(${o.command})`),
       "{",
       `  printf ${first}' '${this.credentials!.username}' "$password"`,
-      ...this.frameworkCredentials.map((c, i) => `  ${entry} '${c.username}' "$framework_secret_${i}"`),
-      ...(this.agentCredentials ? [`  ${entry} '${this.agentCredentials.username}' "$agent_secret"`] : []),
+      ...others.map((o) => `  ${entry} '${o.principal}' "$${o.variable}"`),
       "  printf ']}\\n'",
       `} > ${file}`,
     ].join("\n");
@@ -404,4 +445,22 @@ ${this.credentialsFileCommand(file)}`,
       requires: node.dataUnits,
     });
   }
+}
+
+/**
+ * What the masters' ACL adds for read-only principals ({@link MesosMasterGroup.addViewer})
+ * beyond the agent-only denials they share (every cluster-changing action,
+ * every task): registering as an agent, the masters' log files, sandboxes and
+ * flags. Each entry names the principal and `{type: NONE}` as the object, so it
+ * matches every request of that principal and allows none (apache/mesos 1.7.1
+ * src/authorizer/local/authorizer.cpp; include/mesos/authorizer/acls.proto);
+ * placed first, it decides before any other entry of its action.
+ */
+function withViewerDenials(acls: string | undefined, viewers: readonly string[]): string | undefined {
+  if (viewers.length === 0) return acls;
+  const parsed = (acls ? JSON.parse(acls) : {}) as Record<string, unknown[]>;
+  for (const [action, object] of [["register_agents", "agents"], ["access_mesos_logs", "logs"], ["access_sandboxes", "users"], ["view_flags", "flags"]] as const) {
+    parsed[action] = [{ principals: { values: [...viewers] }, [object]: { type: "NONE" } }, ...(parsed[action] ?? [])];
+  }
+  return JSON.stringify(parsed);
 }

@@ -3,7 +3,7 @@ import { Construct, IConstruct } from "constructs";
 import { CloudTarget, ClusterSecret, HealthEndpoint, MachineGroupResources, PoolResources, SubnetRef } from "./cloud/target";
 import { CloudConfig, EncodedUserData, encodeUserData } from "./core/cloud-config";
 import { DockerEngine, MASTER_DOCKER_ENGINE_VERSION } from "./core/container-image";
-import { DATA_DISK_UNIT, DATA_ROOT, DataDiskRole, DockerHostRole, SECRET_FETCHER, SecretFetcherRole } from "./base-roles";
+import { ClusterDnsRole, ClusterDnsSettings, DATA_DISK_UNIT, DATA_ROOT, DataDiskRole, DockerHostRole, SECRET_FETCHER, SecretFetcherRole } from "./base-roles";
 import { renderRoleHeader } from "./core/role-header";
 import { Cidr, CLOUD_RESERVED_ADDRESSES, isUsableHost, parseIpv4 } from "./core/net";
 import { CidrPeer, IngressRule, Peer, Port, SecurityGroupRef } from "./core/network-rules";
@@ -11,7 +11,7 @@ import { SCRIPT_DIR } from "./core/systemd";
 import { checkInteger, ClusterConfigError, fail, isUnresolved, pathOf, warn } from "./core/validation";
 import { describeCapacity } from "./cloud/vm-sizes";
 
-export { DATA_DISK_UNIT, DATA_ROOT, SECRET_FETCHER } from "./base-roles";
+export { CLUSTER_DNS_DROP_IN, type ClusterDnsSettings, DATA_DISK_UNIT, DATA_ROOT, SECRET_FETCHER } from "./base-roles";
 /** Where boot-time copies of secrets live (tmpfs, root only). */
 export const SECRETS_DIR = "/run/mesos-cluster/secrets";
 
@@ -120,11 +120,13 @@ export class Connections {
 
   /** Opens `port` on these machines to `other`. `id` names the rule (default: port and peer). */
   public allowFrom(other: IConnectable | Peer, port: Port, description: string, id?: string): void {
+    // TCP keeps the ids it always had (`allow-2181-from-agents`); UDP gets its own (`allow-53-udp-from-agents`).
+    const ports = port.protocol === "udp" ? `${port.toString()}-udp` : port.toString();
     if (other instanceof Peer) {
-      this.machines._addIngress(other, port, description, id ?? `allow-${port.toString()}-from-${other.label}`);
+      this.machines._addIngress(other, port, description, id ?? `allow-${ports}-from-${other.label}`);
     } else {
       const from = other.connections.machines;
-      this.machines._addIngress(Peer.group(from.securityGroup), port, description, id ?? `allow-${port.toString()}-from-${from.groupName}`);
+      this.machines._addIngress(Peer.group(from.securityGroup), port, description, id ?? `allow-${ports}-from-${from.groupName}`);
     }
   }
 
@@ -153,6 +155,7 @@ export abstract class MachineSet extends Construct {
   private ownConnections?: Connections;
   private readonly portClaims: { owner: IConstruct; property: string; port: Port; what: string }[] = [];
   private readonly rendered = new Map<string, EncodedUserData>();
+  private clusterDns?: { settings: ClusterDnsSettings; owner: IConstruct };
 
   protected constructor(scope: Construct, id: string, props: MachineSetProps) {
     super(scope, id);
@@ -239,21 +242,41 @@ export abstract class MachineSet extends Construct {
    * range...). A port another owner or property claimed is refused, naming
    * both; claiming the same port again for the same owner and property is a
    * no-op. Host networking puts every role of a machine on its addresses, so
-   * two claims can never share a port.
+   * two claims can never share a port (of one protocol: 53/udp and 53/tcp
+   * are two ports).
    */
   public claimPort(owner: IConstruct, property: string, port: Port, what: string): void {
     for (const c of this.portClaims) {
-      if (c.port.from > port.to || port.from > c.port.to) continue;
+      if (c.port.protocol !== port.protocol || c.port.from > port.to || port.from > c.port.to) continue;
       if (c.owner === owner && c.property === property) return;
       fail(owner, property, port.from === port.to ? port.from : port.toString(), `a port not used by ${c.what} (${pathOf(c.owner)} ${c.property}${c.port.from === c.port.to ? "" : ` ${c.port.toString()}`}) on ${pathOf(this)}`);
     }
     this.portClaims.push({ owner, property, port, what });
   }
 
-  /** What claims `port` on these machines, if anything, e.g. "the Mesos agent (dev/agents port)". */
-  public portOwner(port: number): string | undefined {
-    const c = this.portClaims.find((x) => port >= x.port.from && port <= x.port.to);
+  /** What claims `port` (TCP unless `protocol` says otherwise) on these machines, if anything, e.g. "the Mesos agent (dev/agents port)". */
+  public portOwner(port: number, protocol: Port["protocol"] = "tcp"): string | undefined {
+    const c = this.portClaims.find((x) => x.port.protocol === protocol && port >= x.port.from && port <= x.port.to);
     return c && `${c.what} (${pathOf(c.owner)} ${c.property})`;
+  }
+
+  /**
+   * Routes the cluster's DNS domain on these machines to `settings.servers`
+   * (a systemd-resolved drop-in, {@link ClusterDnsRole}); every other name
+   * keeps the cloud's resolver. A {@link MesosDns} calls this for each
+   * machine set it serves, together with opening port 53 to them. One
+   * cluster DNS per machine set.
+   */
+  public useClusterDns(owner: IConstruct, settings: ClusterDnsSettings): void {
+    if (this.clusterDns && this.clusterDns.owner !== owner) {
+      fail(owner, "clients", pathOf(this), `machine sets no other cluster DNS serves (${pathOf(this.clusterDns.owner)} serves ${pathOf(this)})`);
+    }
+    this.clusterDns = { settings: { domain: settings.domain, servers: [...settings.servers] }, owner };
+  }
+
+  /** The domain and servers these machines route to their cluster DNS, if one serves them. */
+  public get clusterDnsSettings(): ClusterDnsSettings | undefined {
+    return this.clusterDns?.settings;
   }
 
   /**
@@ -272,7 +295,7 @@ export abstract class MachineSet extends Construct {
     this.ruleIds.add(id);
     if (from instanceof CidrPeer && from.isInternet) {
       // Allowed only through an explicit opt-in, and never quietly.
-      Annotations.of(this).addWarning(`${pathOf(this)}: port ${port.toString()} (${description}) is open to the whole internet (0.0.0.0/0)`);
+      Annotations.of(this).addWarning(`${pathOf(this)}: port ${port.label} (${description}) is open to the whole internet (0.0.0.0/0)`);
     }
     const rule: IngressRule = { to: this.securityGroup, from, port, description };
     this.target.allowIngress(this, id, rule);
@@ -293,11 +316,12 @@ export abstract class MachineSet extends Construct {
 
   /**
    * The roles every machine of this set gets before its own (base-roles.ts):
-   * the Docker host, then what the kind of set adds (the secret fetcher, the
-   * data disk). Not listed in the header line.
+   * the Docker host, the cluster's DNS when one serves the set, then what the
+   * kind of set adds (the secret fetcher, the data disk). Not listed in the
+   * header line.
    */
   protected baseRoles(): INodeRole[] {
-    return [new DockerHostRole(this.dockerEngine)];
+    return [new DockerHostRole(this.dockerEngine), ...(this.clusterDns ? [new ClusterDnsRole(this.clusterDns.settings)] : [])];
   }
 
   /**

@@ -4,7 +4,7 @@ import { isAbsolute, join, relative, resolve } from "path";
 import { didYouMean } from "../constructs/cloud/regions";
 import { CloudName } from "../constructs/cloud/target";
 import { ClusterConfigError, describeValue, ValueSourceResolver } from "../constructs/core/validation";
-import { ClusterImages, ClusterProfile, InternetService, MesosClusterStackProps, PasswordSource } from "./mesos-cluster-stack";
+import { ClusterImages, ClusterProfile, DiscoveryMode, InternetService, MesosClusterStackProps, PasswordSource } from "./mesos-cluster-stack";
 import { BACKEND_KNOBS, backendFromEnv, BackendSettings, checkBackendKeys, mergeBackend } from "./backend";
 
 /**
@@ -48,6 +48,10 @@ export interface KnobValues {
   // issue 7: operating the cluster
   readinessGate?: "auto" | "on" | "off";
   exampleApps?: string[];
+  // issue 14: service discovery
+  discovery?: DiscoveryMode;
+  edgeAgentCount?: number;
+  edgeVmSize?: string;
 }
 
 /** The config file (cluster.config.json, or the file CLUSTER_CONFIG names). */
@@ -124,6 +128,10 @@ export const KNOBS: readonly Knob[] = [
   // issue 7: operating the cluster
   { key: "readinessGate", env: "READINESS_GATE", kind: "string" },
   { key: "exampleApps", env: "EXAMPLE_APPS", kind: "list" },
+  // issue 14: service discovery
+  { key: "discovery", env: "DISCOVERY", kind: "string" },
+  { key: "edgeAgentCount", env: "EDGE_AGENT_COUNT", kind: "int" },
+  { key: "edgeVmSize", env: "EDGE_VM_SIZE", kind: "string" },
 ];
 
 const TRUE = ["true", "on", "yes", "1"];
@@ -136,6 +144,8 @@ export const IMAGE_KNOBS: Record<keyof ClusterImages, string> = {
   mesosAgent: "IMAGE_MESOS_AGENT",
   marathon: "IMAGE_MARATHON",
   swarm: "IMAGE_SWARM",
+  mesosDns: "IMAGE_MESOS_DNS",
+  marathonLb: "IMAGE_MARATHON_LB",
 };
 
 const CLOUDS: CloudName[] = ["azure", "aws"];
@@ -293,7 +303,7 @@ function envNameOf(prefix: string, key: string): string {
  * relative to the stack (`agents/machines`) and the property (`vmSize`).
  */
 const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][] = [
-  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|secretsKmsKeyArn|swarmClientNames|swarm)$/, (p) => p],
+  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|secretsKmsKeyArn|swarmClientNames|swarm|discovery|edgeAgentCount|edgeVmSize)$/, (p) => p],
   [/^$/, /^clusterName$/, "name"],
   [/^$/, /^backend\.(\w+)$/, (p) => p],
   [/^(azure|aws)$/, /^(location|region)$/, "region"],
@@ -314,6 +324,13 @@ const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][
   [/^mesos$/, /^image$/, "images.mesosMaster"],
   [/^marathon$/, /^image$/, "images.marathon"],
   [/^swarm$/, /^image$/, "images.swarm"],
+  // issue 14: the edge pool and discovery's images
+  [/^edge(\/machines)?$/, /^vmSize$/, "edgeVmSize"],
+  [/^edge(\/machines)?$/, /^count$/, "edgeAgentCount"],
+  [/^edge(\/machines)?$/, /^dockerEngineVersion$/, "agentDockerEngineVersion"],
+  [/^edge$/, /^image$/, "images.mesosAgent"],
+  [/^dns$/, /^image$/, "images.mesosDns"],
+  [/^marathon-lb$/, /^image$/, "images.marathonLb"],
 ];
 
 /**

@@ -14,8 +14,10 @@ import { ClusterReadinessGate } from "../constructs/cluster-readiness-gate";
 import { MasterTlsProxy } from "../constructs/master-tls-proxy";
 import { MarathonApp } from "../constructs/marathon-app";
 import { checkInteger, checkOneOf, checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN, warn } from "../constructs/core/validation";
+import { EDGE_ROLE, MARATHON_LB_IMAGE, MarathonLb } from "../constructs/marathon-lb";
 import { MarathonService } from "../constructs/marathon-service";
 import { MesosAgentPool } from "../constructs/mesos-agent-pool";
+import { MESOS_DNS_IMAGE, MesosDns } from "../constructs/mesos-dns";
 import { MesosMasterGroup } from "../constructs/mesos-master-group";
 import { NodeGroup } from "../constructs/nodes";
 import { SwarmManager } from "../constructs/swarm-manager";
@@ -33,7 +35,14 @@ export interface ClusterImages {
   readonly mesosAgent: string;
   readonly marathon: string;
   readonly swarm: string;
+  /** Mesos-DNS on the masters (discovery `dns`, `dns+lb`). */
+  readonly mesosDns: string;
+  /** marathon-lb on the edge pool (discovery `dns+lb`). */
+  readonly marathonLb: string;
 }
+
+/** Every image of a cluster by default: the core services' ({@link DEFAULT_IMAGES}) and discovery's. */
+export const CLUSTER_IMAGES: ClusterImages = { ...DEFAULT_IMAGES, mesosDns: MESOS_DNS_IMAGE, marathonLb: MARATHON_LB_IMAGE };
 
 /** Defaults per profile. */
 export const PROFILE_DEFAULTS: Record<ClusterProfile, { masterCount: number; agentCount: number }> = {
@@ -41,10 +50,31 @@ export const PROFILE_DEFAULTS: Record<ClusterProfile, { masterCount: number; age
   ha: { masterCount: 3, agentCount: 3 },
 };
 
-/** Services that can be opened to the whole internet, only by naming them in `internetIngress`. */
-export type InternetService = "ssh" | "mesos" | "marathon" | "swarm";
+/**
+ * Services that can be opened to the whole internet, only by naming them in
+ * `internetIngress`: the masters' SSH, Mesos, Marathon and Swarm APIs, and
+ * `web`, marathon-lb's 80 and 443 on the edge pool (discovery `dns+lb`).
+ */
+export type InternetService = "ssh" | "mesos" | "marathon" | "swarm" | "web";
 /** Every {@link InternetService}, for validation and messages. */
-export const INTERNET_SERVICES: InternetService[] = ["ssh", "mesos", "marathon", "swarm"];
+export const INTERNET_SERVICES: InternetService[] = ["ssh", "mesos", "marathon", "swarm", "web"];
+
+/**
+ * Service discovery: `off`; `dns`, Mesos-DNS on the masters and every
+ * machine resolving `*.mesos` through it; `dns+lb`, also an edge agent pool
+ * (Mesos role `slave_public`) running marathon-lb for the apps that opt in.
+ */
+export type DiscoveryMode = "off" | "dns" | "dns+lb";
+/** Every {@link DiscoveryMode}, for validation and messages. */
+export const DISCOVERY_MODES: DiscoveryMode[] = ["off", "dns", "dns+lb"];
+
+/**
+ * Discovery per profile: `dns` in ha. Off in dev: its documents stay plain
+ * text below half of AWS's 16 KB (the AWS dev agents and master are at 49.3%;
+ * above half a document travels gzipped, unreadable in plan diffs), and a
+ * one-master cluster would have one DNS server for `*.mesos`.
+ */
+export const PROFILE_DISCOVERY: Record<ClusterProfile, DiscoveryMode> = { dev: "off", ha: "dns" };
 
 /** Where passwords come from when authentication is on. */
 export type PasswordSource = "generated" | "variables";
@@ -208,9 +238,25 @@ export interface MesosClusterStackProps {
    * @default "auto"
    */
   readonly readinessGate?: "auto" | "on" | "off";
-  /** Example Marathon apps to deploy (names of {@link EXAMPLE_APPS}: `web`). @default [] */
+  /** Example Marathon apps to deploy (names of {@link EXAMPLE_APPS}: `web`, `redis`). @default [] */
   readonly exampleApps?: string[];
   // --- end operating the cluster ---
+  /**
+   * Service discovery (a {@link DiscoveryMode}): `dns` runs Mesos-DNS on the
+   * masters ({@link MesosDns}: `<app>.marathon.mesos`, `_<app>._tcp.marathon.mesos`)
+   * and routes `*.mesos` to it on every machine; `dns+lb` adds an edge pool
+   * (`edgeAgentCount` agents of Mesos role `slave_public`) running marathon-lb
+   * ({@link MarathonLb}) for apps labelled `HAPROXY_GROUP`, and registers
+   * Marathon with that role. Turning it on for a running cluster changes
+   * every machine's user data: masters are replaced (one at a time: see
+   * plan-diff), agents rolled.
+   * @default "dns" in ha, "off" in dev (see {@link PROFILE_DISCOVERY})
+   */
+  readonly discovery?: DiscoveryMode;
+  /** Edge agents running marathon-lb (discovery `dns+lb`): 1 to 1000. @default 1 */
+  readonly edgeAgentCount?: number;
+  /** VM size / instance type of the edge agents (x86-64). @default Standard_D2s_v5 (Azure), t3.large (AWS) */
+  readonly edgeVmSize?: string;
   /**
    * Build the cloud target yourself (e.g. to bring your own network). The
    * cloud, region, zones and address props are then ignored.
@@ -247,6 +293,14 @@ export class MesosClusterStack extends TerraformStack {
   public readonly readinessGate?: ClusterReadinessGate;
   /** Example apps deployed through Marathon. */
   public readonly exampleApps: MarathonApp[];
+  /** Service discovery as configured. */
+  public readonly discovery: DiscoveryMode;
+  /** Mesos-DNS on the masters; undefined with discovery `off`. */
+  public readonly dns?: MesosDns;
+  /** The edge agent pool (role `slave_public`); only with discovery `dns+lb`. */
+  public readonly edge?: MesosAgentPool;
+  /** marathon-lb on the edge pool; only with discovery `dns+lb`. */
+  public readonly marathonLb?: MarathonLb;
 
   constructor(scope: Construct, id: string, props: MesosClusterStackProps = {}) {
     super(scope, id);
@@ -266,10 +320,15 @@ export class MesosClusterStack extends TerraformStack {
     // Checked even while auth is off, so a typo waits for nobody to turn it on.
     const username = checkPattern(this, "authUsername", props.authUsername ?? "admin", USERNAME_PATTERN, "1-64 characters: letters, digits, '.', '_' and '-' (no ':', spaces or quotes)");
     if (!this.auth) warnAuthSettingsUnused(this, props);
-    const images = { ...DEFAULT_IMAGES, ...(props.images ?? {}) };
+    const images = { ...CLUSTER_IMAGES, ...(props.images ?? {}) };
     for (const key of Object.keys(props.images ?? {})) {
-      checkOneOf(this, "images", key, Object.keys(DEFAULT_IMAGES));
+      checkOneOf(this, "images", key, Object.keys(CLUSTER_IMAGES));
     }
+    this.discovery = checkOneOf(this, "discovery", props.discovery ?? PROFILE_DISCOVERY[this.profile], DISCOVERY_MODES);
+    const withEdge = this.discovery === "dns+lb";
+    if (!withEdge) warnEdgeSettingsUnused(this, props);
+    const edgeAgentCount = withEdge ? checkInteger(this, "edgeAgentCount", props.edgeAgentCount ?? 1, 1, 1000) : 0;
+    if (internet.includes("web") && !withEdge) fail(this, "internetIngress", internet, `services this stack runs: "web" is marathon-lb on the edge pool (discovery "dns+lb"; it is "${this.discovery}")`);
 
     if (props.trustedLaunch !== undefined && (props.target !== undefined || cloud !== "azure")) {
       fail(this, "trustedLaunch", props.trustedLaunch, props.target ? "unset with your own target (set it on the AzureTarget)" : "unset on aws (Trusted Launch is an Azure feature)");
@@ -313,8 +372,9 @@ export class MesosClusterStack extends TerraformStack {
       // A public IP only when something may reach it (AWS FSBP EC2.9). Adding or removing one later is an
       // in-place NIC update on Azure, a replacement of every master on AWS (associate_public_ip_address
       // is ForceNew); there, without one, the master subnets route through the NAT gateway and
-      // Session Manager is the admin path (output master_session_commands).
-      publicIp: this.adminCidrs.length > 0 || internet.length > 0,
+      // Session Manager is the admin path (output master_session_commands). "web" opens the edge pool,
+      // never the masters.
+      publicIp: this.adminCidrs.length > 0 || internet.some((service) => service !== "web"),
       vmSize: props.masterVmSize ?? sizes.master,
       dataDiskGb: props.masterDataDiskGb,
       dockerEngineVersion: props.masterDockerEngineVersion,
@@ -349,6 +409,8 @@ export class MesosClusterStack extends TerraformStack {
       credentials: credentials("marathon"),
       zookeeperCredentials: zookeeperCredentials("marathon"),
       mesosAuthentication: frameworkCredentials,
+      // With an edge pool Marathon also takes its offers; only apps that accept the role land there.
+      mesosRole: withEdge ? EDGE_ROLE : undefined,
     });
     this.agents = new MesosAgentPool(this, "agents", {
       target: this.target,
@@ -382,29 +444,37 @@ export class MesosClusterStack extends TerraformStack {
       this.masters.connections.allowFrom(admins, Port.tcp(this.marathon.tls?.port ?? this.marathon.httpPort), `Marathon UI and API${this.marathon.tls ? " over TLS" : ""} from admin networks`, "admin-marathon");
       if (this.swarm) this.masters.connections.allowFrom(admins, Port.tcp(this.swarm.apiPort), "Swarm API (DOCKER_HOST) from admin networks", "admin-swarm");
     }
-    const internetPorts: Record<InternetService, [number, string]> = {
+    const internetPorts: Record<Exclude<InternetService, "web">, [number, string]> = {
       ssh: [22, "SSH"],
       mesos: [this.mesos.tls?.port ?? this.mesos.port, "Mesos UI and API"],
       marathon: [this.marathon.tls?.port ?? this.marathon.httpPort, "Marathon UI and API"],
       swarm: [this.swarm?.apiPort ?? 0, "Swarm API"],
     };
     for (const svc of internet) {
+      if (svc === "web") continue;
       const [port, what] = internetPorts[svc];
       this.masters.connections.allowFrom(Peer.anyIpv4(), Port.tcp(port), `${what} from the internet (internetIngress)`, `internet-${svc}`);
     }
 
+    // --- service discovery (issue 14) ---
+    // Its rules take a range of their own where the cloud numbers rules (Azure NSG priorities): turning it
+    // on renumbers no existing rule, and adding admin networks later renumbers none of its rules.
+    const build = () => this.buildDiscovery(props, internet, edgeAgentCount, images, sizes.agent);
+    ({ dns: this.dns, edge: this.edge, marathonLb: this.marathonLb } = this.target.withRuleBand ? this.target.withRuleBand("discovery", build) : build());
+    // --- end service discovery ---
+
     // --- operating the cluster (issue 7) ---
     const gate = checkOneOf(this, "readinessGate", props.readinessGate ?? "auto", ["auto", "on", "off"]);
     if (gate === "on" || (gate === "auto" && this.adminCidrs.length > 0)) {
-      this.readinessGate = new ClusterReadinessGate(this, "readiness", { mesos: this.mesos, marathon: this.marathon, swarm: this.swarm, agentPools: [this.agents] });
+      this.readinessGate = new ClusterReadinessGate(this, "readiness", { mesos: this.mesos, marathon: this.marathon, swarm: this.swarm, agentPools: this.agentPools });
     }
     const exampleNames = props.exampleApps ?? [];
     if (exampleNames.length > 0 && this.agents.count === 0) fail(this, "exampleApps", exampleNames, "none while agentCount is 0 (apps need agents to run on)");
     this.exampleApps = [...new Set(exampleNames)].map((name) => {
       checkOneOf(this, "exampleApps", name, Object.keys(EXAMPLE_APPS));
-      return EXAMPLE_APPS[name](this, { marathon: this.marathon, agents: this.agents });
+      return EXAMPLE_APPS[name](this, { marathon: this.marathon, agents: this.agents, marathonLb: this.marathonLb });
     });
-    this.output("mesos_agent_count", this.agents.count, "Agents the pool runs (what npm run smoke expects registered)");
+    this.output("mesos_agent_count", this.agentPools.reduce((sum, p) => sum + p.count, 0), "Agents the pools run, the edge pool's included (what npm run smoke expects registered)");
     // --- end operating the cluster ---
 
     this.output("master_private_ips", this.masters.privateIps, "Static private IPs of the masters");
@@ -450,8 +520,70 @@ export class MesosClusterStack extends TerraformStack {
       this.output(`${service}_zk_username`, creds.username, `ZooKeeper digest user of ${service} (zkCli: addauth digest USER:PASSWORD)`);
       this.output(`${service}_zk_password`, creds.password, `ZooKeeper digest password of ${service}`, true);
     }
+    // What npm run endpoints and smoke read. The edge agents are a pool whose addresses Terraform does not
+    // know: marathon_lb_hosts is empty, and the tools find them in Mesos (agents of role slave_public).
+    this.output(
+      "discovery",
+      {
+        mode: this.discovery,
+        ...(this.dns ? { domain: this.dns.domain, dns_servers: this.dns.serverIps } : {}),
+        ...(this.marathonLb ? { marathon_lb_hosts: [], marathon_lb_group: this.marathonLb.group, marathon_lb_service_ports: this.marathonLb.servicePorts } : {}),
+      },
+      "Service discovery: Mesos-DNS's domain and servers (<app>.marathon.<domain> A, _<app>._tcp.marathon.<domain> SRV) and marathon-lb's group and service ports; npm run endpoints reads it",
+    );
     this.output("ssh_user", this.target.adminUsername, "SSH login user");
     registerClusterName(this, this.target.clusterName, this.target.cloud);
+  }
+
+  /**
+   * Mesos-DNS serving the agents, and with `dns+lb` the edge pool (served
+   * too), marathon-lb on it and its web openings: admin networks, and the
+   * internet when `internetIngress` names `web` (never 9090, marathon-lb's
+   * unauthenticated stats and signals).
+   */
+  private buildDiscovery(
+    props: MesosClusterStackProps,
+    internet: InternetService[],
+    edgeAgentCount: number,
+    images: ClusterImages,
+    defaultVmSize: string,
+  ): { dns?: MesosDns; edge?: MesosAgentPool; marathonLb?: MarathonLb } {
+    if (this.discovery === "off") return {};
+    const dns = new MesosDns(this, "dns", { masters: this.mesos, image: images.mesosDns });
+    dns.serve(this.agents);
+    if (this.discovery !== "dns+lb") return { dns };
+    if (internet.includes("web") && this.target.cloud === "aws") {
+      fail(
+        this,
+        "internetIngress",
+        internet,
+        'services AWS can serve: "web" needs public addresses on the edge agents, which share the agent subnets routed through the NAT gateway (answers to the internet would leave through it); reach marathon-lb from inside the VPC, or put a load balancer of your own in front',
+      );
+    }
+    const web = internet.includes("web") || this.adminCidrs.length > 0;
+    const edge = new MesosAgentPool(this, "edge", {
+      target: this.target,
+      masters: this.mesos,
+      name: "edge",
+      role: EDGE_ROLE,
+      count: edgeAgentCount,
+      vmSize: props.edgeVmSize ?? defaultVmSize,
+      image: images.mesosAgent,
+      dockerEngineVersion: props.agentDockerEngineVersion,
+      httpAuthentication: this.auth,
+      // Azure: a public IP per edge agent only when 80/443 open beyond the cluster (the NAT gateway keeps outbound).
+      publicIp: web && this.target.cloud === "azure",
+    });
+    dns.serve(edge);
+    const marathonLb = new MarathonLb(this, "marathon-lb", { marathon: this.marathon, edgePool: edge, image: images.marathonLb });
+    if (this.adminCidrs.length > 0) marathonLb.allowWebFrom(Peer.cidrs(this.adminCidrs), "marathon-lb HTTP(S) from admin networks", "admin-web");
+    if (internet.includes("web")) marathonLb.allowWebFrom(Peer.anyIpv4(), "marathon-lb HTTP(S) from the internet (internetIngress)", "internet-web");
+    return { dns, edge, marathonLb };
+  }
+
+  /** Every agent pool of the cluster: the agents, and the edge pool with discovery `dns+lb`. */
+  public get agentPools(): MesosAgentPool[] {
+    return this.edge ? [this.agents, this.edge] : [this.agents];
   }
 
   private output(name: string, value: unknown, description: string, sensitive = false): void {
@@ -471,6 +603,8 @@ export class MesosClusterStack extends TerraformStack {
       mesos: this.auth ? undefined : "the Mesos API (auth is off)",
       marathon: this.auth ? undefined : "Marathon (auth is off)",
       swarm: this.swarm?.tlsCertificates ? undefined : "the Swarm API (swarmTls is off)",
+      // The apps marathon-lb serves are the user's, opted in one by one (HAPROXY_GROUP).
+      web: undefined,
     };
     // With auth but without TLS, the basic-auth credentials would cross those networks in clear text.
     const plain: Record<InternetService, string | undefined> = {
@@ -478,6 +612,7 @@ export class MesosClusterStack extends TerraformStack {
       mesos: this.auth && !this.mesos.tls ? "the Mesos API over plain HTTP (apiTls is off)" : undefined,
       marathon: this.auth && !this.marathon.tls ? "Marathon over plain HTTP (apiTls is off)" : undefined,
       swarm: undefined,
+      web: undefined,
     };
     const openings: [string, string[], InternetService[]][] = [
       ["adminCidrs", this.adminCidrs, this.adminCidrs.length > 0 ? ["mesos", "marathon", ...(this.swarm ? ["swarm" as const] : [])] : []],
@@ -620,6 +755,15 @@ function warnAuthSettingsUnused(scope: Construct, props: MesosClusterStackProps)
   }
   if (props.authUsername !== undefined) {
     warn(scope, `authUsername ${JSON.stringify(props.authUsername)} has no effect while auth is off (turn auth on, CLUSTER_AUTH=on)`, "authUsername");
+  }
+}
+
+/** Edge settings that only matter with discovery `dns+lb`: said once, not silently ignored. */
+function warnEdgeSettingsUnused(scope: Construct, props: MesosClusterStackProps): void {
+  for (const property of ["edgeAgentCount", "edgeVmSize"] as const) {
+    if (props[property] !== undefined) {
+      warn(scope, `${property} ${JSON.stringify(props[property])} has no effect while discovery is not "dns+lb" (no edge pool; CLUSTER_DISCOVERY=dns+lb)`, property);
+    }
   }
 }
 

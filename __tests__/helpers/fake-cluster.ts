@@ -7,16 +7,24 @@
  * deployments, the runtime facts: registry, quorum, versions, Swarm's
  * checkpointing, the agents' flags and engines) can be flipped while it runs.
  *
+ * Marathon's apps have tasks (one per instance, each with host ports that a
+ * local TCP server answering Redis's PING holds), and `startDiscovery()` adds
+ * a Mesos-DNS (UDP, on 127.0.0.1) answering A and SRV records of the running
+ * tasks and a marathon-lb that binds each served app's service port and
+ * passes connections to its tasks.
+ *
  * Each behaviour follows the upstream code of the pinned versions, cited
  * beside its handler: apache/mesos 1.7.1, mesosphere/marathon v1.8.244,
- * docker-archive/classicswarm v1.2.8. Where a real wait would slow the tests
+ * docker-archive/classicswarm v1.2.8, mesosphere/mesos-dns v0.6.0 (its
+ * naming and answers are the same at v0.7.0-rc2), mesosphere/marathon-lb v1.15.0. Where a real wait would slow the tests
  * (Marathon's 2.75 s without a leader, Swarm's 30 s offer cycle) the real
  * value is the default and a scenario field scales it.
  */
-import { randomUUID } from "crypto";
-import { readFileSync } from "fs";
+import { createHash, randomUUID } from "crypto";
+import { createSocket, RemoteInfo, Socket as UdpSocket } from "dgram";
+import { existsSync, readFileSync } from "fs";
 import { createServer, IncomingMessage, Server, ServerResponse } from "http";
-import { AddressInfo } from "net";
+import { AddressInfo, connect as tcpConnect, createServer as createTcpServer, Server as TcpServer, Socket } from "net";
 import { join } from "path";
 import Ajv from "ajv";
 
@@ -130,6 +138,31 @@ export interface FakeScenario {
   unreachableAgents: number;
   /** Basic auth the agents demand for /flags; undefined: none. */
   agentAuth?: Credentials;
+  /**
+   * What Mesos-DNS answers (after `startDiscovery()`): `answers` the records of
+   * the running tasks; `stale` as before its next refresh of the Mesos state
+   * (no record of the tasks yet); `silent` nothing at all (a firewall drops port 53).
+   */
+  mesosDns: "answers" | "stale" | "silent";
+  /** What each task's Redis answers a PING with (a RESP reply, e.g. `-NOAUTH Authentication required.\r\n`). */
+  redisReply: string;
+  /** marathon-lb has the app's tasks as backends; false: it accepts and closes (HAProxy with no server up). */
+  lbServes: boolean;
+  /** The group the fake marathon-lb serves (`--group`). */
+  lbGroup: string;
+  /**
+   * The last N registered agents are edge agents: their resources are reserved to `slave_public` (their
+   * `--default_role`), which the state lists by role in `reserved_resources`.
+   */
+  edgeAgents: number;
+  /**
+   * Index of the ZooKeeper leader among the masters' members (after `startZookeeper()`); null: no
+   * quorum, no member serves. It moves to the first master still up when its master goes away
+   * (`takeMasterDown`), and is null while fewer than a quorum of members are up.
+   */
+  zookeeperLeader: number | null;
+  /** After the leading Mesos master changes, how long the agents take to re-register with the new one (until then it reports none). */
+  agentReregisterMs: number;
 }
 
 export interface RecordedRequest {
@@ -144,6 +177,15 @@ export interface RecordedRequest {
   readonly user?: string;
   readonly contentType?: string;
   readonly body: string;
+}
+
+/** A task of an app, as Marathon reports it; `servers` hold its host ports. */
+interface FakeTask {
+  id: string;
+  host: string;
+  slaveId: string;
+  ports: number[];
+  servers: TcpServer[];
 }
 
 interface FakeDeployment {
@@ -176,6 +218,31 @@ export class FakeCluster {
   /** Per agent: the ports of its agent and engine servers, and a closed port for when it is unreachable. */
   private readonly agentPorts: { agent: number; engine: number; closed: number }[] = [];
   private agentsStarting: Promise<void> = Promise.resolve();
+  /** Tasks by app id. */
+  public readonly tasks = new Map<string, FakeTask[]>();
+  /** Sockets of task servers and of marathon-lb, closed with the cluster. */
+  private readonly sockets = new Set<Socket>();
+  private dns?: UdpSocket;
+  /** Masters that went away (`takeMasterDown`): their Mesos master, Marathon and ZooKeeper member drop every connection. */
+  public readonly downMasters = new Set<number>();
+  /** The fake ZooKeeper members' servers and ports, by master (after `startZookeeper()`). */
+  private readonly zkServers: TcpServer[] = [];
+  private readonly zkPorts: number[] = [];
+  /** A recording terraform's call log that the cluster follows (`followTerraform`). */
+  private terraformLog?: { path: string; seen: number; onCall: (args: string[], cwd: string) => void };
+  /** Pending returns of replaced masters. */
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Until then the leading master reports no agents: they re-register after a leader change. */
+  private agentsBackAt = 0;
+  /** marathon-lb's listeners by port (only after `startDiscovery()`). */
+  private readonly lbListeners = new Map<number, TcpServer>();
+  private lbOn = false;
+  /** Round-robin position per service port. */
+  private readonly lbNext = new Map<number, number>();
+  /** Service ports marathon-lb could not bind (in use on this machine). */
+  public readonly lbBindErrors: string[] = [];
+  /** DNS queries received, as `TYPE name`. */
+  public readonly dnsQueries: string[] = [];
 
   /** Starts `masters` Mesos masters and Marathon instances and one Swarm manager on 127.0.0.1. */
   public static async start(masters: number, scenario: Partial<FakeScenario> = {}): Promise<FakeCluster> {
@@ -202,6 +269,13 @@ export class FakeCluster {
       agentContainerizers: "docker,mesos",
       engineMinApi: "1.12",
       unreachableAgents: 0,
+      mesosDns: "answers",
+      redisReply: "+PONG\r\n",
+      lbServes: true,
+      lbGroup: "external",
+      edgeAgents: 0,
+      zookeeperLeader: 0,
+      agentReregisterMs: 0,
       ...scenario,
     });
     for (let i = 0; i < masters; i++) await cluster.listen("mesos", i);
@@ -245,7 +319,158 @@ export class FakeCluster {
     entry.server.closeAllConnections();
   }
 
+  /**
+   * Starts Mesos-DNS on 127.0.0.1 (UDP, an ephemeral port) and marathon-lb
+   * (which binds the service ports of the apps it serves as they come, on
+   * 127.0.0.1): `dns` is `host:port` for `--dns`, `lbHost` for `--lb`.
+   */
+  public async startDiscovery(): Promise<{ dns: string; lbHost: string }> {
+    if (!this.dns) {
+      const socket = createSocket("udp4");
+      socket.on("message", (packet, remote) => this.answerDns(socket, packet, remote));
+      await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
+      this.dns = socket;
+    }
+    this.lbOn = true;
+    await this.syncLb();
+    return { dns: `127.0.0.1:${this.dns.address().port}`, lbHost: "127.0.0.1" };
+  }
+
+  /**
+   * Starts a fake ZooKeeper member per master on 127.0.0.1 answering the four-letter words `ruok`, `srvr` and
+   * `mntr` as ZooKeeper 3.8 does (see `zookeeperAnswer`); returns their `host:port`, in the masters' order.
+   */
+  public async startZookeeper(): Promise<string[]> {
+    const masters = this.servers.filter((s) => s.service === "mesos").length;
+    while (this.zkServers.length < masters) {
+      const index = this.zkServers.length;
+      const server = createTcpServer((socket) => {
+        this.readTerraformLog();
+        if (this.downMasters.has(index)) {
+          socket.destroy();
+          return;
+        }
+        this.sockets.add(socket);
+        socket.on("close", () => this.sockets.delete(socket));
+        socket.on("error", () => undefined);
+        let word = "";
+        socket.on("data", (chunk: Buffer) => {
+          word += chunk.toString("latin1");
+          if (word.length >= 4) socket.end(this.zookeeperAnswer(index, word.slice(0, 4)));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+      this.zkServers.push(server);
+      this.zkPorts.push((server.address() as AddressInfo).port);
+    }
+    return this.zkPorts.map((port) => `127.0.0.1:${port}`);
+  }
+
+  /**
+   * Master `index` goes away (its machine is replaced): its Mesos master, Marathon instance and ZooKeeper
+   * member drop every connection. What it led moves to the first master still up: ZooKeeper only while a
+   * quorum of members is up; the agents re-register with a new Mesos leader after `agentReregisterMs`.
+   */
+  public takeMasterDown(index: number): void {
+    this.downMasters.add(index);
+    this.electLeaders();
+  }
+
+  /** Master `index` is back (the new machine): every service of it runs again, leading nothing. */
+  public bringMasterBack(index: number): void {
+    this.downMasters.delete(index);
+    this.electLeaders();
+  }
+
+  /** `takeMasterDown(index)`, and `bringMasterBack(index)` after `backAfterMs` (null: it never comes back). */
+  public replaceMaster(index: number, backAfterMs: number | null): void {
+    this.takeMasterDown(index);
+    if (backAfterMs === null) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.bringMasterBack(index);
+    }, backAfterMs);
+    this.timers.add(timer);
+  }
+
+  /**
+   * Follows the call log of the recording terraform (__tests__/fixtures/fake-terraform): before answering
+   * anything the cluster reads the calls logged since, and passes each to `onCall` (which may replace masters).
+   */
+  public followTerraform(logPath: string, onCall: (args: string[], cwd: string) => void): void {
+    this.terraformLog = { path: logPath, seen: 0, onCall };
+  }
+
+  private readTerraformLog(): void {
+    const log = this.terraformLog;
+    if (!log || !existsSync(log.path)) return;
+    const calls = readFileSync(log.path, "utf8").split("\n").filter(Boolean);
+    for (const line of calls.slice(log.seen)) {
+      const [cwd, ...args] = line.split("\t");
+      log.onCall(args, cwd);
+    }
+    log.seen = calls.length;
+  }
+
+  private electLeaders(): void {
+    const masters = this.servers.filter((s) => s.service === "mesos").length;
+    const up = [...Array(masters).keys()].filter((i) => !this.downMasters.has(i));
+    const keep = (leader: number | null) => (leader !== null && up.includes(leader) ? leader : (up[0] ?? null));
+    const mesos = keep(this.scenario.mesosLeader);
+    if (mesos !== this.scenario.mesosLeader) this.agentsBackAt = Date.now() + this.scenario.agentReregisterMs;
+    this.scenario.mesosLeader = mesos;
+    this.scenario.marathonLeader = keep(this.scenario.marathonLeader);
+    this.scenario.zookeeperLeader = up.length >= Math.floor(masters / 2) + 1 ? keep(this.scenario.zookeeperLeader) : null;
+  }
+
+  /**
+   * A master's GET /metrics/snapshot, the gauges a rollout reads: `master/elected`, and the registrar's
+   * replicated log: `registrar/log/recovered` (its replica caught up) and `registrar/log/ensemble_size` (the
+   * replicas in the log's ZooKeeper group, here the masters up). apache/mesos 1.7.1 src/log/metrics.cpp,
+   * src/log/log.cpp `LogProcess::_recovered`, src/log/log.hpp `_ensemble_size`, src/master/main.cpp (prefix
+   * "registrar/"), docs/monitoring.md.
+   */
+  private masterMetrics(index: number): Record<string, number> {
+    const masters = this.servers.filter((s) => s.service === "mesos").length;
+    return {
+      "master/elected": this.scenario.mesosLeader === index ? 1 : 0,
+      "registrar/log/recovered": 1,
+      "registrar/log/ensemble_size": masters - this.downMasters.size,
+    };
+  }
+
+  /**
+   * A ZooKeeper 3.8 member's answer to a four-letter word (apache/zookeeper server/command: RuokCommand
+   * `imok`; StatCommand for `srvr`: version, ServerStats lines, `Mode:`, `Node count:`, the leader's proposal
+   * sizes; MonitorCommand for `mntr`: tab-separated `zk_` keys, the leader's `zk_synced_followers` from
+   * LeaderZooKeeperServer's gauge; both answer ZK_NOT_SERVING without a quorum).
+   */
+  private zookeeperAnswer(index: number, word: string): string {
+    const masters = this.zkServers.length;
+    const leader = this.scenario.zookeeperLeader;
+    const mode = masters === 1 ? "standalone" : index === leader ? "leader" : "follower";
+    const version = "3.8.4-9316c2a7a97e1666d8f4593f34dd6fc36ecc436c, built on 2024-02-12 22:16 UTC";
+    if (word === "ruok") return "imok";
+    if (leader === null && masters > 1) return "This ZooKeeper instance is not currently serving requests\n";
+    if (word === "srvr") {
+      const stats = ["Latency min/avg/max: 0/0.0/0", "Received: 1", "Sent: 0", "Connections: 1", "Outstanding: 0", "Zxid: 0x100000002", `Mode: ${mode}`, "Node count: 5"];
+      return [`Zookeeper version: ${version}`, ...stats, ...(mode === "leader" ? ["Proposal sizes last/min/max: -1/-1/-1"] : []), ""].join("\n");
+    }
+    if (word === "mntr") {
+      const synced = mode === "leader" ? [`zk_synced_followers\t${masters - this.downMasters.size - 1}`] : [];
+      return [`zk_version\t${version}`, `zk_server_state\t${mode}`, "zk_znode_count\t5", ...synced, ""].join("\n");
+    }
+    return `${word} is not executed because it is not in the whitelist.\n`;
+  }
+
   public async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    for (const server of this.zkServers) server.close();
+    this.dns?.close();
+    this.dns = undefined;
+    for (const tasks of this.tasks.values()) for (const t of tasks) for (const server of t.servers) server.close();
+    for (const server of this.lbListeners.values()) server.close();
+    for (const socket of this.sockets) socket.destroy();
     await Promise.all(
       this.servers.map(
         (s) =>
@@ -267,6 +492,12 @@ export class FakeCluster {
 
   private async listen(service: RecordedRequest["service"], index: number): Promise<number> {
     const server = createServer((req, res) => {
+      this.readTerraformLog();
+      // A master that went away: its services answer nothing.
+      if ((service === "mesos" || service === "marathon") && this.downMasters.has(index)) {
+        req.socket.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
@@ -350,7 +581,11 @@ export class FakeCluster {
     // (apache/mesos 1.7.1 src/master/master.cpp `route("/health", Http::HEALTH_HELP(), ...)`; src/master/http.cpp `Master::Http::health` is OK()).
     if (url.pathname === "/master/health") return send(res, 200, "");
     const flagsPath = url.pathname === "/flags" || url.pathname === "/master/flags";
-    if (url.pathname !== "/master/state" && !flagsPath) return send(res, 404, "");
+    // libprocess's /metrics/snapshot has the read-only realm too (src/master/main.cpp `process::initialize("master",
+    // READWRITE_HTTP_AUTHENTICATION_REALM, READONLY_HTTP_AUTHENTICATION_REALM)`, 3rdparty/libprocess/src/process.cpp
+    // `MetricsProcess::create(readonlyAuthenticationRealm)`).
+    const metricsPath = url.pathname === "/metrics/snapshot";
+    if (url.pathname !== "/master/state" && !flagsPath && !metricsPath) return send(res, 404, "");
     // /state and /flags are routed with READONLY_HTTP_AUTHENTICATION_REALM "mesos-master-readonly"
     // (src/master/master.cpp `route("/state", READONLY_HTTP_AUTHENTICATION_REALM, ...)`, src/master/constants.hpp):
     // with --authenticate_http_readonly libprocess authenticates before the handler, non-leaders included,
@@ -361,6 +596,7 @@ export class FakeCluster {
     }
     // Every master answers for its own flags, leading or not (src/master/http.cpp `Master::Http::flags` has no redirect).
     if (flagsPath) return sendJson(res, 200, { flags: this.masterFlags(index) });
+    if (metricsPath) return sendJson(res, 200, this.masterMetrics(index));
     const leader = this.scenario.mesosLeader;
     // src/master/http.cpp `Master::Http::state`: a master that is not elected redirects; `redirect()` answers
     // 503 "No leader elected" without a leader, else 307 to "//" + MasterInfo.hostname + ":" + port + the request URL
@@ -378,9 +614,10 @@ export class FakeCluster {
     state.leader_info.port = leaderPort;
     state.version = state.git_tag = this.scenario.mesosVersion;
     state.flags = this.masterFlags(leader);
-    state.activated_slaves = this.scenario.agents;
+    const registered = Date.now() < this.agentsBackAt ? 0 : this.scenario.agents;
+    state.activated_slaves = registered;
     // The agents' servers listen on loopback; hostname stays the name the agent advertises (--hostname).
-    state.slaves = Array.from({ length: this.scenario.agents }, (_, i) => {
+    state.slaves = Array.from({ length: registered }, (_, i) => {
       const { agentPort, enginePort } = this.agentAddress(i);
       return {
         ...template,
@@ -389,6 +626,8 @@ export class FakeCluster {
         pid: `slave(1)@127.0.0.1:${agentPort}`,
         attributes: { docker_port: enginePort },
         version: this.scenario.mesosVersion,
+        // src/master/http.cpp `SlaveWriter`: `reserved_resources` maps each role to the agent's resources reserved to it.
+        reserved_resources: i >= this.scenario.agents - this.scenario.edgeAgents ? { slave_public: template.resources } : {},
       };
     });
     state.frameworks = state.frameworks
@@ -457,7 +696,9 @@ export class FakeCluster {
       return sendJson(res, 200, info, leaderHeaders);
     }
     if (path === "/v2/apps" && req.method === "GET") {
-      return sendJson(res, 200, { apps: [...this.apps.keys()].map((id) => this.appStatus(id)) }, leaderHeaders);
+      // api/v2/InfoEmbedResolver.scala `resolveApp`: `tasks` with any of the prefixes `apps.`, `app.`, `group.apps.` or none.
+      const withTasks = url.searchParams.getAll("embed").some((e) => /^(group\.apps\.|apps\.|app\.)?tasks$/.test(e));
+      return sendJson(res, 200, { apps: [...this.apps.keys()].map((id) => this.appStatus(id, withTasks)) }, leaderHeaders);
     }
     if (path === "/v2/deployments" && req.method === "GET") {
       const listed = this.deployments.map((d) => deploymentJson(d));
@@ -470,8 +711,9 @@ export class FakeCluster {
     if (!appMatch) return sendJson(res, 500, { message: "URI not found" }, leaderHeaders);
     const appId = normalizeAppId(appMatch[1]);
     if (req.method === "GET") {
+      // api/v2/AppsResource.scala `show`: one app always embeds its tasks (Embed.Tasks, with counts and deployments).
       return this.apps.has(appId)
-        ? sendJson(res, 200, { app: this.appStatus(appId) }, leaderHeaders)
+        ? sendJson(res, 200, { app: this.appStatus(appId, true) }, leaderHeaders)
         : sendJson(res, 404, { message: `App '${appId}' does not exist` }, leaderHeaders);
     }
     if (req.method === "PUT") return this.putApp(res, url, appId, req.headers["content-type"], body, leaderHeaders);
@@ -493,7 +735,7 @@ export class FakeCluster {
    *    AppLockedException with the deployments' ids; with `force=true` it is cancelled.
    * 200 for an update, 201 for a creation, both `{deploymentId, version}` and `Marathon-Deployment-Id`.
    */
-  private putApp(res: ServerResponse, url: URL, appId: string, contentType: string | undefined, body: string, headers: Record<string, string>): void {
+  private async putApp(res: ServerResponse, url: URL, appId: string, contentType: string | undefined, body: string, headers: Record<string, string>): Promise<void> {
     if (!/^application\/json\s*(;|$)/i.test(contentType ?? "")) return sendJson(res, 415, fixture("marathon-415.json"), headers);
     let parsed: unknown;
     try {
@@ -512,7 +754,10 @@ export class FakeCluster {
     if (this.refuseMaxDeployments(res, headers)) return;
     if (this.scenario.refuseDefinitions) return sendJson(res, 422, fixture("marathon-422.json"), headers);
     if (this.refuseLocked(res, appId, url.searchParams.get("force") === "true", headers)) return;
+    this.assignServicePorts(appId, definition);
     this.apps.set(appId, definition);
+    await this.replaceTasks(appId, definition);
+    await this.syncLb();
     const deployment = this.startDeployment(appId, existing ? "RestartApplication" : "StartApplication");
     sendJson(res, existing ? 200 : 201, { deploymentId: deployment.id, version: deployment.version }, { ...headers, "Marathon-Deployment-Id": deployment.id });
   }
@@ -524,11 +769,13 @@ export class FakeCluster {
    * then `rootGroup.app(appId)` (404 AppNotFoundException "App '/x' does not exist"). The deletion's deployment
    * stops the tasks (StopApplication).
    */
-  private deleteApp(res: ServerResponse, url: URL, appId: string, headers: Record<string, string>): void {
+  private async deleteApp(res: ServerResponse, url: URL, appId: string, headers: Record<string, string>): Promise<void> {
     if (this.refuseMaxDeployments(res, headers)) return;
     if (!this.apps.has(appId)) return sendJson(res, 404, { message: `App '${appId}' does not exist` }, headers);
     if (this.refuseLocked(res, appId, url.searchParams.get("force") !== "false", headers)) return;
     this.apps.delete(appId);
+    await this.replaceTasks(appId, undefined);
+    await this.syncLb();
     const deployment = this.startDeployment(appId, "StopApplication");
     sendJson(res, 200, { deploymentId: deployment.id, version: deployment.version }, { ...headers, "Marathon-Deployment-Id": deployment.id });
   }
@@ -607,20 +854,365 @@ export class FakeCluster {
     }
   }
 
-  private appStatus(appId: string): Record<string, unknown> {
+  private appStatus(appId: string, withTasks = false): Record<string, unknown> {
     const definition = this.apps.get(appId)!;
     const deploying = this.deployments.filter((d) => d.appId === appId);
     const instances = Number(definition.instances ?? 1);
+    const version = new Date().toISOString();
     return {
       ...definition,
-      version: new Date().toISOString(),
+      version,
       tasksStaged: deploying.length ? instances : 0,
       tasksRunning: deploying.length ? 0 : instances,
       tasksHealthy: 0,
       tasksUnhealthy: 0,
       deployments: deploying.map((d) => ({ id: d.id })),
+      // raml/TaskConversion.scala: appId, host (the agent's hostname), id, ports (the host ports while the task is
+      // active), servicePorts (Nil for embedded tasks: EnrichedTask.singleFromInstance), slaveId, state, stagedAt,
+      // startedAt (once running), version; docs/docs/rest-api/public/api/v2/types/task.raml.
+      ...(withTasks
+        ? {
+            tasks: (this.tasks.get(appId) ?? []).map((t) => ({
+              appId,
+              host: t.host,
+              id: t.id,
+              ipAddresses: [],
+              ports: t.ports,
+              servicePorts: [],
+              slaveId: t.slaveId,
+              state: this.tasksRunning(appId) ? "TASK_RUNNING" : "TASK_STAGING",
+              stagedAt: version,
+              ...(this.tasksRunning(appId) ? { startedAt: version } : {}),
+              version,
+              localVolumes: [],
+            })),
+          }
+        : {}),
     };
   }
+
+  /** An app's tasks run once no deployment holds it (a stuck deployment leaves them staging). */
+  private tasksRunning(appId: string): boolean {
+    return this.apps.has(appId) && !this.deployments.some((d) => d.appId === appId);
+  }
+
+  /**
+   * The app's ports as marathon-lb reads them (mesosphere/marathon-lb v1.15.0 utils.py `get_app_port_mappings`,
+   * `get_service_ports`): `container.portMappings` on bridge and container networks, else `portDefinitions`.
+   */
+  private appPorts(definition: Record<string, unknown>): { key: "servicePort" | "port"; ports: Record<string, unknown>[] } {
+    const mode = (definition.networks as { mode?: string }[] | undefined)?.[0]?.mode ?? "host";
+    const mappings = (definition.container as { portMappings?: Record<string, unknown>[] } | undefined)?.portMappings ?? [];
+    return mode === "host" ? { key: "port", ports: (definition.portDefinitions as Record<string, unknown>[] | undefined) ?? [] } : { key: "servicePort", ports: mappings };
+  }
+
+  /**
+   * Service ports left 0 get the lowest free port from `--local_port_min` 10000 up, as Marathon stores them
+   * (core/group/impl/AssignDynamicServiceLogic.scala `assignDynamicServicePorts`; MarathonConf `local_port_min`).
+   */
+  private assignServicePorts(appId: string, definition: Record<string, unknown>): void {
+    const used = new Set<number>();
+    for (const [id, other] of this.apps) {
+      if (id === appId) continue;
+      const { key, ports } = this.appPorts(other);
+      for (const p of ports) used.add(Number(p[key]));
+    }
+    const { key, ports } = this.appPorts(definition);
+    for (const p of ports) {
+      if (Number(p[key] ?? 0) !== 0) continue;
+      let port = 10000;
+      while (used.has(port)) port++;
+      p[key] = port;
+      used.add(port);
+    }
+  }
+
+  /**
+   * Stops the app's old tasks and starts `instances` new ones (none for a deleted app): task ids
+   * `<app path joined by _>.instance-<uuid>._app.1` (core/instance/Instance.scala `Instance.Id`, prefix
+   * `instance-`; core/task/Task.scala `Task.Id.apply`: `TaskIdWithIncarnation`, container `_app`, incarnation 1),
+   * spread over the agents, each host port held by a server that answers Redis's PING.
+   */
+  private async replaceTasks(appId: string, definition: Record<string, unknown> | undefined): Promise<void> {
+    for (const t of this.tasks.get(appId) ?? []) for (const server of t.servers) server.close();
+    this.tasks.delete(appId);
+    if (!definition) return;
+    const instances = Number(definition.instances ?? 1);
+    const portCount = this.appPorts(definition).ports.length;
+    const agentId = fixture("mesos-master-state.json").id;
+    const tasks: FakeTask[] = [];
+    for (let i = 0; i < instances; i++) {
+      const servers = await Promise.all(Array.from({ length: portCount }, () => this.redisServer()));
+      tasks.push({
+        id: `${appId.slice(1).replace(/\//g, "_")}.instance-${randomUUID()}._app.1`,
+        // The agents register with their IP as hostname (Marathon's `host`); here the loopback address the servers listen on.
+        host: "127.0.0.1",
+        slaveId: `${agentId}-S${i % Math.max(1, this.scenario.agents)}`,
+        ports: servers.map((s) => (s.address() as AddressInfo).port),
+        servers,
+      });
+    }
+    this.tasks.set(appId, tasks);
+  }
+
+  /** A task's Redis: answers each PING (a RESP array `*1 $4 PING`, or the inline `PING`) with `redisReply`. */
+  private async redisServer(): Promise<TcpServer> {
+    const server = createTcpServer((socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+      socket.on("error", () => undefined);
+      let buffer = "";
+      socket.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString("latin1");
+        while (/PING\r\n/i.test(buffer)) {
+          buffer = buffer.replace(/^[\s\S]*?PING\r\n/i, "");
+          socket.write(this.scenario.redisReply);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    return server;
+  }
+
+  /**
+   * marathon-lb: for every app in its group (`HAPROXY_GROUP`, or `HAPROXY_0_GROUP`; marathon_lb.py `get_apps`,
+   * `has_group`) a listener on the first port's service port (`HAPROXY_0_PORT` overrides it: config.py `set_port`)
+   * that passes each connection to a running task's host port in turn (HAProxy's tcp mode, roundrobin); ports of
+   * apps that are gone are closed.
+   */
+  private async syncLb(): Promise<void> {
+    if (!this.lbOn) return;
+    const wanted = new Map<number, string>();
+    for (const [appId, definition] of this.apps) {
+      const labels = (definition.labels as Record<string, string> | undefined) ?? {};
+      const groups = (labels.HAPROXY_0_GROUP ?? labels.HAPROXY_GROUP ?? "").split(",");
+      if (this.scenario.lbGroup !== "*" && !groups.includes(this.scenario.lbGroup)) continue;
+      const { key, ports } = this.appPorts(definition);
+      const port = Number(labels.HAPROXY_0_PORT ?? ports[0]?.[key] ?? 0);
+      if (port > 0) wanted.set(port, appId);
+    }
+    for (const [port, server] of this.lbListeners) {
+      if (!wanted.has(port)) {
+        server.close();
+        this.lbListeners.delete(port);
+      }
+    }
+    for (const port of wanted.keys()) {
+      if (this.lbListeners.has(port)) continue;
+      const server = createTcpServer((client) => this.lbConnection(client, port, wanted));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(port, "127.0.0.1", () => resolve());
+        });
+        this.lbListeners.set(port, server);
+      } catch (e) {
+        this.lbBindErrors.push(`${port}: ${(e as NodeJS.ErrnoException).code}`);
+      }
+    }
+  }
+
+  private lbConnection(client: Socket, port: number, served: Map<number, string>): void {
+    this.sockets.add(client);
+    client.on("close", () => this.sockets.delete(client));
+    client.on("error", () => undefined);
+    const appId = served.get(port);
+    const backends = appId && this.tasksRunning(appId) ? (this.tasks.get(appId) ?? []) : [];
+    if (!this.scenario.lbServes || backends.length === 0) {
+      client.destroy();
+      return;
+    }
+    const n = this.lbNext.get(port) ?? 0;
+    this.lbNext.set(port, n + 1);
+    const backend = backends[n % backends.length];
+    const upstream = tcpConnect(backend.ports[0], backend.host);
+    this.sockets.add(upstream);
+    upstream.on("close", () => this.sockets.delete(upstream));
+    upstream.on("error", () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  /**
+   * Mesos-DNS's answer to one query (mesosphere/mesos-dns v0.6.0 resolver/resolver.go `HandleMesos`): authoritative,
+   * recursion available (`RecurseOn` default true), RD copied (`SetReply`); SRV answers with the A record of each
+   * target in the additional section (`handleSRV`); a name without records: SRV NOERROR with the SOA in the
+   * authority section, A NXDOMAIN (`handleEmpty`); names compressed (`reply`: `m.Compress = true`).
+   */
+  private answerDns(socket: UdpSocket, packet: Buffer, remote: RemoteInfo): void {
+    if (this.scenario.mesosDns === "silent" || packet.length < 17) return;
+    const { name, type, end } = readQuestion(packet);
+    this.dnsQueries.push(`${type === 33 ? "SRV" : type === 1 ? "A" : type} ${name}`);
+    const records = this.scenario.mesosDns === "answers" ? this.dnsRecords() : { a: new Map<string, string[]>(), srv: new Map<string, string[]>() };
+    const key = name.toLowerCase();
+    const answers: DnsAnswer[] = [];
+    const extra: DnsAnswer[] = [];
+    if (type === 33) {
+      for (const target of records.srv.get(key) ?? []) {
+        const [host, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
+        answers.push({ name, type: 33, srv: { port, target: host } });
+        const address = records.a.get(host)?.[0];
+        if (address && !extra.some((e) => e.name === host)) extra.push({ name: host, type: 1, address });
+      }
+    } else if (type === 1) {
+      for (const address of records.a.get(key) ?? []) answers.push({ name, type: 1, address });
+    }
+    const known = records.a.has(key) || records.srv.has(key);
+    const rcode = answers.length === 0 && type === 1 && !known ? 3 : 0;
+    const authority: DnsAnswer[] = answers.length === 0 ? [{ name, type: 6, soa: true }] : [];
+    const flags = 0x8000 | 0x0400 | (packet.readUInt16BE(2) & 0x0100) | 0x0080 | rcode;
+    socket.send(encodeDnsReply(packet.readUInt16BE(0), flags, packet.subarray(12, end), answers, authority, extra), remote.port, remote.address);
+  }
+
+  /**
+   * The records Mesos-DNS makes of the running tasks (mesosphere/mesos-dns v0.6.0 records/generator.go
+   * `taskRecord`, `taskContextRecord`; records/chains.go), with `IPSources: ["host"]` (the agent's address):
+   * Marathon names the task and its DiscoveryInfo `<app path reversed, joined by .>` with the host ports as
+   * discovery ports (mesosphere/marathon v1.8.244 TaskBuilder.scala, PortDiscovery.scala); Mesos-DNS keeps that
+   * name as is ("LEGACY") and through its RFC 1123 label function, under `<framework>.<domain>`:
+   * A `<label>.marathon.mesos` and `<label>-<hash>-<agent id tail>.marathon.mesos` (also under `.slave`),
+   * SRV `_<label>._<proto>.marathon.mesos` (and `_<port name>._<label>...`) to the canonical name and the host
+   * port, and `_<label>._tcp|_udp.marathon.slave.mesos` from the port resources. `<hash>` is the first 5
+   * characters of the z-base-32 of the task id's SHA-1 (`hashString`).
+   */
+  private dnsRecords(): { a: Map<string, string[]>; srv: Map<string, string[]> } {
+    const a = new Map<string, string[]>();
+    const srv = new Map<string, string[]>();
+    // records/generator.go `rrs` is a set per name: the same value twice is one record.
+    const add = (map: Map<string, string[]>, name: string, value: string) => map.set(name, [...new Set([...(map.get(name) ?? []), value])]);
+    for (const [appId, tasks] of this.tasks) {
+      if (!this.tasksRunning(appId)) continue;
+      const definition = this.apps.get(appId)!;
+      const { ports } = this.appPorts(definition);
+      const discoveryName = appId.split("/").filter(Boolean).reverse().join(".");
+      for (const label of new Set([discoveryName, rfc1123(discoveryName)])) {
+        for (const t of tasks) {
+          const canonical = `${label}-${zbase32(createHash("sha1").update(t.id).digest()).slice(0, 5)}-${t.slaveId.split("-").pop()!.toLowerCase()}.marathon`;
+          for (const name of [`${label}.marathon`, canonical]) {
+            add(a, `${name}.mesos`, t.host);
+            add(a, `${name}.slave.mesos`, t.host);
+          }
+          ports.forEach((p, i) => {
+            for (const proto of ["tcp", "udp"]) add(srv, `_${label}._${proto}.marathon.slave.mesos`, `${canonical}.slave.mesos:${t.ports[i]}`);
+            for (const proto of String(p.protocol ?? "tcp").split(",")) {
+              add(srv, `_${label}._${proto}.marathon.mesos`, `${canonical}.mesos:${t.ports[i]}`);
+              if (typeof p.name === "string") add(srv, `_${rfc1123(p.name)}._${label}._${proto}.marathon.mesos`, `${canonical}.mesos:${t.ports[i]}`);
+            }
+          });
+        }
+      }
+    }
+    return { a, srv };
+  }
+}
+
+interface DnsAnswer {
+  name: string;
+  type: number;
+  address?: string;
+  srv?: { port: number; target: string };
+  soa?: boolean;
+}
+
+/** The question of a query: name, type, and the offset after it (the fake reads uncompressed queries only). */
+function readQuestion(packet: Buffer): { name: string; type: number; end: number } {
+  const labels: string[] = [];
+  let offset = 12;
+  while (offset < packet.length && packet[offset] !== 0) {
+    labels.push(packet.toString("latin1", offset + 1, offset + 1 + packet[offset]));
+    offset += 1 + packet[offset];
+  }
+  return { name: labels.join("."), type: packet.readUInt16BE(offset + 1), end: offset + 5 };
+}
+
+/**
+ * A DNS reply as miekg/dns packs one with compression (RFC 1035 4.1.4): each name written once, later
+ * occurrences of it or of its suffixes as pointers. TTL 60 (`TTL` default), SRV priority 0 and weight 0
+ * (v0.6.0 `formatSRV`), the SOA of `ns1.mesos`/`root.ns1.mesos` (`SOAMname`, `SOARname` defaults).
+ */
+function encodeDnsReply(id: number, flags: number, question: Buffer, answers: DnsAnswer[], authority: DnsAnswer[], extra: DnsAnswer[]): Buffer {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const offsets = new Map<string, number>();
+  const push = (b: Buffer) => {
+    chunks.push(b);
+    length += b.length;
+  };
+  const u16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+  const u32 = (n: number) => Buffer.from([(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+  const name = (n: string): Buffer => {
+    const labels = n.split(".").filter(Boolean);
+    const parts: Buffer[] = [];
+    let at = length;
+    for (let i = 0; i < labels.length; i++) {
+      const suffix = labels.slice(i).join(".").toLowerCase();
+      const known = offsets.get(suffix);
+      if (known !== undefined) {
+        parts.push(u16(0xc000 | known));
+        return Buffer.concat(parts);
+      }
+      offsets.set(suffix, at);
+      const label = Buffer.from(labels[i], "latin1");
+      parts.push(Buffer.from([label.length]), label);
+      at += 1 + label.length;
+    }
+    parts.push(Buffer.from([0]));
+    return Buffer.concat(parts);
+  };
+  push(Buffer.concat([u16(id), u16(flags), u16(1), u16(answers.length), u16(authority.length), u16(extra.length)]));
+  // The question as asked, registered for compression.
+  const qname = readQuestion(Buffer.concat([Buffer.alloc(12), question])).name;
+  push(Buffer.concat([name(qname), question.subarray(question.length - 4)]));
+  for (const r of [...answers, ...authority, ...extra]) {
+    const owner = name(r.name);
+    push(owner);
+    const header = Buffer.concat([u16(r.type), u16(1), u32(60)]);
+    push(header);
+    const rdlengthAt = chunks.length;
+    push(u16(0));
+    const start = length;
+    if (r.address) push(Buffer.from(r.address.split(".").map(Number)));
+    if (r.srv) {
+      push(Buffer.concat([u16(0), u16(0), u16(r.srv.port)]));
+      push(name(r.srv.target));
+    }
+    if (r.soa) {
+      push(name("ns1.mesos"));
+      push(name("root.ns1.mesos"));
+      push(Buffer.concat([u32(1), u32(60), u32(600), u32(86400), u32(60)]));
+    }
+    chunks[rdlengthAt] = u16(length - start);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Mesos-DNS's RFC 1123 label function for app names (records/labels/labels.go: `.` and `_` become `-`, ends trimmed, 63 characters). */
+function rfc1123(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[._]/g, "-")
+    .replace(/[^a-z0-9-]/g, "")
+    .replace(/^-+/, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+}
+
+/** z-base-32 (the alphabet of github.com/tv42/zbase32, which Mesos-DNS's `hashString` uses), most significant bits first. */
+function zbase32(bytes: Buffer): string {
+  const alphabet = "ybndrfg8ejkmcpqxot1uwisza345h769";
+  let bits = 0;
+  let value = 0;
+  let out = "";
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
 }
 
 /** `web/x` or `/web/x/` -> `/web/x` (PathId `toRootPath`). */

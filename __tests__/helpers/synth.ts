@@ -18,6 +18,18 @@ import { Cloud, resolveRef as resolveLibRef, TfJson, userDataNodes } from "../..
 export const TEST_SSH_KEY =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHx7nq2W3tB3YpV8m8QvQK2v2Ykq3YwQ5p7l8y0P3Xh1 test@example";
 
+/**
+ * The discovery stacks beside the profiles' defaults (ha already runs `dns`):
+ * `dns+lb` on Azure ha with the edge open to admin networks and the web, and
+ * on AWS dev without auth. Tests that check every document (the validators)
+ * and the discovery tests synthesize these same props, so the shared cache
+ * builds each once per run.
+ */
+export const DISCOVERY_STACKS: Readonly<Record<"azureHaLb" | "awsDevLb", MesosClusterStackProps>> = {
+  azureHaLb: { cloud: "azure", profile: "ha", discovery: "dns+lb", adminCidrs: ["203.0.113.0/24"], internetIngress: ["web"] },
+  awsDevLb: { cloud: "aws", profile: "dev", discovery: "dns+lb" },
+};
+
 /** Synthesizes one stack (validations on) and returns its JSON. */
 export function synthStack(stack: TerraformStack): TfJson {
   return JSON.parse(Testing.synth(stack, true)) as TfJson;
@@ -272,8 +284,9 @@ export function enabledUnits(doc: CloudConfigDoc): string[] {
 
 /**
  * One ingress rule as "destination <- source : port", groups by short name,
- * CIDRs literally. On Azure, groups of fixed machines are named by their
- * static IPs: an address list equal to a group's machines reads as the group.
+ * CIDRs literally; a UDP port reads `53/udp` (every other rule is TCP). On
+ * Azure, groups of fixed machines are named by their static IPs: an address
+ * list equal to a group's machines reads as the group.
  */
 export function ruleTable(json: TfJson, cloud: Cloud, clusterName: string): string[] {
   const short = (name: string) => name.replace(`${clusterName}-`, "");
@@ -291,7 +304,8 @@ export function ruleTable(json: TfJson, cloud: Cloud, clusterName: string): stri
     for (const r of Object.values(resourcesOf(json, "azurerm_network_security_rule"))) {
       if (r.access !== "Allow") continue;
       expect(r.direction).toBe("Inbound");
-      expect(r.protocol).toBe("Tcp");
+      expect(["Tcp", "Udp"]).toContain(r.protocol);
+      const udp = r.protocol === "Udp" ? "/udp" : "";
       const to = r.destination_address_prefixes
         ? named(r.destination_address_prefixes as string[])
         : (r.destination_application_security_group_ids as string[]).map((id) => short(String(resolveRef(json, id).name)));
@@ -300,15 +314,15 @@ export function ruleTable(json: TfJson, cloud: Cloud, clusterName: string): stri
         : r.source_address_prefixes
           ? named(r.source_address_prefixes as string[])
           : [String(r.source_address_prefix)];
-      for (const t of to) for (const f of from) rows.push(`${t} <- ${f} : ${r.destination_port_range}`);
+      for (const t of to) for (const f of from) rows.push(`${t} <- ${f} : ${r.destination_port_range}${udp}`);
     }
   } else {
     for (const r of Object.values(resourcesOf(json, "aws_vpc_security_group_ingress_rule"))) {
-      expect(r.ip_protocol).toBe("tcp");
+      expect(["tcp", "udp"]).toContain(r.ip_protocol);
       const to = short(String(resolveRef(json, r.security_group_id).name));
       const from = r.referenced_security_group_id ? short(String(resolveRef(json, r.referenced_security_group_id).name)) : String(r.cidr_ipv4);
       const port = r.from_port === r.to_port ? String(r.from_port) : `${r.from_port}-${r.to_port}`;
-      rows.push(`${to} <- ${from} : ${port}`);
+      rows.push(`${to} <- ${from} : ${port}${r.ip_protocol === "udp" ? "/udp" : ""}`);
     }
   }
   return rows.sort();

@@ -30,6 +30,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { Cidr } from "../core/net";
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
 import { checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
 import { planAddresses } from "./address-plan";
@@ -148,6 +149,16 @@ export class AwsTarget extends Construct implements CloudTarget {
   ].join("\n");
   /** Escape hatch: the VPC id (a token when created here). */
   public readonly vpcId: string;
+  /**
+   * The Route 53 Resolver: "located at 169.254.169.253 (IPv4), fd00:ec2::253
+   * (IPv6), and at the primary private IPV4 CIDR range provisioned to your VPC
+   * plus two" (docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html).
+   * The VPC-plus-two address (10.20.0.2 for 10.20.0.0/16): the one the VPC's
+   * default DHCP options hand every instance ("AmazonProvidedDNS"), so the
+   * machines already resolve through it. With `existingNetwork`, its first
+   * `addressSpace` block must be the VPC's primary CIDR.
+   */
+  public readonly resolverAddress: string;
   public readonly sshKey: SshKey;
   private readonly keyName: string;
   private readonly imageId: string;
@@ -245,6 +256,7 @@ export class AwsTarget extends Construct implements CloudTarget {
       });
       this.vpcId = existing.vpcId;
       this.network = { addressSpace: existing.addressSpace, masterSubnets: existing.masterSubnets, agentSubnets: existing.agentSubnets, zones };
+      this.resolverAddress = vpcResolver(existing.addressSpace[0]);
       this.routesMasterSubnets = false;
       return;
     }
@@ -283,6 +295,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     const masterSubnets = subnets("masters", plan.masters);
     const agentSubnets = subnets("agents", plan.agents);
     this.network = { addressSpace: [plan.addressSpace], masterSubnets, agentSubnets, zones };
+    this.resolverAddress = vpcResolver(plan.addressSpace);
 
     // One small public subnet holds the NAT gateway; it alone routes to the internet gateway unless
     // machines ask for public IPs (EC2.9: no public address nobody asked for).
@@ -338,7 +351,7 @@ export class AwsTarget extends Construct implements CloudTarget {
   public allowIngress(scope: IConstruct, id: string, rule: IngressRule): void {
     const common = {
       securityGroupId: rule.to.id,
-      ipProtocol: "tcp",
+      ipProtocol: rule.port.protocol,
       fromPort: rule.port.from,
       toPort: rule.port.to,
       description: rule.description.slice(0, 255),
@@ -661,6 +674,11 @@ export const SESSION_MANAGER_ACTIONS = [
  * the id a UUID or a multi-Region `mrk-` id. Not an alias: an IAM policy
  * grants kms:Decrypt on keys, not on their aliases. Tokens are taken as they are.
  */
+/** The Route 53 Resolver's address in a VPC whose primary IPv4 block is `cidr`: the block's base plus two. */
+function vpcResolver(cidr: string): string {
+  return Cidr.parse(cidr).host(2);
+}
+
 function checkKmsKeyArn(scope: IConstruct, arn: string, region: string, partition: string): string {
   if (isUnresolved(arn)) return arn;
   const allowed = `the ARN of a customer managed KMS key of ${region}, such as arn:${partition}:kms:${region}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (a key ARN, not an alias: the roles are granted kms:Decrypt on the key; Parameter Store calls KMS in its own region)`;

@@ -52,6 +52,7 @@ import {
   PoolResources,
   PoolSpec,
   EncodedUserDataValue,
+  RuleBand,
   SubnetRef,
   UserDataPolicy,
 } from "./target";
@@ -82,6 +83,11 @@ export interface AzureExistingNetwork {
    */
   readonly associateSecurityGroup?: boolean;
 }
+
+/** NSG priority ranges of features whose rules must not renumber the cluster's own (see AzureTarget.withRuleBand). */
+const RULE_BANDS: Record<RuleBand, { readonly first: number; readonly last: number; readonly what: string }> = {
+  discovery: { first: 3000, last: 3990, what: "service discovery's" },
+};
 
 /** Properties of an {@link AzureTarget}. */
 export interface AzureTargetProps {
@@ -202,6 +208,15 @@ export class AzureTarget extends Construct implements CloudTarget {
   public readonly adminUsername: string;
   public readonly userDataPolicy: UserDataPolicy = { limitBytes: 64 * 1024, machineBase64: true, poolBase64: true };
   public readonly dataDiskLocator = `readlink -e /dev/disk/azure/scsi1/lun${DATA_DISK_LUN}`;
+  /**
+   * Azure's DNS: "a virtual public IP address ... used to facilitate a
+   * communication channel to Azure platform resources ... Enables
+   * communication with the DNS virtual server to provide filtered name
+   * resolution to the resources (such as VM) that don't have a custom DNS
+   * server", the same in every region and national cloud
+   * (learn.microsoft.com/azure/virtual-network/what-is-ip-address-168-63-129-16).
+   */
+  public readonly resolverAddress = "168.63.129.16";
   /** Escape hatch: the resource group name (a token when created here). */
   public readonly resourceGroupName: string;
   /** Escape hatch: the cluster's network security group. */
@@ -209,7 +224,10 @@ export class AzureTarget extends Construct implements CloudTarget {
   public readonly sshKey: SshKey;
   private readonly tags: Record<string, string>;
   private readonly diskType: string;
-  private nextPriority = 100;
+  /** The next free NSG priority of each range, by its first priority. */
+  private readonly nextPriorities = new Map<number, number>();
+  /** The rule band {@link withRuleBand} is running, if any. */
+  private band?: RuleBand;
   private secretStore?: VaultStore;
   /** Public addresses Terraform writes the vaults from (`ip_rules`). */
   private readonly deployerCidrs: string[];
@@ -388,11 +406,29 @@ export class AzureTarget extends Construct implements CloudTarget {
     return { name, id: asg.id };
   }
 
+  /**
+   * Rules opened inside `build` take priorities from the band's own range
+   * (`discovery`: 3000-3990) instead of the cluster's (100-2990): turning the
+   * feature on or off, or adding admin networks later, renumbers no rule of
+   * the other range (a renumbered rule is an in-place update that can
+   * collide with a new rule's priority while Terraform applies both).
+   */
+  public withRuleBand<T>(band: RuleBand, build: () => T): T {
+    const outer = this.band;
+    this.band = band;
+    try {
+      return build();
+    } finally {
+      this.band = outer;
+    }
+  }
+
   public allowIngress(scope: IConstruct, id: string, rule: IngressRule): void {
-    // Priorities follow creation order, so adding a rule later never renumbers earlier ones.
-    const priority = this.nextPriority;
-    this.nextPriority += 10;
-    if (priority >= 4000) fail(scope, "rules", id, "fewer than 390 ingress rules per cluster (Azure NSG priorities 100-3990)");
+    // Priorities follow creation order within a range, so adding a rule later never renumbers earlier ones.
+    const range = this.band ? RULE_BANDS[this.band] : { first: 100, last: RULE_BANDS.discovery.first - 10, what: "the cluster's own" };
+    const priority = this.nextPriorities.get(range.first) ?? range.first;
+    this.nextPriorities.set(range.first, priority + 10);
+    if (priority > range.last) fail(scope, "rules", id, `at most ${(range.last - range.first) / 10 + 1} of ${range.what} ingress rules per cluster (Azure NSG priorities ${range.first}-${range.last})`);
     const source =
       rule.from instanceof GroupPeer
         ? rule.from.group.addresses
@@ -412,7 +448,7 @@ export class AzureTarget extends Construct implements CloudTarget {
       priority,
       direction: "Inbound",
       access: "Allow",
-      protocol: "Tcp",
+      protocol: rule.port.protocol === "udp" ? "Udp" : "Tcp",
       sourcePortRange: "*",
       destinationPortRange: rule.port.toString(),
       ...destination,

@@ -6,6 +6,9 @@ import { VmSizeInfo } from "./vm-sizes";
 /** The clouds this project deploys to. */
 export type CloudName = "azure" | "aws";
 
+/** Groups of rules a target numbers apart ({@link CloudTarget.withRuleBand}): `discovery`, Mesos-DNS's and the edge pool's. */
+export type RuleBand = "discovery";
+
 /** A subnet machines are placed in. */
 export interface SubnetRef {
   /** The cloud's id of the subnet (may be a token). */
@@ -149,6 +152,15 @@ export interface CloudTarget extends IConstruct {
    */
   readonly dataDiskLocator: string;
   /**
+   * The cloud's own DNS resolver as the machines of {@link network} reach it
+   * (an IPv4 address): what resolves everything outside the cluster's own
+   * domain. Azure: 168.63.129.16, the same in every region; AWS: the Route 53
+   * Resolver at the VPC's primary IPv4 block plus two (10.20.0.2 for
+   * 10.20.0.0/16). A {@link MesosDns} forwards every other name to it.
+   * Undefined: the target does not know it (pass `resolvers` to MesosDns).
+   */
+  readonly resolverAddress?: string;
+  /**
    * Extra pool members a rolling change creates before it removes old ones,
    * in percent of the pool (Azure's surge upgrade); the pool's subnets must
    * hold them too. Undefined or 0: none.
@@ -170,6 +182,14 @@ export interface CloudTarget extends IConstruct {
   createSecurityGroup(scope: IConstruct, id: string, name: string, addresses?: string[]): SecurityGroupRef;
   /** Opens `rule.port` on `rule.to` for `rule.from`. */
   allowIngress(scope: IConstruct, id: string, rule: IngressRule): void;
+  /**
+   * Runs `build` with the rules it opens kept apart from the others where a
+   * cloud numbers rules (Azure NSG priorities, given in creation order): a
+   * feature turned on or off later, or admin networks added, then renumber
+   * nothing of the other. Optional: a cloud without rule priorities runs
+   * `build` as is.
+   */
+  withRuleBand?<T>(band: RuleBand, build: () => T): T;
   /** Machines with static private IPs, spread over zones, with optional data disks. */
   createMachines(scope: IConstruct, id: string, spec: MachineGroupSpec): MachineGroupResources;
   /** A scale set / auto scaling group of identical machines. */

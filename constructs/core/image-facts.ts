@@ -17,7 +17,7 @@ export interface ImageFacts {
   /** Image reference, `repository:tag`. */
   readonly reference: string;
   /** The process it runs, for the flags it takes. */
-  readonly process: "zookeeper" | "mesos-master" | "mesos-agent" | "marathon" | "swarm";
+  readonly process: "zookeeper" | "mesos-master" | "mesos-agent" | "marathon" | "swarm" | "marathon-lb" | "mesos-dns";
   /** ENTRYPOINT, exec form. */
   readonly entrypoint: readonly string[];
   /** CMD, exec form; replaced by any argument after the image in `docker run`. */
@@ -111,6 +111,37 @@ export const IMAGE_FACTS: Readonly<Record<string, ImageFacts>> = {
       "docker-archive/classicswarm Dockerfile (ENTRYPOINT [\"/swarm\"], CMD [\"--help\"])",
       "docker-archive/classicswarm v1.2.8 cluster/mesos/cluster.go (mesos.checkpointfailover, no failover timeout, offers held 30 s)",
       "docker-archive/classicswarm v1.2.8 cluster/mesos/scheduler.go (agent attribute docker_port, scalar or text; default 2375)",
+    ],
+  },
+  "mesosphere/mesos-dns:v0.6.0": {
+    reference: "mesosphere/mesos-dns:v0.6.0",
+    process: "mesos-dns",
+    entrypoint: [],
+    // Replaced by MesosDns's arguments, which therefore start with the binary.
+    cmd: ["/usr/bin/mesos-dns"],
+    user: "root (FROM scratch, no USER)",
+    base: "scratch with the static mesos-dns binary",
+    sources: [
+      "mesosphere/mesos-dns-pkg docker/Dockerfile (FROM scratch, ADD mesos-dns_rootfs.tar.gz /, EXPOSE 53, CMD [\"/usr/bin/mesos-dns\"], no ENTRYPOINT, no USER)",
+      "mesosphere/mesos-dns-pkg docker-rootfs/bap.sh (the root file system: the release binary at /usr/bin/mesos-dns)",
+    ],
+    uncertain: ["the published image's entrypoint, user and binary: docker inspect --format '{{.Config.Entrypoint}} {{.Config.Cmd}} {{.Config.User}}' mesosphere/mesos-dns:v0.6.0"],
+  },
+  "mesosphere/marathon-lb:v1.15.0": {
+    reference: "mesosphere/marathon-lb:v1.15.0",
+    process: "marathon-lb",
+    entrypoint: ["tini", "-g", "--", "/marathon-lb/run"],
+    // Replaced by MarathonLb's arguments: the first is the mode (`run`: poll or sse), the rest go to marathon_lb.py.
+    cmd: ["sse", "--health-check", "--group", "external"],
+    user: "root (no USER; HAProxy binds 80 and 443 on the host network)",
+    base: "debian:buster with HAProxy 2.0.17 built from source, tini v0.18.0",
+    sources: [
+      "mesosphere/marathon-lb v1.15.0 Dockerfile (FROM debian:buster, HAPROXY_VERSION 2.0.17, ENTRYPOINT tini -g -- /marathon-lb/run, CMD, no USER, EXPOSE 80 443 9090 9091)",
+      "mesosphere/marathon-lb v1.15.0 run (exits without PORTS; MODE poll|sse; prints the generated run file, arguments included, to stdout; self-signed certificate without HAPROXY_SSL_CERT or --ssl-certs)",
+      "mesosphere/marathon-lb v1.15.0 service/haproxy/run (haproxy -W -x: no iptables since v1.12.0, so neither privileged nor NET_ADMIN)",
+    ],
+    uncertain: [
+      "the tag on Docker Hub (the repository's Makefile pushes CI images only): docker manifest inspect mesosphere/marathon-lb:v1.15.0",
     ],
   },
 };

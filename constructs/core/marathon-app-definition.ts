@@ -1,5 +1,6 @@
 import { IConstruct } from "constructs";
 import { ContainerImage } from "./container-image";
+import { checkRole } from "./mesos-acls";
 import { checkInteger, describeValue, fail, isUnresolved } from "./validation";
 
 /**
@@ -33,6 +34,7 @@ export interface MarathonAppDefinition {
   env?: Record<string, string>;
   labels?: Record<string, string>;
   constraints?: string[][];
+  acceptedResourceRoles?: string[];
   healthChecks?: Record<string, unknown>[];
   upgradeStrategy: { minimumHealthCapacity: number; maximumOverCapacity: number };
   fetch?: { uri: string; executable: boolean; extract: boolean; cache: boolean }[];
@@ -351,6 +353,53 @@ export interface FetchUri {
   readonly cache?: boolean;
 }
 
+/**
+ * marathon-lb's defaults, shared by {@link MarathonLb} and the apps it
+ * serves: the group its image serves by default (mesosphere/marathon-lb
+ * v1.15.0 Dockerfile `CMD ["sse", "--health-check", "--group", "external"]`)
+ * and the service-port range its README reserves ("service ports within the
+ * reserved range (which is 10000 to 10100 by default)", README.md).
+ */
+export const MARATHON_LB_DEFAULTS = { group: "external", servicePorts: [10000, 10100] as const } as const;
+
+/**
+ * A marathon-lb group name: what `--group` and an app's `HAPROXY_GROUP` label
+ * carry. marathon-lb splits the label on `,` (marathon_lb.py `get_apps`) and
+ * treats `*` as every app (`has_group`), so neither is allowed in a name.
+ */
+export const LB_GROUP_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** What {@link LB_GROUP_PATTERN} allows, for error messages. */
+export const LB_GROUP_ALLOWED = "1-63 characters: letters, digits, '_', '.' and '-', starting with a letter or digit (no ',' or '*': marathon-lb splits groups on ',' and '*' would take every app)";
+
+/**
+ * How an app is exposed through marathon-lb ({@link MarathonLb}), rendered to
+ * the labels marathon-lb reads (mesosphere/marathon-lb v1.15.0 config.py
+ * `Label` names; marathon_lb.py `get_apps` reads `HAPROXY_GROUP`) and to the
+ * service port of the app's first port. marathon-lb binds the service port
+ * on every edge agent and balances over the app's tasks (their host ports);
+ * with a `vhost` also on 80/443 by Host header.
+ */
+export interface LoadBalancerExposure {
+  /** The marathon-lb group that serves the app (`HAPROXY_GROUP`). @default "external" (a MarathonLb's default group) */
+  readonly group?: string;
+  /**
+   * The service port of the app's first port (`portDefinitions[0].port` on
+   * host networking, `portMappings[0].servicePort` on bridge): marathon-lb
+   * listens on it (utils.py `get_service_ports`). Must lie within the
+   * serving MarathonLb's `servicePorts` (10000-10100), which are reachable
+   * from inside the cluster only. Marathon keeps service ports unique over
+   * the cluster. Required unless a `vhost` is given (Marathon would pick one
+   * between 10000 and 20000, `--local_port_min/max`, mostly outside the LB's
+   * range).
+   * @default none (needs a vhost)
+   */
+  readonly servicePort?: number;
+  /** Host names served on 80 and 443 for the first port, comma-separated (`HAPROXY_0_VHOST`; the mode is then http). @default none */
+  readonly vhost?: string;
+  /** `tcp` or `http` (`HAPROXY_0_MODE`); http is needed for a vhost. @default marathon-lb's: http with a vhost, else tcp */
+  readonly mode?: "tcp" | "http";
+}
+
 /** A Marathon app, as code. Leaving a field out means Marathon's default (rendered explicitly where it matters). */
 export interface MarathonAppSpec {
   /**
@@ -401,6 +450,16 @@ export interface MarathonAppSpec {
   readonly maxLaunchDelaySeconds?: number;
   /** Seconds between SIGTERM and SIGKILL when a task is stopped. @default Mesos' default (3) */
   readonly taskKillGracePeriodSeconds?: number;
+  /**
+   * The Mesos roles whose offers may run the app's tasks, e.g.
+   * `["slave_public"]` to run on an edge pool (Marathon must register with
+   * that role: `MarathonServiceProps.mesosRole`). Role names as Marathon 1.8
+   * accepts them (mesosphere/marathon v1.8.244 state/ResourceRole.scala).
+   * @default Marathon's `--default_accepted_resource_roles` (`*` when Marathon has a role)
+   */
+  readonly acceptedResourceRoles?: string[];
+  /** Expose the app's first port through marathon-lb. @default not exposed */
+  readonly loadBalancer?: LoadBalancerExposure;
 }
 
 const APP_ID_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
@@ -506,6 +565,8 @@ export function renderAppDefinition(scope: IConstruct | string, spec: MarathonAp
   const labels = checkStringMap(scope, "labels", spec.labels);
   if (labels) def.labels = labels;
   if (spec.constraints?.length) def.constraints = spec.constraints.map((c, i) => c.render(scope, `constraints[${i}]`));
+  if (spec.acceptedResourceRoles !== undefined) def.acceptedResourceRoles = checkAcceptedRoles(scope, spec.acceptedResourceRoles);
+  if (spec.loadBalancer !== undefined) exposeThroughLb(scope, spec.loadBalancer, def);
   if (spec.healthChecks?.length) {
     const ports = mappings.length || definitions.length;
     def.healthChecks = spec.healthChecks.map((h, i) => h.render(scope, `healthChecks[${i}]`, ports));
@@ -575,4 +636,45 @@ function checkPortName(scope: IConstruct | string, property: string, name: strin
   if (seen.has(name)) fail(scope, property, name, "a name unique among the app's ports");
   seen.add(name);
   return name;
+}
+
+/** Marathon's rule: a non-empty set of valid role names (AppValidation.scala `validAcceptedResourceRoles ... and notEmpty`). */
+function checkAcceptedRoles(scope: IConstruct | string, roles: string[]): string[] {
+  if (!Array.isArray(roles) || roles.length === 0) fail(scope, "acceptedResourceRoles", roles, "a non-empty list of Mesos roles, e.g. [\"slave_public\"]");
+  roles.forEach((r, i) => checkRole(scope, `acceptedResourceRoles[${i}]`, r, { forMarathon: true }));
+  if (new Set(roles).size !== roles.length) fail(scope, "acceptedResourceRoles", roles, "distinct roles");
+  return [...roles];
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** The marathon-lb labels and the first port's service port, into `def`. */
+function exposeThroughLb(scope: IConstruct | string, lb: LoadBalancerExposure, def: MarathonAppDefinition): void {
+  const group = lb.group ?? MARATHON_LB_DEFAULTS.group;
+  if (typeof group !== "string" || !LB_GROUP_PATTERN.test(group)) fail(scope, "loadBalancer.group", group, LB_GROUP_ALLOWED);
+  if (lb.mode !== undefined) checkProtocol(scope, "loadBalancer.mode", lb.mode, ["tcp", "http"]);
+  if (lb.vhost !== undefined) {
+    if (typeof lb.vhost !== "string" || !lb.vhost.split(",").every((h) => HOSTNAME.test(h))) fail(scope, "loadBalancer.vhost", lb.vhost, "host names separated by ',' (lower case, e.g. shop.example.com)");
+    // HAProxy's port-80/443 frontends are http: a tcp backend there is refused, and marathon-lb drops the app.
+    if (lb.mode === "tcp") fail(scope, "loadBalancer.mode", lb.mode, "\"http\" or unset with a vhost (the 80/443 frontends route by Host header)");
+  } else if (lb.servicePort === undefined) {
+    fail(scope, "loadBalancer.servicePort", lb.servicePort, "a service port within the MarathonLb's servicePorts (e.g. 10000), or a vhost");
+  }
+  const mappings = def.container?.portMappings;
+  const first = mappings?.[0] ?? def.portDefinitions?.[0];
+  const portKey = mappings?.length ? "servicePort" : "port";
+  const where = mappings?.length ? "container.portMappings[0].servicePort" : "portDefinitions[0].port";
+  if (!first) fail(scope, "loadBalancer", "(no port)", "an app with a port to expose: container.portMappings or portDefinitions");
+  if (lb.servicePort !== undefined) {
+    const port = checkInteger(scope, "loadBalancer.servicePort", lb.servicePort, 1, 65535);
+    if (first[portKey] !== 0 && first[portKey] !== port) fail(scope, where, first[portKey], `0 or ${port} (loadBalancer.servicePort sets it)`);
+    // With requirePorts the port is a host port too: tasks would need the LB's own port on their agent.
+    if (def.requirePorts && portKey === "port") fail(scope, "requirePorts", def.requirePorts, "false with loadBalancer.servicePort (the service port would be the task's host port too)");
+    first[portKey] = port;
+  }
+  const labels: Record<string, string> = { HAPROXY_GROUP: group, ...(lb.vhost ? { HAPROXY_0_VHOST: lb.vhost } : {}), ...(lb.mode ? { HAPROXY_0_MODE: lb.mode } : {}) };
+  for (const key of Object.keys(labels)) {
+    if (def.labels?.[key] !== undefined) fail(scope, `labels.${key}`, def.labels[key], `unset: loadBalancer sets ${key}`);
+  }
+  def.labels = { ...(def.labels ?? {}), ...labels };
 }

@@ -22,6 +22,13 @@ import { fail, pathOf } from "./validation";
  *   entry names no principal: every framework may run tasks as these users,
  *   none as anyone else.
  * - `--acls` takes inline JSON (src/master/flags.cpp; stout flags/parse.hpp).
+ * - `register_frameworks` entries have the framework's principal as subject
+ *   and the roles it asks offers for as object (include/mesos/authorizer/
+ *   acls.proto `RegisterFramework`); the master asks once per role of the
+ *   FrameworkInfo, and every role must be allowed (src/master/master.cpp
+ *   `authorizeFramework`; authorizer.cpp, the REGISTER_FRAMEWORK approver).
+ *   A role reserved for Marathon's principal ({@link claimFrameworkRole}) is
+ *   thus refused to any other framework, while `*` stays open to all.
  *
  * What it changes on an agent: the agent creates each sandbox with mode 0750
  * and chowns it to the task's user, looked up in the agent container's
@@ -84,12 +91,19 @@ const AGENT_ONLY_DENIED: readonly [action: string, object: string][] = [
   ["mark_agents_gone", "agents"],
 ];
 
-/** What the masters' `--acls` says: which users tasks run as, and which principals may only register agents. */
+/** What the masters' `--acls` says: which users tasks run as, which principals may only register agents, and who may take a role. */
 export interface MesosAclOptions {
   /** Tasks of every framework may run as these users and as no one else. */
   readonly taskUsers?: readonly string[];
   /** Principals denied every cluster-changing action and every task (the agents' credential). */
   readonly agentOnlyPrincipals?: readonly string[];
+  /**
+   * Roles only the listed framework principals may register with (role to
+   * principals), e.g. `{ slave_public: ["marathon"] }`: every other
+   * framework asking for the role, one without a principal included, is
+   * refused registration (see {@link frameworkRoleOwners}).
+   */
+  readonly roleOwners?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The `--acls` value, or undefined when there is nothing to say (no ACL: Mesos then has no authorizer). */
@@ -101,6 +115,11 @@ export function mesosAcls(options: MesosAclOptions): string | undefined {
   };
   for (const [action, object] of AGENT_ONLY_DENIED) deny(action, object);
   deny("run_tasks", "users");
+  // The owners take the role; `principals: NONE` then matches any other request for it, a framework
+  // without a principal (subject ANY) included, and allows none (authorizer.cpp matches/allows).
+  for (const [role, owners] of Object.entries(options.roleOwners ?? {})) {
+    (acls.register_frameworks ??= []).push({ principals: { values: [...owners] }, roles: { values: [role] } }, { principals: { type: "NONE" }, roles: { values: [role] } });
+  }
   if (options.taskUsers) {
     (acls.run_tasks ??= []).push(
       { principals: { type: "ANY" }, users: { values: options.taskUsers } },
@@ -128,4 +147,47 @@ export function checkUserAllowed(
   if (masters.taskUsers && !masters.taskUsers.includes(user)) {
     fail(scope, property, user, `a user the masters' run_tasks ACL admits (taskUsers of ${pathOf(masters)}: ${masters.taskUsers.join(", ")})`);
   }
+}
+
+/**
+ * Mesos role names (apache/mesos 1.7.1 src/common/roles.cpp `validate`):
+ * `*`, or `/`-separated components, none empty, `.`, `..` or `*`, none
+ * starting with `-`, no whitespace or DEL. Marathon 1.8 refuses `/` in a role
+ * as well (mesosphere/marathon v1.8.244 src/main/scala/mesosphere/marathon/
+ * state/ResourceRole.scala `validResourceRole`), so `forMarathon` checks its
+ * rule too.
+ */
+export function checkRole(scope: IConstruct | string, property: string, role: string, options: { readonly forMarathon?: boolean } = {}): string {
+  const allowed =
+    "a Mesos role: \"*\", or a name such as slave_public" +
+    (options.forMarathon ? " without '/' (Marathon 1.8 refuses it)" : " or a path of names separated by '/'") +
+    "; no name empty, \".\", \"..\" or \"*\", starting with '-', or holding whitespace";
+  if (typeof role !== "string") fail(scope, property, role, allowed);
+  if (role === "*") return role;
+  if (options.forMarathon && role.includes("/")) fail(scope, property, role, allowed);
+  const names = role.split("/");
+  if (names.some((n) => n === "" || n === "." || n === ".." || n === "*" || n.startsWith("-") || /[\x09-\x0d\x20\x7f]/.test(n))) fail(scope, property, role, allowed);
+  return role;
+}
+
+/** Who may register with which role, per master group (role to principals), as frameworks claim roles. */
+const ROLE_OWNERS = new WeakMap<IConstruct, Map<string, Set<string>>>();
+
+/**
+ * Reserves `role` on `masters` for the framework principal `principal`
+ * (MarathonService with `mesosRole` and `mesosAuthentication`): the masters'
+ * ACL then refuses the role to every other framework. Only meaningful while
+ * the masters authenticate frameworks: without it any framework may claim
+ * any principal (apache/mesos 1.7.1 src/master/master.cpp).
+ */
+export function claimFrameworkRole(masters: IConstruct, role: string, principal: string): void {
+  const roles = ROLE_OWNERS.get(masters) ?? new Map<string, Set<string>>();
+  roles.set(role, (roles.get(role) ?? new Set<string>()).add(principal));
+  ROLE_OWNERS.set(masters, roles);
+}
+
+/** The roles reserved on `masters` with their owners ({@link MesosAclOptions.roleOwners}), or undefined when none is. */
+export function frameworkRoleOwners(masters: IConstruct): Record<string, string[]> | undefined {
+  const roles = ROLE_OWNERS.get(masters);
+  return roles && roles.size > 0 ? Object.fromEntries([...roles].map(([role, owners]) => [role, [...owners]])) : undefined;
 }

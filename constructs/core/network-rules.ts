@@ -1,24 +1,46 @@
 import { Cidr } from "./net";
 
-/** A TCP port or port range that a rule opens. */
+/** The transport protocols a rule can open. */
+export type PortProtocol = "tcp" | "udp";
+
+/** A TCP or UDP port or port range that a rule opens. */
 export class Port {
   public static tcp(port: number): Port {
     return Port.tcpRange(port, port);
   }
 
   public static tcpRange(from: number, to: number): Port {
+    return Port.range("tcp", from, to);
+  }
+
+  /** A UDP port (DNS: Mesos-DNS answers on 53/udp and 53/tcp). */
+  public static udp(port: number): Port {
+    return Port.range("udp", port, port);
+  }
+
+  private static range(protocol: PortProtocol, from: number, to: number): Port {
     for (const p of [from, to]) {
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`port ${p} is outside 1-65535`);
     }
     if (from > to) throw new Error(`port range ${from}-${to} is reversed`);
-    return new Port(from, to);
+    return new Port(from, to, protocol);
   }
 
-  private constructor(public readonly from: number, public readonly to: number) {}
+  private constructor(
+    public readonly from: number,
+    public readonly to: number,
+    /** `tcp` (every port but DNS's) or `udp`. */
+    public readonly protocol: PortProtocol = "tcp",
+  ) {}
 
-  /** `2181` or `31000-32000`, the form both clouds' rules and our docs use. */
+  /** `2181` or `31000-32000`, the form both clouds' rules and our docs use (the protocol aside: see {@link label}). */
   public toString(): string {
     return this.from === this.to ? String(this.from) : `${this.from}-${this.to}`;
+  }
+
+  /** {@link toString} with `/udp` for a UDP port (`53/udp`), for names and messages. */
+  public get label(): string {
+    return this.protocol === "udp" ? `${this.toString()}/udp` : this.toString();
   }
 }
 

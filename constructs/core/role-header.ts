@@ -14,10 +14,13 @@ export const ROLE_NAMES = {
   swarmManager: "swarm-manager",
   swarmEngine: "swarm-engine",
   tlsProxy: "tls-proxy",
+  mesosDns: "mesos-dns",
+  marathonLb: "marathon-lb",
   // Base roles every machine set applies first (base-roles.ts); the header does not list them.
   dockerHost: "docker-host",
   secretFetcher: "secret-fetcher",
   dataDisk: "data-disk",
+  clusterDns: "cluster-dns",
 } as const;
 
 /** A role name. */

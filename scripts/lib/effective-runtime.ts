@@ -21,7 +21,7 @@
  * `npm run validate`; `explainLines` prints them (`--explain`).
  */
 import { acceptsApiFloorBelowDefault, apiVersionAtLeast, DATA_ROOT, DOCKER_DEFAULT_MIN_API, imageFacts, ImageFacts } from "../../constructs/internal";
-import { containerEnvironment, containerRuns, ContainerRun, fileAt, imageName, splitExecLine, unitFiles, UserDataModel } from "./user-data-model";
+import { containerEnvironment, containerRuns, ContainerRun, fileAt, imageName, parseUnit, splitExecLine, unitFiles, UserDataModel } from "./user-data-model";
 
 export { DOCKER_DEFAULT_MIN_API } from "../../constructs/internal";
 /** The oldest API a 25.0.x engine accepts through DOCKER_MIN_API_VERSION. */
@@ -43,6 +43,8 @@ export interface EffectiveProcess {
   readonly facts?: ImageFacts;
   /** ENTRYPOINT + arguments (or CMD); undefined when the image's facts are unknown. */
   readonly argv?: string[];
+  /** The arguments after the image in `docker run` (known whatever the image). */
+  readonly args: string[];
   /** The container's environment (values written at boot are empty). */
   readonly env: Record<string, string>;
   /** Effective flags of a Mesos or Marathon process (name to value), with their source. */
@@ -199,7 +201,7 @@ export function effectiveProcess(model: UserDataModel, run: ContainerRun): Effec
       }
     }
   }
-  return { unit: run.unit.unit, image: run.image, facts, argv, env, flags, clusterOpts, volumes: run.volumes, notes };
+  return { unit: run.unit.unit, image: run.image, facts, argv, args: run.args, env, flags, clusterOpts, volumes: run.volumes, notes };
 }
 
 /** The process an image runs: from its recorded facts, else from its repository's name (a user's own build). */
@@ -345,6 +347,181 @@ export function runtimeFindings(model: UserDataModel, runtime: EffectiveRuntime 
     if (kind === "swarm" && p.argv && p.argv.length <= p.facts!.entrypoint.length + p.facts!.cmd.length && p.argv.includes("--help")) {
       findings.push({ where, message: "the Swarm container runs the image's CMD --help and exits" });
     }
+    if (imageName(p.image) === "mesos-dns") findings.push(...mesosDnsFindings(model, p));
+  }
+  findings.push(...resolvedDropInFindings(model, runtime));
+  return findings;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service discovery: Mesos-DNS's config.json and the systemd-resolved drop-in that routes to it.
+
+/**
+ * Mesos-DNS v0.6.0's `Config` (mesosphere/mesos-dns v0.6.0 records/config.go
+ * `type Config`, l.23-90): JSON key (field name or `json` tag) to the JSON
+ * type it takes. `json.Unmarshal` matches keys ignoring case and drops keys
+ * it does not know without a word (golang/go encoding/json), so an unknown
+ * key is a finding here. Unexported fields (caPool, httpConfigMap) take
+ * nothing.
+ */
+export const MESOS_DNS_V060_FIELDS: Readonly<Record<string, "int" | "bool" | "string" | "strings" | "credentials">> = {
+  RefreshSeconds: "int", // l.25
+  Port: "int", // l.27
+  Timeout: "int", // l.30
+  StateTimeoutSeconds: "int", // l.32
+  ZkDetectionTimeout: "int", // l.35
+  HttpPort: "int", // l.38, json:"HttpPort" (field HTTPPort)
+  TTL: "int", // l.40
+  SOASerial: "int", // l.42
+  SOARefresh: "int", // l.43
+  SOARetry: "int", // l.44
+  SOAExpire: "int", // l.45
+  SOAMinttl: "int", // l.46
+  SOAMname: "string", // l.47
+  SOARname: "string", // l.48
+  Masters: "strings", // l.50
+  Resolvers: "strings", // l.52
+  IPSources: "strings", // l.54
+  Zk: "string", // l.56
+  Domain: "string", // l.58
+  File: "string", // l.60
+  Listener: "string", // l.62
+  HTTPListener: "string", // l.64
+  RecurseOn: "bool", // l.66
+  DnsOn: "bool", // l.68, json:"DnsOn"
+  HttpOn: "bool", // l.69, json:"HttpOn"
+  ExternalOn: "bool", // l.71
+  EnforceRFC952: "bool", // l.73
+  EnumerationOn: "bool", // l.75
+  MesosHTTPSOn: "bool", // l.77
+  CACertFile: "string", // l.79
+  MesosCredentials: "credentials", // l.81, httpcli/basic/config.go Credentials{Principal, Secret}
+  IAMConfigFile: "string", // l.83
+  MesosAuthentication: "string", // l.89, httpcli/config.go: "", "basic", "iam"
+};
+
+/** The JSON a Mesos-DNS container is started with: its `-config=` file, as the document writes it (or the file a boot script completes). */
+function mesosDnsConfig(model: UserDataModel, p: EffectiveProcess): { path: string; text: string; completedAtBoot: boolean } | string {
+  // Go's flag package takes -config=... and --config=... alike.
+  const given = p.args.find((a) => /^--?config=/.test(a))?.replace(/^--?config=/, "");
+  if (!given) return "no -config= argument: Mesos-DNS reads config.json in its working directory (mesos-dns main.go), which the container does not have";
+  const host = hostPathOf(p.volumes, given);
+  if (!host) return `-config=${given} is not mounted from the host`;
+  const file = fileAt(model, host);
+  if (file) return { path: host, text: file.content, completedAtBoot: false };
+  // Written at boot (the credentials join it): the script that writes it, and the rendered file it reads.
+  const writer = model.files.find((f) => f.content.startsWith("#!") && f.content.includes(`> ${host}`));
+  const source = writer && model.files.find((f) => f.path.endsWith(".json") && writer.content.includes(f.path));
+  if (!source) return `-config=${given} comes from ${host}, which neither the document nor a script in it writes`;
+  return { path: source.path, text: source.content, completedAtBoot: true };
+}
+
+/**
+ * Mesos-DNS's configuration against what v0.6.0 does with it (mesosphere/mesos-dns
+ * v0.6.0 records/config.go SetConfig, records/validation.go; resolver/resolver.go).
+ */
+function mesosDnsFindings(model: UserDataModel, p: EffectiveProcess): RuntimeFinding[] {
+  const where = p.unit;
+  const found = mesosDnsConfig(model, p);
+  if (typeof found === "string") return [{ where, message: found }];
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(found.text) as Record<string, unknown>;
+  } catch (e) {
+    return [{ where, message: `${found.path} is not JSON (${(e as Error).message}): Mesos-DNS exits ("failed to unmarshal config file")` }];
+  }
+  const findings: RuntimeFinding[] = [];
+  const at = (message: string) => findings.push({ where, message: `${found.path}: ${message}` });
+  const fields = new Map(Object.entries(MESOS_DNS_V060_FIELDS).map(([k, t]) => [k.toLowerCase(), { name: k, type: t }]));
+  const value: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(config)) {
+    const field = fields.get(key.toLowerCase());
+    if (!field) {
+      at(`"${key}" is not a field of Mesos-DNS's Config: it is ignored without a word (encoding/json), so its setting never applies`);
+      continue;
+    }
+    const ok =
+      field.type === "int" ? Number.isInteger(v) : field.type === "bool" ? typeof v === "boolean" : field.type === "string" ? typeof v === "string"
+      : field.type === "strings" ? Array.isArray(v) && v.every((x) => typeof x === "string")
+      : typeof v === "object" && v !== null && !Array.isArray(v) && Object.entries(v).every(([k, x]) => /^(principal|secret)$/i.test(k) && typeof x === "string");
+    if (!ok) at(`"${key}" must be ${field.type === "strings" ? "a list of strings" : field.type === "credentials" ? '{"Principal": "...", "Secret": "..."}' : `a JSON ${field.type === "int" ? "integer" : field.type === "bool" ? "boolean" : "string"}`}: Mesos-DNS exits ("failed to unmarshal config file")`);
+    value[field.name] = v;
+  }
+  const bool = (name: string, dflt: boolean) => (typeof value[name] === "boolean" ? (value[name] as boolean) : dflt);
+  // Defaults: records/config.go NewConfig.
+  const listener = (value.Listener as string | undefined) ?? "0.0.0.0";
+  const httpListener = (value.HTTPListener as string | undefined) ?? "0.0.0.0";
+  if (bool("DnsOn", true) && (listener === "0.0.0.0" || listener === "" || listener.startsWith("127.0.0.53"))) {
+    at(`Listener ${JSON.stringify(listener)}: systemd-resolved's stub holds 127.0.0.53:53 and Go's UDP sockets set no SO_REUSEADDR, so the DNS server cannot bind; listen on the machine's own address`);
+  }
+  if (!bool("DnsOn", true) && !bool("HttpOn", true)) at('DnsOn and HttpOn are both false: Mesos-DNS exits ("Either DNS or HTTP server should be on")');
+  const zk = value.Zk as string | undefined;
+  const masters = (value.Masters as string[] | undefined) ?? [];
+  if (!zk && masters.length === 0) at('neither Zk nor Masters: Mesos-DNS exits ("Specify Mesos masters or Zookeeper")');
+  if (zk && !/^zk:\/\/[^/@]+\/\S+$/.test(zk)) at(`Zk ${JSON.stringify(zk)}: a zk://host:port,.../path URL without credentials (the detector exits on another scheme and never authenticates: mesos-go detector/zoo/detect.go parseZk; credentials would be served by /v1/config)`);
+  for (const m of masters) if (!/^[^\s:]+:\d{1,5}$/.test(m)) at(`Masters entry ${JSON.stringify(m)} is not host:port: Mesos-DNS exits (validateMasters)`);
+  if (bool("ExternalOn", true)) {
+    const resolvers = value.Resolvers as string[] | undefined;
+    if (resolvers === undefined) at("no Resolvers: every other name is forwarded to 8.8.8.8, the default (NewConfig), outside the cloud's network");
+    else if (resolvers.length === 0) at("Resolvers []: Mesos-DNS takes /etc/resolv.conf's servers (GetLocalDNS), systemd-resolved's stub 127.0.0.53, which routes back to it");
+    for (const r of resolvers ?? []) if (/^127\./.test(r)) at(`Resolvers entry ${r}: a loopback resolver (systemd-resolved's stub) routes the names back to Mesos-DNS`);
+  }
+  const sources = (value.IPSources as string[] | undefined) ?? ["netinfo", "mesos", "host"];
+  for (const src of sources) if (!["host", "docker", "mesos", "netinfo"].includes(src)) at(`IPSources entry ${JSON.stringify(src)}: Mesos-DNS exits (validateIPSources: host, docker, mesos, netinfo)`);
+  if (value.StateTimeoutSeconds !== undefined && !((value.StateTimeoutSeconds as number) > 0)) at("StateTimeoutSeconds must be above 0: Mesos-DNS exits");
+  const auth = (value.MesosAuthentication as string | undefined) ?? "";
+  if (!["", "basic", "iam"].includes(auth)) at(`MesosAuthentication ${JSON.stringify(auth)}: one of "", "basic", "iam" (httpcli/config.go)`);
+  if (auth === "basic" && value.MesosCredentials === undefined && !found.completedAtBoot) at('MesosAuthentication "basic" without MesosCredentials: Mesos-DNS exits ("invalid HTTP Basic configuration")');
+  const credentials = value.MesosCredentials !== undefined || found.completedAtBoot;
+  if (credentials && bool("HttpOn", true) && (httpListener === "0.0.0.0" || httpListener === "")) {
+    at("the HTTP API listens on every address while the file holds Mesos credentials: GET /v1/config returns the whole configuration, secret included (resolver/resolver.go RestConfig); listen on the machine's private address");
+  }
+  return findings;
+}
+
+/** The keys of systemd 249's resolved.conf `[Resolve]` section (systemd/systemd-stable v249.11 man/resolved.conf.xml). */
+const RESOLVED_KEYS = ["DNS", "FallbackDNS", "Domains", "LLMNR", "MulticastDNS", "DNSSEC", "DNSOverTLS", "Cache", "CacheFromLocalhost", "DNSStubListener", "DNSStubListenerExtra", "ReadEtcHosts", "ResolveUnicastSingleLabel"];
+
+/**
+ * systemd-resolved drop-ins: only `[Resolve]` keys of systemd 249, DNS
+ * servers as addresses, routing domains that the document's Mesos-DNS
+ * answers, and a restart of systemd-resolved in the document (it reads
+ * drop-ins when it starts, before cloud-init writes them).
+ */
+function resolvedDropInFindings(model: UserDataModel, runtime: EffectiveRuntime): RuntimeFinding[] {
+  const findings: RuntimeFinding[] = [];
+  const dropIns = model.files.filter((f) => f.path.startsWith("/etc/systemd/resolved.conf.d/"));
+  if (dropIns.length === 0) return findings;
+  const commands = [...((model.raw.runcmd as unknown[]) ?? []), ...((model.raw.bootcmd as unknown[]) ?? [])].map((c) => (Array.isArray(c) ? c.join(" ") : String(c)));
+  const restarts = commands.some((c) => /\bsystemctl\s+(\S+\s+)*(restart|reload-or-restart|try-restart|try-reload-or-restart)\s+(\S+\s+)*systemd-resolved(\.service)?(\s|$)/.test(c));
+  const servedDomains = runtime.processes.filter((p) => imageName(p.image) === "mesos-dns").map((p) => {
+    const found = mesosDnsConfig(model, p);
+    try {
+      return typeof found === "string" ? undefined : String((JSON.parse(found.text) as Record<string, unknown>).Domain ?? "mesos").toLowerCase();
+    } catch {
+      return undefined;
+    }
+  });
+  for (const f of dropIns) {
+    const at = (message: string) => findings.push({ where: f.path, message });
+    if (!f.path.endsWith(".conf")) at("systemd-resolved reads only *.conf files of resolved.conf.d");
+    const sections = parseUnit(f.content);
+    for (const [section, keys] of sections) {
+      if (section !== "Resolve") {
+        at(`[${section}] is not a section of resolved.conf (only [Resolve])`);
+        continue;
+      }
+      for (const key of keys.keys()) if (!RESOLVED_KEYS.includes(key)) at(`${key}= is not a resolved.conf setting of systemd 249`);
+      for (const server of (keys.get("DNS") ?? []).join(" ").split(/\s+/).filter(Boolean)) {
+        if (!/^(\d{1,3}(\.\d{1,3}){3})(:\d{1,5})?$/.test(server) && !/^\[?[0-9a-fA-F:]+\]?(:\d{1,5})?$/.test(server)) at(`DNS= entry ${JSON.stringify(server)} is not an address`);
+      }
+      for (const domain of (keys.get("Domains") ?? []).join(" ").split(/\s+/).filter(Boolean)) {
+        const name = domain.replace(/^~/, "").replace(/\.$/, "").toLowerCase();
+        if (name !== "" && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(name)) at(`Domains= entry ${JSON.stringify(domain)} is not a domain name`);
+        else if (servedDomains.length > 0 && domain.startsWith("~") && !servedDomains.includes(name)) at(`Domains=${domain} routes a domain this machine's Mesos-DNS does not answer (it answers ${servedDomains.join(", ")})`);
+      }
+    }
+    if (!restarts) at("nothing restarts systemd-resolved after cloud-init writes this file: it applies only from the next boot");
   }
   return findings;
 }

@@ -4,16 +4,48 @@
  * (constructs/cluster-client/checks.js) plus `runtime`, which only smoke asks
  * for (`checkRuntime`); this module finds the cluster (flags,
  * else the stack's Terraform outputs), runs each check with retries, prints a
- * progress line per step and a table, and can deploy a tiny test app.
+ * progress line per step and a table, and can deploy a tiny test app. On a
+ * stack with service discovery it walks the path an app takes (the discovery
+ * walk below): Marathon, its tasks, Mesos-DNS's SRV record, the instances and
+ * marathon-lb, each a step of its own.
  */
 import { execFileSync } from "child_process";
+import { isIP } from "net";
 import { randomBytes } from "crypto";
 import { existsSync, readFileSync } from "fs";
 import { join, resolve } from "path";
-import { MarathonAppSpec, renderAppDefinition } from "../../constructs/internal";
+// Types only: the library (constructs/internal, which loads cdktf) is loaded when an app is rendered,
+// so that `npm run endpoints`, which reads outputs through this module, starts without it.
+import type { MarathonAppSpec } from "../../constructs/internal";
 import { ClusterEndpoints, clusterChecks, retryCheck } from "../../constructs/cluster-client/checks";
-import { clearTextTarget, parseServers } from "../../constructs/cluster-client/http";
+import { clearTextTarget, parseServers, sleep } from "../../constructs/cluster-client/http";
 import { deleteApp, putApp, waitForRunningTasks } from "../../constructs/cluster-client/marathon";
+import {
+  appEndpoints,
+  AppEndpoints,
+  DiscoveryTarget,
+  discoveryTarget,
+  DnsFormatError,
+  DnsNoAnswer,
+  DnsServer,
+  fetchApps,
+  findEdgeAgents,
+  lbServes,
+  MarathonTarget,
+  rcodeName,
+  redisPing,
+  renderAppEndpoints,
+  resolveSrv,
+  SrvEndpoint,
+} from "./endpoints";
+
+/**
+ * The pinned Redis of the discovery walk and the `redis` example app
+ * (stacks/example-apps.ts, which a test keeps equal): the Docker official
+ * image's 7.2.5 (docker-library/redis 7.2/debian/Dockerfile: `FROM
+ * debian:bookworm-slim`, `ENV REDIS_VERSION 7.2.5`, `EXPOSE 6379`).
+ */
+export const REDIS_IMAGE = "redis:7.2.5";
 
 export const SMOKE_USAGE = `usage: npm run smoke -- <stack> [options]
 
@@ -25,7 +57,11 @@ work_dir, quorum of the masters; no Marathon 1.9+ on a Mesos before 1.9;
 Swarm's framework checkpointed; every agent's /flags: docker_mesos_image, the
 docker containerizer; its engine's /version: MinAPIVersion <= 1.15; agents
 this machine cannot reach are listed, not failed); optionally deploys a test
-app through Marathon, waits until it runs and removes it.
+app through Marathon, waits until it runs and removes it. On a stack with
+service discovery (its discovery output, or --dns) it then walks the discovery
+path: deploys a Redis app with 2 instances, waits for both tasks, lists their
+endpoints, resolves the app's SRV record through Mesos-DNS, PINGs one instance
+at its host port and one through marathon-lb at its service port, removes it.
 
 Where the cluster is (default: the stack's Terraform outputs):
   --outputs FILE          outputs as JSON (terraform output -json, or cdktf output --outputs-file)
@@ -40,19 +76,30 @@ Where the cluster is (default: the stack's Terraform outputs):
   --swarm-cert-path DIR   ca.pem, cert.pem, key.pem for a Swarm API with mutual TLS
                           (default $DOCKER_CERT_PATH, else outputs swarm_*_pem)
   --agents N              agents that must be registered
+  --dns HOST[:PORT],...   Mesos-DNS servers (default: output discovery.dns_servers; port 53)
+  --domain NAME           Mesos-DNS's domain (default: output discovery.domain, else mesos)
+  --lb HOST,...           marathon-lb hosts (default: output discovery.marathon_lb_hosts, else the
+                          agents with the slave_public role, from the leading master)
+  --lb-group NAME         the group marathon-lb serves (default: the outputs', else external)
 Credentials (when the cluster's HTTP authentication is on):
   --marathon-user NAME    password from MARATHON_PASSWORD (default: outputs marathon_username/_password)
   --mesos-user NAME       password from MESOS_PASSWORD (default: outputs mesos_username/_password)
 Steps and timing:
   --skip NAME,...         leave steps out (zookeeper, mesos-health, mesos-leader, mesos-agents,
-                          marathon-leader, marathon-apps, swarm, runtime, test-app); runtime
-                          is also left out when every mesos-* step is
+                          marathon-leader, marathon-apps, swarm, runtime, test-app, discovery);
+                          runtime is also left out when every mesos-* step is; discovery is
+                          the whole walk (redis-deploy, redis-tasks, endpoints, dns-srv,
+                          ping-direct, ping-lb, redis-remove)
   --deploy-test-app       also deploy a test app, wait until it runs, remove it
   --test-app-image REF    its image (default busybox:1.36.1)
   --retries N             retries of a failing step (default 3)
   --retry-interval S      seconds between retries (default 5)
   --request-timeout S     seconds per request (default 5)
   --deploy-timeout S      seconds for the test app to deploy and to go (default 300)
+  --redis-image REF       the discovery walk's image (default ${REDIS_IMAGE})
+  --lb-service-port N     the walk's service port (default: a free one in the LB's range)
+  --discovery-timeout S   seconds for its SRV record and its marathon-lb backend to appear
+                          (Mesos-DNS refreshes every refreshSeconds; default 120)
 
 Exit status: 0 every step passed, 1 a step failed (named in the last line), 2 misuse.`;
 
@@ -74,6 +121,13 @@ export interface SmokeOptions {
   readonly swarmCertPath?: string;
   readonly tlsCa?: string;
   readonly agents?: number;
+  /** `--dns`, `--lb`, `--domain`, `--lb-group`: discovery endpoints (else the `discovery` output). */
+  readonly dns?: string;
+  readonly lb?: string;
+  readonly domain?: string;
+  readonly lbGroup?: string;
+  readonly lbServicePort?: number;
+  readonly redisImage?: string;
   readonly marathonUser?: string;
   readonly marathonPassword?: string;
   readonly mesosUser?: string;
@@ -85,13 +139,16 @@ export interface SmokeOptions {
   readonly retryIntervalMs: number;
   readonly requestTimeoutMs: number;
   readonly deployTimeoutMs: number;
+  /** How long the walk waits for its SRV record and its marathon-lb backend. */
+  readonly discoveryTimeoutMs: number;
 }
 
-export const STEP_NAMES = ["zookeeper", "mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "runtime", "test-app"] as const;
+export const STEP_NAMES = ["zookeeper", "mesos-health", "mesos-leader", "mesos-agents", "marathon-leader", "marathon-apps", "swarm", "runtime", "test-app", "discovery"] as const;
 
 const VALUE_FLAGS = new Set([
   "--outputs", "--synth-dir", "--terraform", "--via", "--zookeeper", "--mesos", "--marathon", "--swarm", "--swarm-cert-path", "--tls-ca", "--agents",
   "--marathon-user", "--mesos-user", "--skip", "--test-app-image", "--retries", "--retry-interval", "--request-timeout", "--deploy-timeout",
+  "--dns", "--lb", "--domain", "--lb-group", "--lb-service-port", "--redis-image", "--discovery-timeout",
 ]);
 
 function number(flag: string, text: string | undefined, fallback: number, min: number): number {
@@ -126,6 +183,9 @@ export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv): SmokeOpt
   const agentsText = values.get("--agents");
   const agents = agentsText === undefined ? undefined : number("--agents", agentsText, 0, 0);
   if (agents !== undefined && !Number.isInteger(agents)) throw new SmokeUsageError("--agents must be a whole number");
+  const lbPortText = values.get("--lb-service-port");
+  const lbServicePort = lbPortText === undefined ? undefined : number("--lb-service-port", lbPortText, 0, 1);
+  if (lbServicePort !== undefined && (!Number.isInteger(lbServicePort) || lbServicePort > 65535)) throw new SmokeUsageError(`--lb-service-port must be a port (1-65535), not ${JSON.stringify(lbPortText)}`);
   return {
     stack: positional[0],
     outputsFile: values.get("--outputs"),
@@ -139,6 +199,12 @@ export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv): SmokeOpt
     swarmCertPath: values.get("--swarm-cert-path") ?? (env.DOCKER_CERT_PATH || undefined),
     tlsCa: values.get("--tls-ca"),
     agents,
+    dns: values.get("--dns"),
+    lb: values.get("--lb"),
+    domain: values.get("--domain"),
+    lbGroup: values.get("--lb-group"),
+    lbServicePort,
+    redisImage: values.get("--redis-image"),
     marathonUser: values.get("--marathon-user"),
     marathonPassword: env.MARATHON_PASSWORD,
     mesosUser: values.get("--mesos-user"),
@@ -150,6 +216,7 @@ export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv): SmokeOpt
     retryIntervalMs: number("--retry-interval", values.get("--retry-interval"), 5, 0) * 1000,
     requestTimeoutMs: number("--request-timeout", values.get("--request-timeout"), 5, 0.05) * 1000,
     deployTimeoutMs: number("--deploy-timeout", values.get("--deploy-timeout"), 300, 1) * 1000,
+    discoveryTimeoutMs: number("--discovery-timeout", values.get("--discovery-timeout"), 120, 0.05) * 1000,
   };
 }
 
@@ -210,8 +277,13 @@ export function loadOutputs(options: SmokeOptions, cwd = process.cwd()): StackOu
   return { values, source: `${jsonPath} (literal values only: private addresses; deploy and read state for public ones)` };
 }
 
-/** Where the cluster is, from flags first and outputs for the rest. */
-export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs): { endpoints: ClusterEndpoints; source: string } {
+/**
+ * Where the cluster is, from flags first and outputs for the rest; and its
+ * discovery endpoints (`--dns`, else the `discovery` output of outputs read
+ * anyway or given with `--outputs`: a run given every endpoint as flags and no
+ * outputs file walks discovery only with `--dns`).
+ */
+export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs): { endpoints: ClusterEndpoints; source: string; discovery?: DiscoveryTarget } {
   // Only what the steps left in need: a skipped step asks for nothing.
   const runs = (...steps: string[]) => steps.some((step) => !options.skip.includes(step));
   // runtime reads the masters the Mesos steps check: skipping all of those leaves it out too.
@@ -219,7 +291,7 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
   const need = {
     zookeeper: runs("zookeeper"),
     mesos: runs("mesos-health", "mesos-leader", "mesos-agents"),
-    marathon: runs("marathon-leader", "marathon-apps") || runtime || (options.deployTestApp && runs("test-app")),
+    marathon: runs("marathon-leader", "marathon-apps") || runtime || (options.deployTestApp && runs("test-app")) || (runs("discovery") && options.dns !== undefined),
     agents: runs("mesos-agents", "swarm"),
     swarm: runs("swarm"),
   };
@@ -288,7 +360,10 @@ export function resolveEndpoints(options: SmokeOptions, load: () => StackOutputs
     requestTimeoutMs: options.requestTimeoutMs,
     checkRuntime: runtime,
   };
-  return { endpoints, source: outputs.source };
+  // An outputs file given with every endpoint as flags is still read for its discovery output.
+  const discoveryOutputs = needOutputs ? o : options.outputsFile !== undefined && runs("discovery") ? load().values : undefined;
+  const discovery = runs("discovery") ? discoveryTarget(discoveryOutputs, { dns: options.dns, lb: options.lb, domain: options.domain, lbGroup: options.lbGroup }) : undefined;
+  return { endpoints, source: outputs.source, ...(discovery ? { discovery } : {}) };
 }
 
 /**
@@ -346,6 +421,7 @@ type Out = (line: string) => void;
 /** Deploys the test app, waits until its task runs, removes it (also after a failure). */
 async function testAppStep(options: SmokeOptions, endpoints: ClusterEndpoints, out: Out): Promise<{ ok: boolean; summary: string }> {
   const id = `/smoke-test/probe-${randomBytes(4).toString("hex")}`;
+  const { renderAppDefinition } = await import("../../constructs/internal");
   const definition = renderAppDefinition("smoke test app", smokeTestApp(id, options.testAppImage));
   const target = { servers: endpoints.marathon, credentials: endpoints.marathonCredentials, tls: endpoints.marathonTls, requestTimeoutMs: options.requestTimeoutMs };
   const schedule = () => ({ deadline: Date.now() + options.deployTimeoutMs, pollMs: Math.max(options.retryIntervalMs / 5, 50), log: (line: string) => out(`      ${line}`) });
@@ -366,10 +442,11 @@ async function testAppStep(options: SmokeOptions, endpoints: ClusterEndpoints, o
 }
 
 /** Runs every step (a failing step does not stop the others) and prints progress. */
-export async function runSmoke(options: SmokeOptions, endpoints: ClusterEndpoints, out: Out): Promise<StepReport[]> {
+export async function runSmoke(options: SmokeOptions, endpoints: ClusterEndpoints, out: Out, discovery?: DiscoveryTarget): Promise<StepReport[]> {
   const checks = clusterChecks(endpoints).filter((c) => !options.skip.includes(c.name));
   const withTestApp = options.deployTestApp && !options.skip.includes("test-app");
-  const total = checks.length + (withTestApp ? 1 : 0);
+  const walk = discovery && !options.skip.includes("discovery") ? discovery : undefined;
+  const total = checks.length + (withTestApp ? 1 : 0) + (walk ? WALK_STEPS.length : 0);
   const reports: StepReport[] = [];
   const report = (r: StepReport) => {
     reports.push(r);
@@ -395,7 +472,312 @@ export async function runSmoke(options: SmokeOptions, endpoints: ClusterEndpoint
       report({ name: "test-app", title, result: result.ok ? "ok" : "FAILED", summary: result.summary, attempts: 1, seconds: (Date.now() - started) / 1000 });
     }
   }
+  if (walk) {
+    const blocker = reports.find((r) => (r.name === "marathon-leader" || r.name === "mesos-agents") && r.result === "FAILED");
+    if (blocker) {
+      for (const [name, title] of WALK_STEPS) report({ name, title, result: "skipped", summary: `not tried: ${blocker.name} failed`, attempts: 0, seconds: 0 });
+    } else {
+      await discoveryWalk(options, endpoints, walk, report, out);
+    }
+  }
   return reports;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The discovery walk
+// ---------------------------------------------------------------------------------------------
+
+/** The walk's steps, in order, with what each checks. */
+export const WALK_STEPS: readonly (readonly [string, string])[] = [
+  ["redis-deploy", "deploy a Redis app with 2 instances through Marathon"],
+  ["redis-tasks", "wait until both of its tasks run"],
+  ["endpoints", "list its endpoints (npm run endpoints)"],
+  ["dns-srv", "resolve its SRV record through Mesos-DNS"],
+  ["ping-direct", "PING one instance at its host port"],
+  ["ping-lb", "PING through marathon-lb at its service port"],
+  ["redis-remove", "remove the app"],
+];
+
+/**
+ * The walk's app: two instances of the pinned Redis on the Docker bridge,
+ * container port 6379 mapped to a host port Mesos picks, with the service
+ * port and group marathon-lb serves when the stack has one. It keeps nothing
+ * (`--save ""`, `--appendonly no`: no dump.rdb in a /data it could not
+ * write) and runs as nobody: the Docker containerizer runs the image's user
+ * (constructs/core/mesos-acls.ts), the image has none and its entrypoint
+ * only drops root to `redis` when started as root (docker-library/redis
+ * 7.2/debian/docker-entrypoint.sh "allow the container to be started with
+ * `--user`"), so `--user=65534:65534` (Mesos passes each Docker parameter as
+ * `--key=value`, apache/mesos 1.7.1 src/docker/docker.cpp `run`).
+ */
+export function smokeRedisApp(id: string, image: string, lb?: { group: string; servicePort: number }): MarathonAppSpec {
+  return {
+    id,
+    instances: 2,
+    cpus: 0.1,
+    mem: 64,
+    args: ["redis-server", "--save", "", "--appendonly", "no"],
+    container: {
+      image,
+      portMappings: [{ containerPort: 6379, hostPort: 0, name: "redis" }],
+      parameters: [{ key: "user", value: "65534:65534" }],
+    },
+    labels: { purpose: "smoke-test" },
+    ...(lb ? { loadBalancer: { group: lb.group, servicePort: lb.servicePort } } : {}),
+  };
+}
+
+type StepOutcome = { result: StepReport["result"]; summary: string; attempts?: number };
+
+/** Milliseconds as seconds for messages. */
+function secondsSince(started: number): string {
+  return `${((Date.now() - started) / 1000).toFixed(1)} s`;
+}
+
+/**
+ * A free service port in marathon-lb's range: the highest that no app uses
+ * as a service port or an `HAPROXY_{n}_PORT` (Marathon refuses a service
+ * port another app holds).
+ */
+async function freeServicePort(target: MarathonTarget, range: [number, number]): Promise<number> {
+  const { apps } = await fetchApps(target);
+  const used = new Set(apps.flatMap((a) => appEndpoints(a).ports.flatMap((p) => [p.servicePort, p.lbPort])).filter((p): p is number => p !== undefined));
+  for (let port = range[1]; port >= range[0]; port--) if (!used.has(port)) return port;
+  throw new Error(`no free service port in marathon-lb's range ${range.join("-")}: every one is taken (give --lb-service-port)`);
+}
+
+/** Deploys the Redis app, walks its endpoints, DNS and marathon-lb, and removes it (also after a failure). */
+async function discoveryWalk(options: SmokeOptions, endpoints: ClusterEndpoints, discovery: DiscoveryTarget, report: (r: StepReport) => void, out: Out): Promise<void> {
+  const id = `/smoke-test/redis-${randomBytes(3).toString("hex")}`;
+  const image = options.redisImage ?? REDIS_IMAGE;
+  const target: MarathonTarget = { servers: endpoints.marathon, credentials: endpoints.marathonCredentials, tls: endpoints.marathonTls, requestTimeoutMs: options.requestTimeoutMs };
+  const pollMs = Math.max(options.retryIntervalMs / 5, 50);
+  const schedule = () => ({ deadline: Date.now() + options.deployTimeoutMs, pollMs, log: (line: string) => out(`      ${line}`) });
+  const titles = new Map(WALK_STEPS);
+  const outcomes = new Map<string, StepOutcome>();
+  const step = async (name: string, body: () => Promise<StepOutcome>, blockers: string[] = []) => {
+    const started = Date.now();
+    const blocker = blockers.find((b) => outcomes.get(b)?.result !== "ok");
+    let outcome: StepOutcome;
+    // A step skipped for its blocker's sake passes the reason on: "not tried: redis-deploy failed".
+    const cause = blocker ? outcomes.get(blocker) : undefined;
+    if (blocker) outcome = { result: "skipped", summary: cause?.result === "skipped" && cause.summary.startsWith("not tried:") ? cause.summary : `not tried: ${blocker} ${cause?.result === "FAILED" ? "failed" : "was not checked"}`, attempts: 0 };
+    else {
+      try {
+        outcome = await body();
+      } catch (e) {
+        outcome = { result: "FAILED", summary: (e as Error).message };
+      }
+    }
+    outcomes.set(name, outcome);
+    report({ name, title: titles.get(name) ?? name, result: outcome.result, summary: outcome.summary, attempts: outcome.attempts ?? 1, seconds: (Date.now() - started) / 1000 });
+  };
+  const lb = discovery.lb;
+  let servicePort: number | undefined;
+  let app: AppEndpoints | undefined;
+  let framework = "marathon";
+  let deployed = false;
+
+  await step("redis-deploy", async () => {
+    if (lb) servicePort = options.lbServicePort ?? (await freeServicePort(target, lb.servicePorts));
+    const { renderAppDefinition } = await import("../../constructs/internal");
+    const definition = renderAppDefinition("smoke discovery app", smokeRedisApp(id, image, lb && servicePort !== undefined ? { group: lb.group, servicePort } : undefined));
+    deployed = true; // from here on the app may exist: redis-remove deletes it
+    await putApp(target, id, JSON.stringify(definition), schedule());
+    const exposure = lb ? `, service port ${servicePort} for marathon-lb group ${lb.group}` : "";
+    return { result: "ok", summary: `created ${id}: 2 instances of ${image}, container port 6379 on a host port${exposure}` };
+  });
+
+  await step(
+    "redis-tasks",
+    async () => {
+      const started = Date.now();
+      const deadline = started + options.deployTimeoutMs;
+      let attempts = 0;
+      let seen = "";
+      for (;;) {
+        attempts++;
+        const fetched = await fetchApps(target, id);
+        framework = fetched.framework;
+        if (fetched.apps.length === 0) seen = `Marathon has no app ${id}`;
+        else {
+          app = appEndpoints(fetched.apps[0], { domain: discovery.domain, framework });
+          const running = app.tasks.filter((t) => t.state === "TASK_RUNNING" && t.ports.length > 0);
+          if (running.length >= 2) return { result: "ok", summary: `2 of 2 tasks running: ${running.map((t) => `${t.host}:${t.ports[0]}`).join(", ")} (after ${secondsSince(started)})`, attempts };
+          const states = app.tasks.map((t) => t.state);
+          seen = `${running.length} running${states.length > running.length ? ` (tasks: ${states.join(", ")})` : ""}`;
+        }
+        if (Date.now() > deadline) return { result: "FAILED", summary: `expected 2 tasks of ${id} running with a host port within ${secondsSince(started)}; saw ${seen}`, attempts };
+        await sleep(pollMs);
+      }
+    },
+    ["redis-deploy"],
+  );
+  const running = () => (app?.tasks ?? []).filter((t) => t.state === "TASK_RUNNING" && t.ports.length > 0);
+
+  await step(
+    "endpoints",
+    async () => {
+      const a = app as AppEndpoints;
+      for (const line of renderAppEndpoints(a, discovery)) out(`      ${line}`);
+      const problems: string[] = [];
+      const port = a.ports[0];
+      if (!port) problems.push("the app has no port");
+      if (lb && port) {
+        const served = lbServes(port, lb);
+        if (!served.served) problems.push(`marathon-lb: ${served.why}`);
+        else if (port.lbPort !== servicePort) problems.push(`marathon-lb port ${port.lbPort}, expected the service port asked for, ${servicePort}`);
+      }
+      const instances = running().map((t) => `${t.host}:${t.ports[0]}`);
+      const lbText = lb && port ? `; marathon-lb ${lb.hosts[0] ?? "<edge agent>"}:${port.lbPort}` : "";
+      const summary = `${instances.length} instances ${instances.join(", ")}; Mesos-DNS ${a.dns.hostname}, SRV ${a.dns.srv("tcp")}${lbText}`;
+      return problems.length ? { result: "FAILED", summary: `${problems.join("; ")} (${summary})` } : { result: "ok", summary };
+    },
+    ["redis-tasks"],
+  );
+
+  await step("dns-srv", () => checkSrv(options, discovery, app as AppEndpoints, running(), pollMs), ["redis-tasks"]);
+
+  await step(
+    "ping-direct",
+    async () => {
+      const t = running()[0];
+      return ping([{ host: t.host, port: t.ports[0] }], options, pollMs, {
+        what: `instance ${t.id}`,
+        unreachable: "task ports are open to the cluster's own machines only: run smoke on a machine inside its network",
+        fromFlags: false,
+      });
+    },
+    ["redis-tasks"],
+  );
+
+  await step(
+    "ping-lb",
+    async () => {
+      if (!lb) return { result: "skipped", summary: "the stack runs no marathon-lb (discovery dns): nothing to PING through", attempts: 0 };
+      let hosts = lb.hosts;
+      if (hosts.length === 0) {
+        const found = endpoints.mesos.length ? await findEdgeAgents(endpoints.mesos, endpoints.mesosCredentials, endpoints.mesosTls, options.requestTimeoutMs) : { problem: "no Mesos URL to ask" };
+        if (!found.hosts) return { result: "FAILED", summary: `where marathon-lb runs is not known: the outputs name no host and ${found.problem}; give --lb HOST` };
+        hosts = found.hosts;
+      }
+      const port = servicePort as number;
+      return ping(
+        hosts.map((host) => ({ host, port })),
+        options,
+        pollMs,
+        { what: `marathon-lb (group ${lb.group}, service port ${port})`, unreachable: `marathon-lb's service ports ${lb.servicePorts.join("-")} are open inside the cluster only: run smoke on a machine inside its network, or give --lb`, fromFlags: options.lb !== undefined },
+      );
+    },
+    ["redis-tasks"],
+  );
+
+  await step("redis-remove", async () => {
+    if (!deployed) return { result: "skipped", summary: "nothing was deployed", attempts: 0 };
+    const { deleted } = await deleteApp(target, id, schedule());
+    return { result: "ok", summary: deleted ? `removed ${id}` : `${id} was already gone` };
+  });
+}
+
+/**
+ * dns-srv: asks each Mesos-DNS server for the app's SRV name until one
+ * answers with exactly the running tasks' host:port (the target's A record
+ * from the additional section). Records appear at Mesos-DNS's next refresh
+ * (`refreshSeconds`), so a missing or stale answer is asked again until
+ * `--discovery-timeout`; servers that never answer (port 53 is open inside
+ * the cluster only) make the step `skipped` when they came from the outputs,
+ * FAILED when `--dns` named them.
+ */
+async function checkSrv(options: SmokeOptions, discovery: DiscoveryTarget, app: AppEndpoints, tasks: AppEndpoints["tasks"], pollMs: number): Promise<StepOutcome> {
+  const name = app.dns.srv("tcp");
+  const byAddress = tasks.every((t) => isIP(t.host) !== 0);
+  const expected = tasks.map((t) => (byAddress ? `${t.host}:${t.ports[0]}` : String(t.ports[0]))).sort();
+  const started = Date.now();
+  const deadline = started + options.discoveryTimeoutMs;
+  const servers = discovery.dnsServers.map((s) => `${s.host}:${s.port}`).join(", ");
+  let attempts = 0;
+  let silentRounds = 0;
+  let seen = "";
+  for (;;) {
+    attempts++;
+    const silent: string[] = [];
+    for (const server of discovery.dnsServers) {
+      let answer: { rcode: number; truncated: boolean; endpoints: SrvEndpoint[] };
+      try {
+        answer = await resolveSrv(server, name, options.requestTimeoutMs);
+      } catch (e) {
+        if (e instanceof DnsNoAnswer) {
+          silent.push(e.message);
+          continue;
+        }
+        if (e instanceof DnsFormatError) return { result: "FAILED", summary: e.message, attempts };
+        throw e;
+      }
+      const got = answer.endpoints.map((e: SrvEndpoint) => (byAddress ? `${e.address ?? e.target}:${e.port}` : String(e.port))).sort();
+      const where = `${name} at ${dnsAddress(server)}`;
+      if (got.length === expected.length && got.every((g, i) => g === expected[i])) {
+        return { result: "ok", summary: `${where}: ${got.length} SRV records ${got.join(", ")}, the tasks' host ports (after ${secondsSince(started)})`, attempts };
+      }
+      seen =
+        answer.endpoints.length === 0
+          ? `${where}: no record (${rcodeName(answer.rcode)}${answer.rcode === 0 ? ", empty answer" : ""}${answer.truncated ? ", truncated" : ""})`
+          : `${where}: ${got.join(", ")}`;
+    }
+    if (silent.length === discovery.dnsServers.length) {
+      silentRounds++;
+      if (silentRounds > options.retries) {
+        const why = `no Mesos-DNS server answered (${silent.join("; ")})`;
+        return discovery.dnsSource === "flags"
+          ? { result: "FAILED", summary: `${why}: expected an answer from --dns ${servers}`, attempts }
+          : { result: "skipped", summary: `not checked from this machine: ${why}; port 53 is open inside the cluster only: run smoke on a machine inside its network, or give --dns HOST:PORT`, attempts };
+      }
+    }
+    if (Date.now() > deadline) {
+      const why = seen || `no answer (${silent.join("; ")})`;
+      return {
+        result: "FAILED",
+        summary: `expected ${name} to list the tasks' ${expected.join(", ")}; saw ${why}, after ${secondsSince(started)} (Mesos-DNS reads Mesos every refreshSeconds; --discovery-timeout waits longer)`,
+        attempts,
+      };
+    }
+    await sleep(pollMs);
+  }
+}
+
+function dnsAddress(server: DnsServer): string {
+  return isIP(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+}
+
+/**
+ * PINGs the first of `targets` that answers +PONG, trying again until
+ * `--discovery-timeout` (Redis may still be starting, marathon-lb reloads
+ * HAProxy when tasks change); targets that never answer at all (a firewall)
+ * after `--retries` rounds make the step `skipped`, unless named by a flag.
+ */
+async function ping(targets: { host: string; port: number }[], options: SmokeOptions, pollMs: number, how: { what: string; unreachable: string; fromFlags: boolean }): Promise<StepOutcome> {
+  const started = Date.now();
+  const deadline = started + options.discoveryTimeoutMs;
+  let attempts = 0;
+  let silentRounds = 0;
+  let seen: string[] = [];
+  for (;;) {
+    attempts++;
+    seen = [];
+    let silent = 0;
+    for (const { host, port } of targets) {
+      const result = await redisPing(host, port, options.requestTimeoutMs);
+      if (result.ok) return { result: "ok", summary: `+PONG from ${how.what} at ${host}:${port} (after ${secondsSince(started)})`, attempts };
+      if (result.kind === "unreachable") silent++;
+      seen.push(`${host}:${port} ${result.kind === "reply" ? `replied ${JSON.stringify(result.detail)}` : result.detail}`);
+    }
+    if (silent === targets.length && ++silentRounds > options.retries) {
+      return how.fromFlags
+        ? { result: "FAILED", summary: `expected +PONG from ${how.what}; no answer: ${seen.join("; ")}`, attempts }
+        : { result: "skipped", summary: `not checked from this machine: ${seen.join("; ")}; ${how.unreachable}`, attempts };
+    }
+    if (Date.now() > deadline) return { result: "FAILED", summary: `expected +PONG from ${how.what}; saw ${seen.join("; ")} (for ${secondsSince(started)})`, attempts };
+    await sleep(pollMs);
+  }
 }
 
 /** The closing table. */
@@ -405,14 +787,37 @@ export function renderTable(reports: StepReport[]): string {
   return rows.map((row) => row.map((cell, c) => (widths[c] ? cell.padEnd(widths[c]) : cell)).join("  ").trimEnd()).join("\n");
 }
 
+/**
+ * Runs a command's main (`npm run smoke`, `npm run endpoints`) as a process:
+ * its lines to stdout and stderr, its result as the exit status, an
+ * unexpected error's stack to stderr with status 1.
+ */
+export function runCommand(name: string, main: (argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out) => Promise<number>): void {
+  main(
+    process.argv.slice(2),
+    process.env,
+    (line) => process.stdout.write(`${line}\n`),
+    (line) => process.stderr.write(`${line}\n`),
+  ).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: Error) => {
+      process.stderr.write(`${name}: ${e.stack ?? e.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 /** The whole command: 0 when every step passed, 1 when one failed, 2 on misuse. */
 export async function smokeMain(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out, cwd = process.cwd()): Promise<number> {
   let options: SmokeOptions;
   let endpoints: ClusterEndpoints;
   let source: string;
+  let discovery: DiscoveryTarget | undefined;
   try {
     options = parseSmokeArgs(argv, env);
-    ({ endpoints, source } = resolveEndpoints(options, () => loadOutputs(options, cwd)));
+    ({ endpoints, source, discovery } = resolveEndpoints(options, () => loadOutputs(options, cwd)));
   } catch (e) {
     if (e instanceof HelpRequested) {
       out(SMOKE_USAGE);
@@ -424,7 +829,7 @@ export async function smokeMain(argv: string[], env: NodeJS.ProcessEnv, out: Out
     return 2;
   }
   out(`smoke: stack ${options.stack}; endpoints from ${source}`);
-  const reports = await runSmoke(options, endpoints, out);
+  const reports = await runSmoke(options, endpoints, out, discovery);
   out("");
   for (const line of renderTable(reports).split("\n")) out(line);
   const failed = reports.filter((r) => r.result === "FAILED");

@@ -389,6 +389,9 @@ export const UNDOCUMENTED_FLAGS: Record<"mesos_master" | "mesos_agent" | "marath
     // `toggle("mesos_authentication", prefix = "disable_")`; the driver sends the principal and
     // secret only when it is on: MarathonSchedulerDriver `if (config.mesosAuthentication()) credentials else None`.
     mesos_authentication: "mesosphere/marathon v1.8.244 src/main/scala/mesosphere/marathon/MarathonConf.scala",
+    // `opt[String]("default_accepted_resource_roles", ...)`, validated against the roles Marathon gets offers
+    // for (`--mesos_role` and `*`); what an edge pool (discovery dns+lb) sets to `*`.
+    default_accepted_resource_roles: "mesosphere/marathon v1.8.244 src/main/scala/mesosphere/marathon/MarathonConf.scala l.142-165",
   },
 };
 
