@@ -89,7 +89,7 @@ test("scripts/ reach the library through its entry or constructs/internal.ts onl
   expect(Object.values(ROLE_NAMES)).toEqual(expect.arrayContaining(["zookeeper", "mesos-master"]));
 });
 
-test("constructs/internal.ts and the tools that read only synth output (validate, plan-diff) load no cdktf: each run of theirs would pay 0.3 s for it", () => {
+test("constructs/internal.ts and the tools that read only synth output (validate, plan-diff, rollout) load no cdktf: each run of theirs would pay 0.3 s for it", () => {
   const dir = mkdtempSync(join(tmpdir(), "loads-"));
   try {
     // Prints, as the process exits, the packages it loaded.
@@ -111,6 +111,7 @@ test("constructs/internal.ts and the tools that read only synth output (validate
     // Usage errors: the scripts load all their modules before reading their arguments.
     expect(cdktfs(["scripts/validate.ts", "--out"])).toEqual([]);
     expect(cdktfs(["scripts/plan-diff.ts", "--format", "html"])).toEqual([]);
+    expect(cdktfs(["scripts/rollout.ts", "ha", "--base-ref", "HEAD", "--bogus"])).toEqual([]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -202,6 +202,9 @@ describe("the four changes of the issue", () => {
     const targeted = md.split("\n").filter((l) => l.startsWith("> terraform -chdir=cdktf.out/stacks/ha apply"));
     expect(targeted).toHaveLength(3);
     for (const [i, line] of targeted.entries()) expect(line.match(/-target='[^']*masters-(\d)[^']*'/g)!.map((t) => /masters-(\d)/.exec(t)![1])).toEqual([String(i + 1), String(i + 1)]);
+    // npm run rollout comes first; the targeted applies are the way by hand.
+    expect(md).toContain("> npm run rollout -- ha --base-ref <deployed ref>");
+    expect(md.indexOf("> npm run rollout -- ha")).toBeLessThan(md.indexOf("> terraform -chdir=cdktf.out/stacks/ha init"));
   });
 
   // Admin networks give the masters public IPs on both clouds. Azure attaches them to the NICs in place;

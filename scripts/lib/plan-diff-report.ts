@@ -220,27 +220,47 @@ function quorumBlocks(stack: StackDiff, q: QuorumImpact): Block[] {
       `QUORUM LOST: ${down} of ${q.ensembleSize} ZooKeeper members are ${how} at once, but an ensemble of ${q.ensembleSize} tolerates only ${q.tolerated} down (quorum ${q.quorum}). ` +
       `Terraform ${restarted.length > 0 && q.replaced.length === 0 ? "updates" : "replaces"} them in parallel by default, so ZooKeeper (and with it Mesos leader election, Marathon and Swarm) stops until enough members are back.`,
   });
-  // One targeted apply per member: the machine and what follows it (attachments naming it), or the resource whose update restarts it.
-  const targets: string[][] = [];
-  for (const r of stack.statefulReplacements.filter((x) => x.stateful === "master" && (x.action === "replace" || x.action === "unassessed"))) {
-    // What is replaced because of this master alone (its attachment), not what names every master (a certificate).
-    const attachments = stack.resources
-      .filter((x) => x.action === "replace" && x.replaceReasons.length > 0 && x.replaceReasons.every((reason) => reason.includes(` names ${r.address},`)))
-      .map((x) => x.address);
-    targets.push([r.address, ...attachments]);
-  }
-  for (const r of stack.restarts) targets.push([r.address]);
-  for (const s of stack.stopped) targets.push([s.by]);
   blocks.push({
     kind: "para",
     text:
-      "Roll out one member at a time instead: after `npx cdktf synth`, apply one master, wait until `echo srvr | nc <its ip> 2181` answers `Mode: follower` or `Mode: leader`, then the next " +
+      "Roll out one member at a time instead: `npm run rollout` applies one master per step (followers first, the leader last) and waits until ZooKeeper, Mesos, Marathon and the agents " +
+      "are healthy again before the next, then applies the rest (`--dry-run` prints the steps; the base is the configuration deployed now):",
+  });
+  blocks.push({ kind: "command", text: `npm run rollout -- ${stack.stack} --base-ref <deployed ref>` });
+  blocks.push({
+    kind: "para",
+    text:
+      "Or by hand: after `npx cdktf synth`, apply one master, wait until `echo srvr | nc <its ip> 2181` answers `Mode: follower` or `Mode: leader`, then the next " +
       "(`-parallelism=1` alone is not enough: Terraform does not wait for ZooKeeper to rejoin), and apply the rest last:",
   });
   blocks.push({ kind: "command", text: `terraform -chdir=${SYNTH_DIR}/stacks/${stack.stack} init` });
-  for (const t of targets) blocks.push({ kind: "command", text: `terraform -chdir=${SYNTH_DIR}/stacks/${stack.stack} apply ${t.map((a) => `-target='${a}'`).join(" ")}` });
+  for (const { targets } of oneMasterAtATime(stack)) {
+    blocks.push({ kind: "command", text: `terraform -chdir=${SYNTH_DIR}/stacks/${stack.stack} apply ${targets.map((a) => `-target='${a}'`).join(" ")}` });
+  }
   blocks.push({ kind: "command", text: `npx cdktf deploy ${stack.stack}` });
   return blocks;
+}
+
+/**
+ * What to apply for each master that goes down, one master at a time (the
+ * rollout's steps, and the report's commands): its machine when replaced or
+ * possibly replaced, with what is replaced because of it alone (its data disk
+ * attachment, not a certificate naming every master); the resource whose
+ * update restarts it; the attachment whose destroy stops it. By machine, in
+ * the masters' order.
+ */
+export function oneMasterAtATime(stack: StackDiff): { machine: string; targets: string[] }[] {
+  const byMachine = new Map<string, string[]>();
+  const add = (machine: string, ...addresses: string[]) => byMachine.set(machine, [...new Set([...(byMachine.get(machine) ?? []), ...addresses])]);
+  for (const r of stack.statefulReplacements.filter((x) => x.stateful === "master" && (x.action === "replace" || x.action === "unassessed"))) {
+    const attachments = stack.resources
+      .filter((x) => x.action === "replace" && x.replaceReasons.length > 0 && x.replaceReasons.every((reason) => reason.includes(` names ${r.address},`)))
+      .map((x) => x.address);
+    add(r.machine!, r.address, ...attachments);
+  }
+  for (const r of stack.restarts) add(r.machine!, r.address);
+  for (const s of stack.stopped) add(s.machine, s.by);
+  return [...byMachine.entries()].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true })).map(([machine, targets]) => ({ machine, targets }));
 }
 
 /** Markdown: a GitHub alert (blockquote) with lists and one code block per run of commands. */
