@@ -93,9 +93,10 @@ describe.each(["azure", "aws"] as Cloud[])("%s", (cloud) => {
       expect(text).not.toMatch(/[0-9a-f]{32,}/);
     });
 
-    test("the agents' document stays well under the cloud's limit", () => {
+    test("the agents' document stays under half the cloud's limit", () => {
       const pool = userDataNodes(json).find((n) => n.kind === "pool")!;
-      expect(pool.countedBytes / pool.limitBytes).toBeLessThan(0.45);
+      // The bench's budget (target 4: < 50%, bench.test.ts). With the drain (core/agent-drain.ts) this document is at 49.05%.
+      expect(pool.countedBytes / pool.limitBytes).toBeLessThan(0.5);
     });
 
     test("the document passes the flags and runtime checks of npm run validate", async () => {

@@ -111,6 +111,7 @@ test("the variants emit what the options promise (so the coverage above means so
     "azurerm_role_assignment",
     "azurerm_public_ip",
     "aws_autoscaling_group",
+    "aws_autoscaling_lifecycle_hook",
     "aws_ssm_parameter",
     "aws_volume_attachment",
     "tls_locally_signed_cert",
@@ -201,4 +202,13 @@ test("the agent pools' notes say how they roll, from the pool's own settings", (
   const group = { desired_capacity: 3, instance_refresh: { strategy: "Rolling", preferences: { min_healthy_percentage: 66, instance_warmup: "600" } } };
   expect(note("aws_autoscaling_group", "launch_template.version", group)).toMatch(/^ROLLING: the group starts an instance refresh that replaces the agents, keeping 66% in service \(1 of 3 at a time\) and 600 s of warm-up each/);
   expect(note("aws_autoscaling_group", "launch_template.version", { desired_capacity: 3 })).toMatch(/^NOT ROLLED:/);
+  // The drain's terminate notice is in the model only: the platform rolls it out to a Rolling pool; the provider does not to a Manual one.
+  expect(note("azurerm_linux_virtual_machine_scale_set", "termination_notification.timeout", rolling)).toMatch(/^ROLLING: Azure replaces the 6 agents with new ones/);
+  expect(note("azurerm_linux_virtual_machine_scale_set", "termination_notification.enabled", { instances: 3, upgrade_mode: "Manual" })).toMatch(/^NOT ROLLED: the provider updates the model only/);
+});
+
+test("the drain's lifecycle hook: a new name replaces it, every other change is put in place", () => {
+  const effect = (path: string) => verdictOf(ruleFor("aws_autoscaling_lifecycle_hook", path)!, "a", "b", {}).effect;
+  expect(effect("name")).toBe("replace");
+  for (const path of ["autoscaling_group_name", "default_result", "heartbeat_timeout", "lifecycle_transition"]) expect({ path, effect: effect(path) }).toEqual({ path, effect: "update" });
 });

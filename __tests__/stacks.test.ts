@@ -69,8 +69,10 @@ const AUTH_COMMON = {
 // The agent pool reads the agents' credential with an identity of its own (Azure: its own vault with a copy; agent-auth.test.ts).
 // Each vault: its reader's and the deployer's role assignment, and the wait for the latter (azure-vault.test.ts).
 const AUTH_AZURE = { ...AUTH_COMMON, azurerm_key_vault: 2, azurerm_key_vault_secret: 9, azurerm_user_assigned_identity: 2, random_string: 2, azurerm_role_assignment: 4, null_resource: 2 };
-// With auth the masters' role also reads the cluster's parameters, and the pool gets a role and profile of its own.
-const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 8, aws_iam_role: 2, aws_iam_role_policy: 3, aws_iam_instance_profile: 2 };
+// With auth the masters' role also reads the cluster's parameters, and the pool gets a role and profile of its own; the pool
+// drains its agents (on by default where they authenticate: agent-drain.test.ts), with a lifecycle hook and a CompleteLifecycleAction policy.
+// Azure's drain is a block of the scale set (termination_notification): no resource of its own.
+const AUTH_AWS = { ...AUTH_COMMON, aws_ssm_parameter: 8, aws_iam_role: 2, aws_iam_role_policy: 4, aws_iam_instance_profile: 2, aws_autoscaling_lifecycle_hook: 1 };
 // Mesos-DNS on the masters (discovery "dns", ha's default): with auth, its read-only principal's password and that
 // secret in the store (constructs/mesos-dns.ts); the 5 rules of DNS_RULES either way.
 const DNS_AUTH_AZURE = { ...AUTH_AZURE, random_password: 6, azurerm_key_vault_secret: 10 };

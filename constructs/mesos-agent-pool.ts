@@ -10,6 +10,7 @@ import {
   agentCredentialCheck,
   agentHttpAuthFlags,
 } from "./core/agent-http-auth";
+import { addAgentDrain, AgentDrainConfig, AgentDrainOptions, DEFAULT_DRAIN_TIMEOUT_SECONDS, DRAIN_MARGIN_SECONDS } from "./core/agent-drain";
 import { CloudConfig, RunPhase } from "./core/cloud-config";
 import { AGENT_DOCKER_ENGINE_VERSION, ContainerImage, DEFAULT_IMAGES, imageProp } from "./core/container-image";
 import { imageFacts } from "./core/image-facts";
@@ -108,7 +109,24 @@ export interface MesosAgentPoolProps {
    * @default false
    */
   readonly httpAuthentication?: boolean;
+  /**
+   * Leaving gracefully: before the cloud removes an agent (scale-in, an
+   * instance refresh or rolling upgrade, an eviction), a unit on the agent
+   * sees the cloud's notice, puts its machine in Mesos maintenance and
+   * brings it down (its tasks are killed and reported lost; Marathon starts
+   * them elsewhere), waits up to `timeoutSeconds` until every Marathon app
+   * that ran there runs as many tasks again, then lets the cloud remove it.
+   * AWS: a lifecycle hook on the group and `autoscaling:CompleteLifecycleAction`
+   * on exactly that group for the pool's own role; Azure: the scale set's
+   * terminate notification. The masters' ACL lets the agents' principal do
+   * Mesos maintenance (on any machine: Mesos 1.7 cannot narrow it). See
+   * core/agent-drain.ts and the README ("Agents leave gracefully").
+   * @default enabled where the agents authenticate to the masters, 600 s, Marathon's tasks
+   */
+  readonly drain?: AgentDrainOptions;
 }
+
+export type { AgentDrainOptions } from "./core/agent-drain";
 
 /** Mesos agent flags this construct sets itself. */
 export const MANAGED_AGENT_FLAGS = [
@@ -171,6 +189,8 @@ export class MesosAgentPool extends Construct implements INodeRole {
   private readonly agentSecretCommand?: string;
   /** The engine port Swarm reaches on these agents, once a {@link SwarmManager} drives the pool. */
   private swarmEnginePort?: number;
+  /** What each agent's drain is rendered from; undefined when the pool does not drain. */
+  public readonly drain?: AgentDrainConfig;
 
   constructor(scope: Construct, id: string, props: MesosAgentPoolProps) {
     super(scope, id);
@@ -226,6 +246,31 @@ export class MesosAgentPool extends Construct implements INodeRole {
     this.nodes.connections.allowFrom(masters, this.taskPorts, "Task ports: health checks from the masters");
     this.nodes.connections.allowFrom(this.nodes, this.taskPorts, "Task ports: between agents");
     this.nodes.connections.allowFrom(masters, Port.tcp(22), "SSH from the masters (jump host)");
+    this.drain = this.enableDrain(props.target, props.drain ?? {});
+  }
+
+  /**
+   * Checks the drain's props and asks the cloud for its notice; the masters'
+   * ACL then admits the agents' principal to maintenance. Masters that
+   * authenticate their HTTP API take the maintenance calls only from a
+   * principal: the agents' (`agentCredentials`).
+   */
+  private enableDrain(target: CloudTarget, options: AgentDrainOptions): AgentDrainConfig | undefined {
+    const enabled = options.enabled ?? this.authenticatesToMasters;
+    if (typeof enabled !== "boolean") fail(this, "drain.enabled", enabled, "true or false");
+    if (!enabled) return undefined;
+    if (this.masters.credentials && !this.authenticatesToMasters) {
+      fail(this, "drain.enabled", enabled, `false, or masters with agentCredentials (${this.masters.node.path} authenticates its HTTP API: the drain calls it with the agents' principal)`);
+    }
+    if (!target.enablePoolDrain) fail(this, "drain.enabled", enabled, `false on ${target.node.path}, which cannot make its pools wait for a drain`);
+    const frameworks = options.frameworks ?? ["marathon"];
+    if (!Array.isArray(frameworks) || frameworks.length === 0 || frameworks.some((f) => typeof f !== "string" || !/^[A-Za-z0-9_.-]+$/.test(f))) {
+      fail(this, "drain.frameworks", frameworks, "a non-empty list of Mesos framework names (letters, digits, '.', '_' and '-'), e.g. [\"marathon\"]");
+    }
+    const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_DRAIN_TIMEOUT_SECONDS;
+    const notice = target.enablePoolDrain(this, this.nodes.resources, { timeoutSeconds, marginSeconds: DRAIN_MARGIN_SECONDS });
+    if (this.authenticatesToMasters) this.masters.allowAgentMaintenance();
+    return { notice: notice.kind, settings: notice.settings, masters: this.masters.urls, timeoutSeconds, frameworks: [...frameworks] };
   }
 
   /** Who may reach the agents: the default port is the agent port. */
@@ -350,6 +395,7 @@ printf 'MESOS_IP=%s\\nMESOS_HOSTNAME=%s\\n' "$ip" "$ip" > ${runtimeEnv}`,
       volumes,
       preStart,
     });
+    if (this.drain) addAgentDrain(config, this.drain);
     config.addFile({ path: AGENT_HEALTH_SCRIPT, permissions: "0755", content: agentHealthRelaySource(this.port) });
     addUnit(
       config,

@@ -205,6 +205,8 @@ export class MesosMasterGroup extends Construct implements INodeRole {
   public readonly taskUsers?: string[];
   /** Read-only principals ({@link addViewer}) and the commands that print their secrets on a master. */
   private readonly viewers: { readonly credentials: HttpCredentials; readonly secretCommand: string }[] = [];
+  /** True once an agent pool drains with the agents' principal ({@link allowAgentMaintenance}). */
+  private agentMaintenance = false;
 
   /**
    * The TLS port in front of the masters' HTTP API and the CA that signs it, when a
@@ -287,6 +289,19 @@ export class MesosMasterGroup extends Construct implements INodeRole {
     return secretCommand;
   }
 
+  /**
+   * Called by a {@link MesosAgentPool} that drains its agents before the cloud
+   * removes them (core/agent-drain.ts): the masters' ACL then lets the agents'
+   * principal read and write the maintenance schedule and bring machines
+   * down and up (core/mesos-acls.ts AGENT_MAINTENANCE_ACTIONS, which no entry
+   * can narrow to one machine); every other denial of that principal stays.
+   * Needs {@link agentCredentials}.
+   */
+  public allowAgentMaintenance(): void {
+    if (!this.agentCredentials) throw new Error(`${this.node.path}: agent maintenance needs agentCredentials`);
+    this.agentMaintenance = true;
+  }
+
   /** Principals added with {@link addViewer}. */
   public get viewerPrincipals(): string[] {
     return this.viewers.map((v) => v.credentials.username);
@@ -343,6 +358,8 @@ export class MesosMasterGroup extends Construct implements INodeRole {
       mesosAcls({
         taskUsers: this.taskUsers,
         agentOnlyPrincipals: [...(this.agentCredentials ? [this.agentCredentials.username] : []), ...viewers],
+        // A pool that drains its agents: their principal may put machines in maintenance (allowAgentMaintenance).
+        maintenancePrincipals: this.agentMaintenance && this.agentCredentials ? [this.agentCredentials.username] : [],
         // Roles a framework reserved on these masters (MarathonService mesosRole: slave_public).
         roleOwners: frameworkRoleOwners(this),
       }),

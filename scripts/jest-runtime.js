@@ -41,7 +41,7 @@
 const path = require("path");
 const Runtime = require("jest-runtime").default;
 
-const SHARED = /^(cdktf|constructs|@cdktf\/provider-[a-z]+)(\/|$)/;
+const SHARED = /^(cdktf|constructs|@cdktf\/provider-[a-z]+|typescript)(\/|$)/;
 const ROOT = path.join(__dirname, "..");
 /** Our library's TypeScript, shared the same way (see OWN_SHARED below). */
 const OWN = ["constructs", "stacks", path.join("scripts", "lib")].map((dir) => path.join(ROOT, dir) + path.sep);

@@ -4,7 +4,9 @@
  */
 import { ITerraformDependable, Lazy, TerraformResource, TerraformStack, Token } from "cdktf";
 import { Construct, IConstruct } from "constructs";
+import { AutoscalingAttachment } from "@cdktf/provider-aws/lib/autoscaling-attachment";
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { AutoscalingLifecycleHook } from "@cdktf/provider-aws/lib/autoscaling-lifecycle-hook";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
@@ -13,6 +15,9 @@ import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { InternetGateway } from "@cdktf/provider-aws/lib/internet-gateway";
 import { KeyPair } from "@cdktf/provider-aws/lib/key-pair";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
+import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { NatGateway } from "@cdktf/provider-aws/lib/nat-gateway";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
@@ -32,7 +37,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Cidr } from "../core/net";
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
-import { checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
+import { checkInteger, checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
 import { planAddresses } from "./address-plan";
 import { AWS_REGIONS, didYouMean } from "./regions";
 import { awsInstanceType } from "./vm-sizes-aws";
@@ -45,8 +50,12 @@ import {
   CloudTarget,
   ClusterNetwork,
   ClusterSecret,
+  EdgeExposure,
+  EdgeExposureSpec,
   MachineGroupResources,
   MachineGroupSpec,
+  PoolDrainNotice,
+  PoolDrainSpec,
   PoolResources,
   PoolSpec,
   SubnetRef,
@@ -62,6 +71,15 @@ export interface AwsExistingNetwork {
   readonly masterSubnets: SubnetRef[];
   /** Subnets for agents (with a route to the internet for image pulls). */
   readonly agentSubnets: SubnetRef[];
+  /**
+   * Public subnets (routed to an internet gateway), one in each zone of the
+   * agent subnets, each with its literal CIDR (/28 or larger) and zone and
+   * at least 8 free addresses: where the edge pool's Network Load Balancer
+   * goes when 80/443 are opened beyond the VPC (exposeEdge). Not needed
+   * otherwise.
+   * @default none: exposeEdge is refused
+   */
+  readonly publicSubnets?: SubnetRef[];
 }
 
 /** Properties of an {@link AwsTarget}. */
@@ -181,8 +199,16 @@ export class AwsTarget extends Construct implements CloudTarget {
   private readonly secretNames = new Set<string>();
   /** The SSM parameter of each stored secret, by name (pools are granted exactly these ARNs). */
   private readonly parameters = new Map<string, SsmParameter>();
-  /** Per pool: where its identity goes, and the parameters it may read (empty: no identity). */
-  private readonly poolAccess = new Map<TerraformResource, { scope: IConstruct; id: string; name: string; parameters: SsmParameter[]; profile?: IamInstanceProfile }>();
+  /** Per pool: where its identity goes, and the parameters it may read (no identity until it reads one or drains). */
+  private readonly poolAccess = new Map<TerraformResource, PoolAccess>();
+  /** Per pool: its name, subnets and security group (what a load balancer in front of it needs). */
+  private readonly poolPlacement = new Map<TerraformResource, { name: string; subnets: SubnetRef[]; securityGroup: SecurityGroupRef }>();
+  /** Ports a load balancer of this target serves (its target groups are named `<cluster>-<port>`). */
+  private readonly exposedPorts = new Set<number>();
+  /** The public subnet of `zone` for an internet-facing load balancer (exposeEdge). */
+  private readonly publicSubnetIn: (zone: string) => SubnetRef;
+  /** Routes a load balancer in the public subnets waits for (the internet gateway route and the subnets' associations). */
+  private readonly publicRouting: ITerraformDependable[] = [];
 
   public describeVmSize(size: string): VmSizeInfo | undefined {
     return awsInstanceType(size);
@@ -256,6 +282,7 @@ export class AwsTarget extends Construct implements CloudTarget {
       });
       this.vpcId = existing.vpcId;
       this.network = { addressSpace: existing.addressSpace, masterSubnets: existing.masterSubnets, agentSubnets: existing.agentSubnets, zones };
+      this.publicSubnetIn = checkExistingPublicSubnets(this, existing);
       this.resolverAddress = vpcResolver(existing.addressSpace[0]);
       this.routesMasterSubnets = false;
       return;
@@ -303,6 +330,36 @@ export class AwsTarget extends Construct implements CloudTarget {
     const publicRoutes = new RouteTable(this, "public-routes", { vpcId: vpc.id, tags: { Name: `${this.clusterName}-public` } });
     const publicDefault = new Route(this, "public-default", { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id });
     const publicAssociation = new RouteTableAssociation(this, "public-routes-nat", { subnetId: publicSubnet.id, routeTableId: publicRoutes.id });
+    this.publicRouting.push(publicDefault, publicAssociation);
+    // An internet-facing load balancer (exposeEdge) needs a public subnet in every zone it serves (a
+    // target in a zone the load balancer does not enable gets no traffic: Elastic Load Balancing User
+    // Guide, "Availability Zones and load balancer nodes"): the NAT gateway's in the first zone, and,
+    // made only then, the next highest free /28s for the others, routed like it. A /28 keeps 11 of its
+    // 16 addresses (AWS reserves the first four and the last); an internet-facing Network Load Balancer
+    // needs 8 free in each of its subnets (Network Load Balancers guide, "Availability Zones"), which the
+    // NAT gateway's (one address taken) still has.
+    const space = Cidr.parse(plan.addressSpace);
+    const taken = [...plan.masters, ...plan.agents, plan.public!].map((p) => Cidr.parse(p.cidr));
+    const publicByZone = new Map<string, SubnetRef>([[publicSubnet.zone!, publicSubnet]]);
+    this.publicSubnetIn = (zone) => {
+      const known = publicByZone.get(zone);
+      if (known) return known;
+      const index = zones.indexOf(zone);
+      const cidr = freeBlocks(space, taken, 1)[0];
+      if (!cidr) fail(this, "addressSpace", plan.addressSpace, `an address space with a free /28 for a public subnet in ${zone}, beside the master, agent and public subnets (the edge's load balancer has one in each zone of the edge pool)`);
+      taken.push(cidr);
+      const s = new Subnet(this, `subnet-public-${index + 1}`, {
+        vpcId: vpc.id,
+        cidrBlock: cidr.toString(),
+        availabilityZone: zone,
+        mapPublicIpOnLaunch: false,
+        tags: { Name: `${this.clusterName}-public-${zone}` },
+      });
+      this.publicRouting.push(new RouteTableAssociation(this, `public-routes-lb-${index + 1}`, { subnetId: s.id, routeTableId: publicRoutes.id }));
+      const ref = { id: s.id, cidr: cidr.toString(), zone };
+      publicByZone.set(zone, ref);
+      return ref;
+    };
     const natIp = new Eip(this, "nat-ip", { domain: "vpc", tags: { Name: `${this.clusterName}-nat` } });
     const nat = new NatGateway(this, "nat", {
       allocationId: natIp.allocationId,
@@ -483,28 +540,20 @@ export class AwsTarget extends Construct implements CloudTarget {
    * allowed `ssm:GetParameter` on exactly the ARNs of the parameters it reads
    * (the parameter resource's `arn`: this account, this region, this name; no
    * wildcard). The pool's launch template carries the profile; a pool that
-   * reads nothing has none. The parameters stay under the cluster's prefix,
+   * neither reads a secret nor drains has none. The parameters stay under the cluster's prefix,
    * which the masters' role covers as before.
    */
   public allowPoolSecret(pool: PoolResources, secret: ClusterSecret): void {
-    const access = this.poolAccess.get(pool.pool);
+    const access = this.accessOf(pool);
     const parameter = this.parameters.get(secret.name);
-    if (!access) throw new Error(`${pool.pool.node.path} is not a pool of ${this.node.path}`);
     if (!parameter) fail(access.scope, "secret", secret.name, `a secret stored in ${this.node.path} (storeSecret) before a pool reads it`);
     if (access.parameters.includes(parameter)) return;
     access.parameters.push(parameter);
-    if (access.profile) return;
-    const roleName = `${this.clusterName}-pool-${access.name}`;
-    const role = new IamRole(access.scope, `${access.id}-role`, {
-      name: roleName,
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
-    });
+    // One policy lists them all (rendered at synth).
+    if (access.parameters.length > 1) return;
     new IamRolePolicy(access.scope, `${access.id}-role-secrets`, {
       name: "read-pool-secrets",
-      role: role.id,
+      role: this.poolRole(access).id,
       // Rendered at synth: every secret the pool's roles asked for, by its exact ARN.
       policy: Lazy.stringValue({
         produce: () =>
@@ -514,7 +563,67 @@ export class AwsTarget extends Construct implements CloudTarget {
           }),
       }),
     });
-    access.profile = new IamInstanceProfile(access.scope, `${access.id}-profile`, { name: roleName, role: role.name });
+  }
+
+  /**
+   * The pool's drain: a lifecycle hook `drain` on its group for
+   * `autoscaling:EC2_INSTANCE_TERMINATING`, heartbeat timeout the bound plus
+   * the margin (30 to 7200 s: terraform-provider-aws
+   * internal/service/autoscaling/lifecycle_hook.go), default result CONTINUE
+   * (a terminating instance goes either way; ABANDON would also skip other
+   * hooks: EC2 Auto Scaling User Guide, "Amazon EC2 Auto Scaling lifecycle
+   * hooks"). A resource of its own: the group's `initial_lifecycle_hook` is ForceNew
+   * (internal/service/autoscaling/group.go), which would replace every agent
+   * of a running pool. On the pool's own role,
+   * `autoscaling:CompleteLifecycleAction` on exactly this group's ARN (an
+   * action with the autoScalingGroup resource type: Service Authorization
+   * Reference, Amazon EC2 Auto Scaling). A member reads the notice at
+   * `autoscaling/target-lifecycle-state` of IMDSv2 and signs the call with
+   * the role's credentials from IMDS.
+   */
+  public enablePoolDrain(scope: IConstruct, pool: PoolResources, spec: PoolDrainSpec): PoolDrainNotice {
+    const access = this.accessOf(pool);
+    const group = pool.pool as AutoscalingGroup;
+    const max = AWS_MAX_HEARTBEAT_SECONDS - spec.marginSeconds;
+    const t = spec.timeoutSeconds;
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 30 || t > max) {
+      fail(scope, "drain.timeoutSeconds", t, `whole seconds from 30 to ${max} (the group waits the bound plus ${spec.marginSeconds} s, and a lifecycle hook's heartbeat timeout is at most ${AWS_MAX_HEARTBEAT_SECONDS} s)`);
+    }
+    const waitSeconds = t + spec.marginSeconds;
+    new AutoscalingLifecycleHook(access.scope, `${access.id}-drain-hook`, {
+      name: POOL_DRAIN_HOOK,
+      autoscalingGroupName: group.name,
+      lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+      heartbeatTimeout: waitSeconds,
+      defaultResult: "CONTINUE",
+    });
+    new IamRolePolicy(access.scope, `${access.id}-role-drain`, {
+      name: "complete-lifecycle-action",
+      role: this.poolRole(access).id,
+      policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "autoscaling:CompleteLifecycleAction", Resource: group.arn }] }),
+    });
+    return { kind: "aws-lifecycle-hook", settings: { asg: `${this.clusterName}-${access.name}`, hook: POOL_DRAIN_HOOK, region: this.region }, waitSeconds };
+  }
+
+  private accessOf(pool: PoolResources): PoolAccess {
+    const access = this.poolAccess.get(pool.pool);
+    if (!access) throw new Error(`${pool.pool.node.path} is not a pool of ${this.node.path}`);
+    return access;
+  }
+
+  /** The pool's own role and instance profile (`<cluster>-pool-<pool>`), created on first use. */
+  private poolRole(access: PoolAccess): IamRole {
+    if (access.role) return access.role;
+    const roleName = `${this.clusterName}-pool-${access.name}`;
+    access.role = new IamRole(access.scope, `${access.id}-role`, {
+      name: roleName,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    });
+    access.profile = new IamInstanceProfile(access.scope, `${access.id}-profile`, { name: roleName, role: access.role.name });
+    return access.role;
   }
 
   /** The role and instance profile of the fixed machines (masters), created on first use. */
@@ -603,7 +712,7 @@ export class AwsTarget extends Construct implements CloudTarget {
   public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {
     checkAwsInstanceType(scope, spec.vmSize);
     const name = `${this.clusterName}-${spec.name}`;
-    const access: { scope: IConstruct; id: string; name: string; parameters: SsmParameter[]; profile?: IamInstanceProfile } = { scope, id, name: spec.name, parameters: [] };
+    const access: PoolAccess = { scope, id, name: spec.name, parameters: [] };
     const template = new LaunchTemplate(scope, `${id}-template`, {
       namePrefix: `${name}-`,
       imageId: this.imageId,
@@ -631,7 +740,7 @@ export class AwsTarget extends Construct implements CloudTarget {
         { resourceType: "volume", tags: { ...this.tags, Name: name, role: spec.name } },
       ],
     });
-    // Only a pool that reads secrets gets an identity (allowPoolSecret); IMDSv2 with hop limit 1 as before.
+    // Only a pool that reads secrets or drains gets an identity (poolRole); IMDSv2 with hop limit 1 as before.
     // An override, because the nested block takes no token and the answer is known only at synth.
     template.addOverride("iam_instance_profile", Lazy.anyValue({ produce: () => (access.profile ? { name: access.profile.name } : undefined) }));
     const pool = new AutoscalingGroup(scope, id, {
@@ -654,11 +763,158 @@ export class AwsTarget extends Construct implements CloudTarget {
       tag: [{ key: "Name", value: name, propagateAtLaunch: true }],
     });
     this.poolAccess.set(pool, access);
+    this.poolPlacement.set(pool, { name: spec.name, subnets: spec.subnets, securityGroup: spec.securityGroup });
     return { pool, template };
+  }
+
+  /**
+   * An internet-facing Network Load Balancer in front of a pool whose
+   * members sit in the private agent subnets (out through the NAT gateway,
+   * no public address): a node in the public subnet of each zone of the
+   * pool, cross-zone load balancing on (the edge pool may have a member in
+   * one zone only: NLBs have it off by default, Network Load Balancers guide,
+   * "Cross-zone load balancing for target groups"), one TCP listener and
+   * target group per port (TCP passes TLS through to the members), each
+   * attached to the pool's group, so members are registered as the group
+   * launches them. Health: an HTTP probe of the members' own
+   * `healthCheck.port`/`path`, 200 only.
+   *
+   * Instance targets keep the client's address (Network Load Balancers guide,
+   * "Client IP preservation": enabled for instance target groups), so the
+   * members' rules for `ports` name the clients (the caller's, as on
+   * Azure's public edge), and the probes come from the load balancer's
+   * addresses in the public subnets, inside the VPC. The load balancer has a
+   * security group of its own: `ports` from `from` only, and out to the
+   * pool's group on `ports` and the probe port only. Security groups can be
+   * given to an NLB only when it is created (terraform-provider-aws
+   * internal/service/elbv2/load_balancer.go customizeDiffLoadBalancerNLB:
+   * adding some where there were none is ForceNew; Network Load Balancers
+   * guide, "Update the security groups"), so it gets one from the start.
+   *
+   * Turning it on for a running cluster replaces nothing: the attachments
+   * are resources of their own (aws_autoscaling_attachment; the group's
+   * `target_group_arns` is Optional+Computed, so the group shows no change:
+   * internal/service/autoscaling/group.go), and the public subnets of the
+   * other zones are new.
+   */
+  public exposeEdge(scope: IConstruct, pool: PoolResources, spec: EdgeExposureSpec): EdgeExposure {
+    const placed = this.poolPlacement.get(pool.pool);
+    if (!placed) throw new Error(`${pool.pool.node.path} is not a pool of ${this.node.path}`);
+    const cidrs = [
+      ...new Set(
+        spec.from.flatMap((peer) => (peer instanceof CidrPeer ? peer.cidrs : fail(scope, "from", peer.label, "address blocks (admin networks, Peer.anyIpv4()): clients reach the load balancer from outside the VPC"))),
+      ),
+    ];
+    if (cidrs.length === 0) fail(scope, "from", spec.from, "at least one address block: a load balancer nobody may reach serves nothing and bills by the hour");
+    const ports = spec.ports.map((port, i) => checkInteger(scope, `ports[${i}]`, port, 1, 65535));
+    if (ports.length === 0 || new Set(ports).size !== ports.length) fail(scope, "ports", spec.ports, "one or more distinct TCP ports");
+    const taken = ports.find((port) => this.exposedPorts.has(port));
+    if (taken !== undefined) fail(scope, "ports", spec.ports, `ports no other load balancer of ${this.node.path} serves (${taken} is served: target groups are named <cluster>-<port>)`);
+    const probe = checkInteger(scope, "healthCheck.port", spec.healthCheck.port, 1, 65535);
+    checkPattern(scope, "healthCheck.path", spec.healthCheck.path, /^\/[\x21-\x7e]{0,1023}$/, "an absolute path of printable characters, at most 1024");
+    // Load balancer names: at most 32 letters, digits and '-', not starting with "internal-" (CreateLoadBalancer).
+    const name = `${this.clusterName}-${placed.name}`;
+    if (name.length > 32 || name.startsWith("internal-")) fail(scope, "clusterName", this.clusterName, `a cluster name that with "-${placed.name}" makes a load balancer name of at most 32 characters, not starting with "internal-" (${name})`);
+    const zones = [...new Set(placed.subnets.map((s) => s.zone ?? fail(scope, "pool", pool.pool.node.path, "a pool in zonal subnets")))];
+    const subnets = zones.map((zone) => this.publicSubnetIn(zone));
+    ports.forEach((port) => this.exposedPorts.add(port));
+
+    const group = new SecurityGroup(scope, "lb-group", {
+      name: `${name}-lb`,
+      description: `Mesos cluster ${this.clusterName}: ${name} network load balancer`,
+      vpcId: this.vpcId,
+      tags: { Name: `${name}-lb` },
+    });
+    for (const port of ports) {
+      cidrs.forEach((cidr, i) => {
+        new VpcSecurityGroupIngressRule(scope, `lb-allow-${port}${i === 0 ? "" : `-${i + 1}`}`, {
+          securityGroupId: group.id,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          cidrIpv4: cidr,
+          description: `${port}/tcp from ${cidr === "0.0.0.0/0" ? "the internet" : cidr}`,
+        });
+      });
+    }
+    // Health checks obey the load balancer's outbound rules (Network Load Balancers guide, "Update the security groups").
+    for (const port of [...new Set([...ports, probe])]) {
+      new VpcSecurityGroupEgressRule(scope, `lb-to-${port}`, {
+        securityGroupId: group.id,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        referencedSecurityGroupId: placed.securityGroup.id,
+        description: `${port}/tcp to ${placed.securityGroup.name}${port === probe ? " (health checks)" : ""}`,
+      });
+    }
+    // internal, load_balancer_type and name are ForceNew; subnets only grow in place; security groups cannot
+    // go from none to some or back in place (load_balancer.go).
+    const lb = new Lb(scope, "lb", {
+      name,
+      loadBalancerType: "network",
+      internal: false,
+      ipAddressType: "ipv4",
+      subnets: subnets.map((s) => s.id),
+      securityGroups: [group.id],
+      enableCrossZoneLoadBalancing: true,
+      tags: { Name: name },
+      dependsOn: this.publicRouting.length > 0 ? [...this.publicRouting] : undefined,
+    });
+    for (const port of ports) {
+      // port, protocol, target_type and vpc_id are ForceNew; the health check and attributes update in place (target_group.go).
+      const targets = new LbTargetGroup(scope, `lb-${port}`, {
+        name: `${this.clusterName}-${port}`,
+        port,
+        protocol: "TCP",
+        targetType: "instance",
+        vpcId: this.vpcId,
+        preserveClientIp: "true",
+        // A leaving member's connections get 30 s, not the default 300 (the group waits that long to terminate it).
+        deregistrationDelay: "30",
+        healthCheck: {
+          enabled: true,
+          protocol: "HTTP",
+          port: String(probe),
+          path: spec.healthCheck.path,
+          matcher: "200",
+          interval: 10,
+          timeout: 5,
+          healthyThreshold: 3,
+          unhealthyThreshold: 3,
+        },
+        tags: { Name: `${name}-${port}` },
+      });
+      new LbListener(scope, `lb-${port}-listener`, {
+        loadBalancerArn: lb.arn,
+        port,
+        protocol: "TCP",
+        defaultAction: [{ type: "forward", targetGroupArn: targets.arn }],
+        tags: { Name: `${name}-${port}` },
+      });
+      // Both attributes are ForceNew: a new attachment, never a change to the group (autoscaling/attachment.go).
+      new AutoscalingAttachment(scope, `lb-${port}-attachment`, { autoscalingGroupName: (pool.pool as AutoscalingGroup).name, lbTargetGroupArn: targets.arn });
+    }
+    return { address: lb.dnsName, loadBalancer: lb };
   }
 }
 
 export { POOL_MIN_HEALTHY_PERCENT, POOL_WARMUP_SECONDS } from "./pool-rolling";
+
+/** The lifecycle hook a draining pool's group carries (one per group). */
+export const POOL_DRAIN_HOOK = "drain";
+/** The longest heartbeat timeout of a lifecycle hook (terraform-provider-aws internal/service/autoscaling/lifecycle_hook.go: IntBetween(30, 7200)). */
+const AWS_MAX_HEARTBEAT_SECONDS = 7200;
+
+/** A pool's identity and what it may do: its role exists once it reads a secret or drains. */
+interface PoolAccess {
+  readonly scope: IConstruct;
+  readonly id: string;
+  readonly name: string;
+  readonly parameters: SsmParameter[];
+  role?: IamRole;
+  profile?: IamInstanceProfile;
+}
 
 /** What the machines' role may do for Session Manager (see ensureSessionManagerPolicy). */
 export const SESSION_MANAGER_ACTIONS = [
@@ -674,6 +930,44 @@ export const SESSION_MANAGER_ACTIONS = [
  * the id a UUID or a multi-Region `mrk-` id. Not an alias: an IAM policy
  * grants kms:Decrypt on keys, not on their aliases. Tokens are taken as they are.
  */
+/** The highest `count` /28 blocks of `space` that overlap none of `taken`, highest first. */
+function freeBlocks(space: Cidr, taken: Cidr[], count: number): Cidr[] {
+  const found: Cidr[] = [];
+  for (let i = 2 ** (28 - space.prefixLength) - 1; i >= 0 && found.length < count; i--) {
+    const candidate = space.subnet(28, i);
+    if (!taken.some((c) => c.overlaps(candidate))) found.push(candidate);
+  }
+  return found;
+}
+
+/**
+ * The public subnets of an existing network, checked (literal /28 or larger
+ * blocks inside its address space, in its zones, one per zone), as the
+ * lookup exposeEdge uses: a zone without one is refused there, naming
+ * `existingNetwork.publicSubnets`.
+ */
+function checkExistingPublicSubnets(scope: IConstruct, existing: AwsExistingNetwork): (zone: string) => SubnetRef {
+  const given = existing.publicSubnets ?? [];
+  const zones = existing.agentSubnets.map((s) => s.zone);
+  given.forEach((s, i) => {
+    const cidr = Cidr.tryParse(s.cidr);
+    if (!cidr || cidr.prefixLength > 28 || !existing.addressSpace.some((a) => Cidr.tryParse(a)?.containsCidr(cidr))) {
+      fail(scope, `existingNetwork.publicSubnets[${i}].cidr`, s.cidr, `a /28 or larger block inside the address space ${existing.addressSpace.join(", ")} (an internet-facing load balancer needs 8 free addresses in its subnet)`);
+    }
+    if (!zones.includes(s.zone) || given.findIndex((o) => o.zone === s.zone) !== i) {
+      fail(scope, `existingNetwork.publicSubnets[${i}].zone`, s.zone, `one public subnet per zone of the agent subnets (${zones.join(", ")})`);
+    }
+  });
+  return (zone) =>
+    given.find((s) => s.zone === zone) ??
+    fail(
+      scope,
+      "existingNetwork.publicSubnets",
+      given.map((s) => s.zone),
+      `a public subnet (routed to an internet gateway, 8 free addresses) in each zone of the edge pool, ${zones.join(", ")}: the edge agents have no public address, and 80/443 open beyond the VPC (internetIngress "web" or adminCidrs with discovery "dns+lb") reach them through a Network Load Balancer there (missing: ${zone})`,
+    );
+}
+
 /** The Route 53 Resolver's address in a VPC whose primary IPv4 block is `cidr`: the block's base plus two. */
 function vpcResolver(cidr: string): string {
   return Cidr.parse(cidr).host(2);

@@ -49,6 +49,8 @@ import {
   ClusterSecret,
   MachineGroupResources,
   MachineGroupSpec,
+  PoolDrainNotice,
+  PoolDrainSpec,
   PoolResources,
   PoolSpec,
   EncodedUserDataValue,
@@ -824,7 +826,35 @@ export class AzureTarget extends Construct implements CloudTarget {
     this.poolAccess.set(pool, access);
     return { pool };
   }
+
+  /**
+   * The pool's drain: the scale set's terminate notification
+   * (`termination_notification`, an ISO 8601 duration from PT5M to PT15M:
+   * hashicorp/terraform-provider-azurerm internal/services/compute
+   * VirtualMachineScaleSetTerminationNotificationSchema; updated in place,
+   * no roll: linux_virtual_machine_scale_set_update.go), in whole minutes,
+   * the bound plus the margin and at least 5. Azure then schedules a
+   * `Terminate` event before it deletes a member (scale-in, an upgrade's
+   * removal) and deletes it at the event's NotBefore, or earlier once the
+   * member acknowledges it (MicrosoftDocs azure-docs
+   * virtual-machine-scale-sets/virtual-machine-scale-sets-terminate-notification.md).
+   * Nothing else: Scheduled Events need no identity.
+   */
+  public enablePoolDrain(scope: IConstruct, pool: PoolResources, spec: PoolDrainSpec): PoolDrainNotice {
+    const max = AZURE_MAX_TERMINATE_MINUTES * 60 - spec.marginSeconds;
+    const t = spec.timeoutSeconds;
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 30 || t > max) {
+      fail(scope, "drain.timeoutSeconds", t, `whole seconds from 30 to ${max} (the scale set waits the bound plus ${spec.marginSeconds} s, and its terminate notification at most ${AZURE_MAX_TERMINATE_MINUTES} minutes)`);
+    }
+    const minutes = Math.max(AZURE_MIN_TERMINATE_MINUTES, Math.ceil((t + spec.marginSeconds) / 60));
+    (pool.pool as LinuxVirtualMachineScaleSet).putTerminationNotification({ enabled: true, timeout: `PT${minutes}M` });
+    return { kind: "azure-scheduled-events", settings: {}, waitSeconds: minutes * 60 };
+  }
 }
+
+/** The terminate notification's range, in minutes (terraform-provider-azurerm: ISO8601DurationBetween("PT5M", "PT15M")). */
+const AZURE_MIN_TERMINATE_MINUTES = 5;
+const AZURE_MAX_TERMINATE_MINUTES = 15;
 
 export { POOL_MAX_BATCH_PERCENT } from "./pool-rolling";
 

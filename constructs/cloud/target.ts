@@ -1,6 +1,6 @@
 import { TerraformResource } from "cdktf";
 import { IConstruct } from "constructs";
-import { IngressRule, SecurityGroupRef } from "../core/network-rules";
+import { IngressRule, Peer, SecurityGroupRef } from "../core/network-rules";
 import { VmSizeInfo } from "./vm-sizes";
 
 /** The clouds this project deploys to. */
@@ -125,6 +125,58 @@ export interface PoolResources {
   readonly template?: TerraformResource;
 }
 
+/**
+ * How the cloud tells a pool member that it is about to remove it, and waits
+ * for the member ({@link CloudTarget.enablePoolDrain}).
+ */
+export interface PoolDrainNotice {
+  /**
+   * `aws-lifecycle-hook`: the group's `autoscaling:EC2_INSTANCE_TERMINATING`
+   * hook, seen through IMDS `autoscaling/target-lifecycle-state` and answered
+   * with CompleteLifecycleAction; `azure-scheduled-events`: the scale set's
+   * terminate notification, a `Terminate` (or `Preempt`) Scheduled Event
+   * answered with a StartRequest.
+   */
+  readonly kind: "aws-lifecycle-hook" | "azure-scheduled-events";
+  /** What a member needs to answer (AWS: `asg`, `hook`, `region`), literal values known at synth. */
+  readonly settings: Readonly<Record<string, string>>;
+  /** Seconds the cloud waits at most for a member before it removes it anyway. */
+  readonly waitSeconds: number;
+}
+
+/** What a pool's drain asks of the cloud. */
+export interface PoolDrainSpec {
+  /** The member's own bound, in seconds (validated by the target as `drain.timeoutSeconds` of `scope`). */
+  readonly timeoutSeconds: number;
+  /** Seconds the cloud waits beyond the bound. */
+  readonly marginSeconds: number;
+}
+
+/** What a load balancer in front of a pool serves ({@link CloudTarget.exposeEdge}). */
+export interface EdgeExposureSpec {
+  /** TCP ports passed through as they are (TLS too: it ends on the members) to the same port of every member. */
+  readonly ports: number[];
+  /**
+   * An HTTP endpoint on every member that answers 200 while it can serve:
+   * the load balancer probes it from its own addresses inside the network.
+   */
+  readonly healthCheck: { readonly port: number; readonly path: string };
+  /**
+   * Who may connect to `ports` (address blocks: admin networks,
+   * `Peer.anyIpv4()` for the internet). The members' own rules for `ports`
+   * stay the caller's: clients reach them with their own addresses.
+   */
+  readonly from: Peer[];
+}
+
+/** A load balancer a target put in front of a pool. */
+export interface EdgeExposure {
+  /** What clients connect to: the load balancer's DNS name (a Terraform expression). */
+  readonly address: string;
+  /** Escape hatch: the load balancer. */
+  readonly loadBalancer: TerraformResource;
+}
+
 /** Limits of user data on a cloud, counted on the bytes the cloud stores. */
 export interface UserDataPolicy {
   readonly limitBytes: number;
@@ -212,6 +264,26 @@ export interface CloudTarget extends IConstruct {
    * before synth (the pool's {@link secretFetcherSource} then finds it).
    */
   allowPoolSecret?(pool: PoolResources, secret: ClusterSecret): void;
+  /**
+   * Makes the cloud give a pool's members notice before it removes them
+   * (scale-in, a rolling replacement, an eviction) and wait for each up to
+   * `timeoutSeconds + marginSeconds`, then remove it whatever happened
+   * (never keep it): AWS, a lifecycle hook on the group (default result
+   * CONTINUE) and, on the pool's own role, `autoscaling:CompleteLifecycleAction`
+   * on exactly that group; Azure, the scale set's terminate notification.
+   * Refuses (naming `drain.timeoutSeconds` of `scope`) a bound the cloud
+   * cannot wait for. Optional: a target without it has no drain.
+   */
+  enablePoolDrain?(scope: IConstruct, pool: PoolResources, spec: PoolDrainSpec): PoolDrainNotice;
+  /**
+   * An internet-facing load balancer of the cloud in front of a pool whose
+   * members have no public address (AWS: a Network Load Balancer in public
+   * subnets, one per zone of the pool, the pool's group attached to one
+   * target group per port), and what clients connect to. Resources go
+   * under `scope`. Optional: a target without it gives such pools public
+   * IPs instead (Azure's edge).
+   */
+  exposeEdge?(scope: IConstruct, pool: PoolResources, spec: EdgeExposureSpec): EdgeExposure;
   /**
    * A Python 3 program (standard library only) that prints a secret's value:
    * `fetch-cluster-secret NAME`. It authenticates with the machine's cloud

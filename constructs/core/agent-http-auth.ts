@@ -145,6 +145,31 @@ export const IMDS_IPV4 = "169.254.169.254";
 export const IMDS_IPV6 = "fd00:ec2::254";
 
 /**
+ * The net_cls class (cgroup v1 `net_cls.classid`) whose sockets may still
+ * reach instance metadata on 169.254.169.254:80 through the block: the
+ * agent's drain (core/agent-drain.ts) puts itself in a net_cls group of this
+ * class before it opens a socket, and reads the cloud's termination notice
+ * and completes the lifecycle action there. nftables' `meta cgroup` compares
+ * the sending socket's class (net/netfilter/nft_meta.c, NFT_META_CGROUP:
+ * `sock_cgroup_classid` of the skb's full socket), which the kernel copies
+ * from its creator's net_cls group (net/core/netclassid_cgroup.c). A task
+ * cannot join that group: Docker mounts /sys/fs/cgroup read-only in a
+ * container, and the Mesos containerizer runs tasks as `nobody` (the
+ * masters' run_tasks ACL), which may not write cgroup files; a task that
+ * asks Docker for `--cgroup-parent`, privileges or host mounts is root on
+ * its agent anyway (README, "Who reaches what"). Not `socket cgroupv2`:
+ * the agents boot cgroup v1 (systemd's hybrid layout, the v2 tree at
+ * /sys/fs/cgroup/unified: systemd src/basic/cgroup-util.c
+ * cg_is_hybrid_wanted), nft resolves a cgroupv2 path below /sys/fs/cgroup
+ * when the rules load and fails when it is missing (nftables src/datatype.c
+ * cgroupv2_type_parse), and a restarted service gets a new cgroup the
+ * loaded rule no longer names. Not a uid (`meta skuid`): a Docker task runs
+ * as whatever uid its image says. Not a mark: SO_MARK needs only CAP_NET_RAW
+ * since Linux 5.17, which Docker grants every container.
+ */
+export const AGENT_DRAIN_CLASSID = "0x4d430001";
+
+/**
  * The nftables ruleset that closes the instance metadata service on an
  * agent, for the uplinks `uplinks` (what the block script loads, rendered here
  * for the README and tests; the script renders the same lines at boot, when
@@ -176,6 +201,12 @@ export const IMDS_IPV6 = "fd00:ec2::254";
  *   sender-chosen protocol leaves it unset (packet_parse_headers), and raw
  *   `@ll` reads need it (net/netfilter/nft_payload.c).
  *
+ * - One exception, first in `output` and in each `egress` chain: sockets of
+ *   the net_cls class {@link AGENT_DRAIN_CLASSID} (the agent's drain, and
+ *   nothing a task can join) reach 169.254.169.254, TCP port 80 on output.
+ *   The rules name the class whether the pool drains or not: without a
+ *   drain no process is in it.
+ *
  * Tables are recreated on each load (`table`, `delete table`, define), so the
  * unit may run again.
  */
@@ -190,6 +221,8 @@ const IMDS_INET_LINES = [
   ...["output", "forward"].flatMap((hook) => [
     `  chain ${hook} {`,
     `    type filter hook ${hook} priority filter - 10; policy accept;`,
+    // The drain's own sockets only, from this host (output), to the metadata service's HTTP port.
+    ...(hook === "output" ? [`    meta cgroup ${AGENT_DRAIN_CLASSID} ip daddr ${IMDS_IPV4} tcp dport 80 counter accept`] : []),
     `    ip daddr ${IMDS_IPV4} counter reject`,
     `    ip6 daddr ${IMDS_IPV6} counter reject`,
     "  }",
@@ -212,6 +245,7 @@ function imdsEgressChain(index: number | string, device: string): string[] {
   return [
     `  chain up${index} {`,
     `    type filter hook egress device "${device}" priority 0; policy accept;`,
+    `    meta cgroup ${AGENT_DRAIN_CLASSID} @nh,128,32 ${hexAddress(IMDS_IPV4)} counter accept`,
     `    @nh,128,32 ${hexAddress(IMDS_IPV4)} counter drop`,
     // IPv6 in two halves: nothing in user data looks like a 32-digit key.
     `    @nh,192,64 ${hexAddress(IMDS_IPV6).slice(0, 18)} @nh,256,64 0x${hexAddress(IMDS_IPV6).slice(18)} counter drop`,

@@ -91,12 +91,30 @@ const AGENT_ONLY_DENIED: readonly [action: string, object: string][] = [
   ["mark_agents_gone", "agents"],
 ];
 
+/**
+ * The maintenance actions an agent's drain needs (core/agent-drain.ts): read
+ * and write the schedule, bring its machine down and up again. Their object
+ * is always ANY in Mesos 1.7.1 (src/authorizer/local/authorizer.cpp: "Given
+ * implicitly" in include/mesos/authorizer/acls.proto), so an entry cannot
+ * name the agent's own machine: a principal allowed them may schedule,
+ * down or up any machine of the cluster (root on one agent could take every
+ * agent down, killing every task, until an operator brings them up).
+ */
+export const AGENT_MAINTENANCE_ACTIONS = ["get_maintenance_schedules", "update_maintenance_schedules", "start_maintenances", "stop_maintenances"] as const;
+
 /** What the masters' `--acls` says: which users tasks run as, which principals may only register agents, and who may take a role. */
 export interface MesosAclOptions {
   /** Tasks of every framework may run as these users and as no one else. */
   readonly taskUsers?: readonly string[];
   /** Principals denied every cluster-changing action and every task (the agents' credential). */
   readonly agentOnlyPrincipals?: readonly string[];
+  /**
+   * Of {@link agentOnlyPrincipals}, those that may still do the maintenance
+   * actions an agent's drain needs ({@link AGENT_MAINTENANCE_ACTIONS}),
+   * allowed by an entry of their own that comes first; every other denial
+   * stays.
+   */
+  readonly maintenancePrincipals?: readonly string[];
   /**
    * Roles only the listed framework principals may register with (role to
    * principals), e.g. `{ slave_public: ["marathon"] }`: every other
@@ -110,8 +128,11 @@ export interface MesosAclOptions {
 export function mesosAcls(options: MesosAclOptions): string | undefined {
   const acls: Record<string, unknown[]> = {};
   const agents = options.agentOnlyPrincipals ?? [];
+  const maintainers = (options.maintenancePrincipals ?? []).filter((p) => agents.includes(p));
+  for (const action of maintainers.length > 0 ? AGENT_MAINTENANCE_ACTIONS : []) acls[action] = [{ principals: { values: maintainers }, machines: { type: "ANY" } }];
   const deny = (action: string, object: string) => {
-    if (agents.length > 0) (acls[action] ??= []).push({ principals: { values: agents }, [object]: { type: "NONE" } });
+    const denied = (AGENT_MAINTENANCE_ACTIONS as readonly string[]).includes(action) ? agents.filter((p) => !maintainers.includes(p)) : agents;
+    if (denied.length > 0) (acls[action] ??= []).push({ principals: { values: denied }, [object]: { type: "NONE" } });
   };
   for (const [action, object] of AGENT_ONLY_DENIED) deny(action, object);
   deny("run_tasks", "users");

@@ -189,6 +189,22 @@ function awsGroupRoll(group: Record<string, unknown>): Verdict {
 }
 
 const poolRoll = (path: string): AttributeRule => ({ path, effect: "update", note: "the model is updated and rolled out", consequence: true, decide: (_b, _a, pool) => azurePoolRoll(pool) });
+/**
+ * A model change the provider does not push to the instances (no
+ * `updateInstances` for it in resourceLinuxVirtualMachineScaleSetUpdate):
+ * a Rolling pool gets it from the platform's rollout, a Manual one keeps
+ * the old setting on running agents until they are upgraded or reimaged.
+ */
+const modelRoll = (path: string): AttributeRule => ({
+  path,
+  effect: "update",
+  note: "the model is updated in place; a Rolling pool rolls it out",
+  consequence: true,
+  decide: (_b, _a, pool) =>
+    pool.upgrade_mode === "Rolling"
+      ? azurePoolRoll(pool)
+      : { effect: "update", consequence: true, note: "NOT ROLLED: the provider updates the model only; running agents keep the old setting until they are upgraded or reimaged" },
+});
 const templateRoll = (path: string): AttributeRule => ({ path, effect: "update", note: POOL_ROLL_AWS, consequence: true });
 
 const azureVmRestart = (path: string, how: string) => restart(path, `updated in place: the provider ${how} the VM and starts it again (the master is down meanwhile)`);
@@ -451,6 +467,10 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
           before === false && after === true ? { effect: "fail", note: "the provider refuses single_placement_group false -> true", consequence: true } : "update",
       },
       ...inPlace("health_probe_id", "automatic_instance_repair", "extensions_time_budget", "boot_diagnostics", "identity"),
+      // Not ForceNew (virtual_machine_scale_set.go VirtualMachineScaleSetTerminationNotificationSchema); the update sets the
+      // model's scheduledEventsProfile and leaves updateInstances alone. Azure: running instances get it once upgraded to the
+      // latest model (learn.microsoft.com virtual-machine-scale-sets-terminate-notification).
+      modelRoll("termination_notification"),
       ...TAGS,
     ],
   },
@@ -652,6 +672,15 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
       { path: "launch_template", effect: "update", note: "a launch_template change starts an instance refresh", consequence: true, decide: (_b, _a, group) => awsGroupRoll(group) },
       update("instance_refresh", "updated in place; applies to the next refresh"),
       ...inPlace("health_check_type", "health_check_grace_period", "tag", "termination_policies", "capacity_rebalance", "default_cooldown", "enabled_metrics"),
+    ],
+  },
+  aws_autoscaling_lifecycle_hook: {
+    source: aws("internal/service/autoscaling/lifecycle_hook.go", "commit 00a35305dc1b297a6fcdecdfbba33f1e63c3da39"),
+    rules: [
+      ...forceNew("name"),
+      // Update is the create (PutLifecycleHook): nothing deletes the hook from a group the hook no longer names.
+      update("autoscaling_group_name", "updated in place: the hook is put on the named group; the group it leaves keeps its copy until that group is deleted"),
+      ...inPlace("default_result", "heartbeat_timeout", "lifecycle_transition", "notification_metadata", "notification_target_arn", "role_arn"),
     ],
   },
   aws_ssm_parameter: {
