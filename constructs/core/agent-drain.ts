@@ -55,7 +55,7 @@ import { addUnit, RUNTIME_DIR } from "./systemd";
  *
  * The wait: the leader's /master/state before the machine goes down gives,
  * per app of the waited-for frameworks (Marathon) with a task here, how many
- * of its tasks run (TASK_RUNNING and not reported unhealthy); the drain waits
+ * of its tasks run (TASK_RUNNING in the masters' state); the drain waits
  * until each such app runs as many again, or the bound passes. Marathon's
  * task ids name their app (Task.scala Task.Id.parse, whose patterns the
  * script uses). The agent has no credential for Marathon's API (giving every

@@ -56,8 +56,10 @@ What changes (plan-diff of base against head):
                       tree into ${SYNTH_DIR}, as cdktf synth does)
 Steps and bounds:
   --dry-run           print the cluster's health, its leaders and the steps; apply nothing
-  --resume-from STEP  start at STEP (a master's name, or final), re-applying
-                      it; the steps before it are taken as done
+  --resume-from STEP  start at STEP (a master's name, or final), re-applying it
+  --done STEP,...     the steps applied before (the resume command a stopped rollout
+                      prints names them); without it, the steps before STEP in
+                      today's order are taken as done
   --step-timeout S    seconds a step may take to become healthy after its apply (default ${DEFAULT_STEP_TIMEOUT_S})
   --poll-interval S   seconds between two health checks (default ${DEFAULT_POLL_S})
 Where the cluster is (as for npm run smoke; default: the stack's Terraform outputs), one
@@ -450,6 +452,12 @@ export interface RolloutArgs {
   readonly head?: string;
   readonly dryRun: boolean;
   readonly resumeFrom?: string;
+  /**
+   * Steps applied by an earlier run (`--done`). The order is worked out again from who leads now,
+   * so "the steps before --resume-from" may not be the ones that were applied: a stopped rollout's
+   * resume command names them.
+   */
+  readonly done?: string[];
   readonly stepTimeoutMs: number;
   readonly pollMs: number;
   /** The stack and the endpoint flags, for smoke's parser. */
@@ -460,7 +468,7 @@ class HelpRequested extends Error {}
 
 /** Flags that say where the cluster is, passed on to smoke's parser. */
 const ENDPOINT_FLAGS = ["--outputs", "--via", "--zookeeper", "--mesos", "--marathon", "--tls-ca", "--agents", "--marathon-user", "--mesos-user", "--request-timeout"];
-const OWN_FLAGS = ["--base", "--base-ref", "--head", "--resume-from", "--step-timeout", "--poll-interval"];
+const OWN_FLAGS = ["--base", "--base-ref", "--head", "--resume-from", "--done", "--step-timeout", "--poll-interval"];
 
 function seconds(flag: string, text: string, min: number): number {
   const value = Number(text);
@@ -491,6 +499,7 @@ export function parseRolloutArgs(argv: string[]): RolloutArgs {
   }
   if (positional.length !== 1) throw new SmokeUsageError(positional.length === 0 ? "name the stack, e.g. ha" : `one stack at a time, not ${positional.join(" ")}`);
   if (values.has("--base") === values.has("--base-ref")) throw new SmokeUsageError("give exactly one of --base DIR or --base-ref REF: the configuration deployed now");
+  if (values.has("--done") && !values.has("--resume-from")) throw new SmokeUsageError("--done names the steps before --resume-from: give both");
   return {
     stack: positional[0],
     base: values.get("--base"),
@@ -498,6 +507,7 @@ export function parseRolloutArgs(argv: string[]): RolloutArgs {
     head: values.get("--head"),
     dryRun,
     resumeFrom: values.get("--resume-from"),
+    done: values.get("--done")?.split(",").filter((x) => x !== ""),
     stepTimeoutMs: seconds("--step-timeout", values.get("--step-timeout") ?? String(DEFAULT_STEP_TIMEOUT_S), 0.01),
     pollMs: seconds("--poll-interval", values.get("--poll-interval") ?? String(DEFAULT_POLL_S), 0.01),
     endpointArgs: [positional[0], ...endpointFlags],
@@ -509,18 +519,18 @@ function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command that resumes at `step`: the same arguments, without --dry-run and an earlier --resume-from. */
-export function resumeCommand(argv: string[], step: string): string {
+/** The command that resumes at `step` after the `done` steps: the same arguments, without --dry-run and an earlier --resume-from / --done. */
+export function resumeCommand(argv: string[], step: string, done: string[] = []): string {
   const kept: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--dry-run" || argv[i].startsWith("--resume-from=")) continue;
-    if (argv[i] === "--resume-from") {
+    if (argv[i] === "--dry-run" || argv[i].startsWith("--resume-from=") || argv[i].startsWith("--done=")) continue;
+    if (argv[i] === "--resume-from" || argv[i] === "--done") {
       i++;
       continue;
     }
     kept.push(argv[i]);
   }
-  return `npm run rollout -- ${[...kept, "--resume-from", step].map(shellWord).join(" ")}`;
+  return `npm run rollout -- ${[...kept, "--resume-from", step, ...(done.length > 0 ? ["--done", done.join(",")] : [])].map(shellWord).join(" ")}`;
 }
 
 /** Runs terraform (the one on PATH) in `cwd`, its output indented into `out`. */
@@ -636,12 +646,17 @@ export async function rolloutMain(argv: string[], env: NodeJS.ProcessEnv, out: O
   out(`rollout: the cluster is ${healthy ? "healthy" : "NOT healthy"}:`);
   for (const line of itemLines(health, "all")) out(line);
 
-  const steps = orderSteps(plan.steps, leaders);
-  const start = args.resumeFrom === undefined ? 0 : steps.findIndex((s) => s.name === args.resumeFrom);
-  if (start < 0) {
-    err(`rollout: --resume-from ${args.resumeFrom}: no such step (steps: ${steps.map((s) => s.name).join(", ")})`);
+  const ordered = orderSteps(plan.steps, leaders);
+  const unknown = [args.resumeFrom, ...(args.done ?? [])].filter((n): n is string => n !== undefined && !ordered.some((s) => s.name === n));
+  if (unknown.length > 0 || (args.resumeFrom !== undefined && args.done?.includes(args.resumeFrom))) {
+    err(`rollout: --resume-from ${args.resumeFrom}${args.done ? ` --done ${args.done.join(",")}` : ""}: ${unknown.length > 0 ? `no such step ${unknown.join(", ")}` : "the step to resume from is among those done"} (steps: ${ordered.map((s) => s.name).join(", ")})`);
     return ROLLOUT_EXIT.usage;
   }
+  // Resuming: the steps applied before come first (skipped), then STEP, then the rest in today's order.
+  const done = new Set(args.done ?? (args.resumeFrom === undefined ? [] : ordered.slice(0, ordered.findIndex((s) => s.name === args.resumeFrom)).map((s) => s.name)));
+  const resumed = ordered.find((s) => s.name === args.resumeFrom);
+  const steps = [...ordered.filter((s) => done.has(s.name)), ...(resumed ? [resumed] : []), ...ordered.filter((s) => !done.has(s.name) && s !== resumed)];
+  const start = done.size;
   const applyArgs = (s: RolloutStep) => ["apply", "-auto-approve", "-input=false", ...s.targets.map((t) => `-target=${t}`)];
   const bound = `each master step then waits at most ${secondsText(args.stepTimeoutMs)} (--step-timeout), checking every ${secondsText(args.pollMs)}, until the cluster is healthy again`;
   out(`rollout: ${args.dryRun ? "plan (dry run: nothing is applied)" : "steps"}, in ${stackDir}; ${bound}:`);
@@ -662,7 +677,8 @@ export async function rolloutMain(argv: string[], env: NodeJS.ProcessEnv, out: O
   const began = Date.now();
   const stop = (step: RolloutStep, why: string[], code: number): number => {
     for (const line of why) err(line);
-    err(`rollout: resume with: ${resumeCommand(argv, step.name)}`);
+    const applied = steps.slice(0, steps.indexOf(step)).map((s) => s.name);
+    err(`rollout: resume with: ${resumeCommand(argv, step.name, applied)}`);
     return code;
   };
   const init = await runTerraform(["init", "-input=false"], stackDir, env, out);
