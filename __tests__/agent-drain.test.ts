@@ -66,6 +66,8 @@ describe.each(["aws", "azure"] as Cloud[])("%s", (cloud) => {
         { name: "drain", autoscaling_group_name: expect.stringMatching(/^\$\{aws_autoscaling_group\.\w+\.name\}$/), lifecycle_transition: "autoscaling:EC2_INSTANCE_TERMINATING", heartbeat_timeout: 660, default_result: "CONTINUE" },
       ]);
       expect(resolveRef(json, hooks[0].autoscaling_group_name)).toBe(group);
+      // A destroy terminates the agents through the hook: Terraform waits the 11 minutes plus its default 10.
+      expect(group.timeouts).toEqual({ delete: "21m" });
       const poolRole = Object.values(resourcesOf(json, "aws_iam_role")).find((r) => r.name === "mesos-ha-pool-agents")!;
       const policies = Object.values(resourcesOf(json, "aws_iam_role_policy")).filter((p) => resolveRef(json, p.role) === poolRole);
       expect(policies.map((p) => p.name).sort()).toEqual(["complete-lifecycle-action", "read-pool-secrets"]);

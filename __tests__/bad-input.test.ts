@@ -246,7 +246,18 @@ row("an unknown discovery mode from a variable (azure)", () => configured("disco
 row("no edge agents with dns+lb, from the file (aws)", () => configured("edge-count", {}, { cloud: "aws", stacks: { ha: { discovery: "dns+lb", edgeAgentCount: 0 } } }), { path: "ha", property: "edgeAgentCount", value: "0", allowed: "an integer from 1 to 1000", source: "cluster.config.json stacks.ha.edgeAgentCount" });
 row("edge agents too small for the Mesos agent, from a variable (aws)", () => configured("edge-size", { CLUSTER_CLOUD: "aws", CLUSTER_HA_DISCOVERY: "dns+lb", CLUSTER_HA_EDGE_VM_SIZE: "t3.micro" }), { path: "ha/edge/machines", property: "vmSize", value: '"t3.micro"', allowed: "at least 1 vCPU and 2 GiB for machines that run the Mesos agent", source: "CLUSTER_HA_EDGE_VM_SIZE" });
 row("web from the internet without the edge (azure)", () => cluster("azure", { internetIngress: ["web"] }), { path: "ha", property: "internetIngress", value: '["web"]', allowed: 'services this stack runs: "web" is marathon-lb on the edge pool (discovery "dns+lb"; it is "dns")' });
-row("web from the internet on AWS, whose edge agents have no public address", () => cluster("aws", { discovery: "dns+lb", internetIngress: ["web"] }), { path: "ha", property: "internetIngress", value: '["web"]', allowed: "services AWS can serve: \"web\" needs public addresses on the edge agents" });
+row("web from the internet on AWS in an existing network without public subnets for the edge's load balancer", () =>
+  cluster("aws", {
+    discovery: "dns+lb",
+    internetIngress: ["web"],
+    target: (s) =>
+      new AwsTarget(s, "aws", {
+        clusterName: "byo",
+        sshPublicKey: TEST_SSH_KEY,
+        zones: ["eu-west-1a"],
+        existingNetwork: { vpcId: "vpc-1", addressSpace: ["10.40.0.0/16"], masterSubnets: [{ id: "m", cidr: "10.40.0.0/24", zone: "eu-west-1a" }], agentSubnets: [{ id: "a", cidr: "10.40.16.0/20", zone: "eu-west-1a" }] },
+      }),
+  }), { path: "ha/aws", property: "existingNetwork.publicSubnets", value: "[]", allowed: "a public subnet (routed to an internet gateway, 8 free addresses) in each zone of the edge pool, eu-west-1a: " });
 row("a moving Mesos-DNS tag from a variable (azure)", () => configured("dns-image", { CLUSTER_IMAGE_MESOS_DNS: "mesosphere/mesos-dns:latest" }), { path: "ha/dns", property: "image", value: '"mesosphere/mesos-dns:latest"', allowed: 'uses the moving tag "latest"', source: "CLUSTER_IMAGE_MESOS_DNS" });
 for (const cloud of CLOUDS) {
   row(`Mesos-DNS forwarding to systemd-resolved's stub (${cloud})`, () => lib(cloud, (s, t) => new MesosDns(s, "dns", { masters: masters(s, t), resolvers: ["127.0.0.53"] })), { path: "lib/dns", property: "resolvers[0]", value: '"127.0.0.53"', allowed: "none a master's own (a loop) or in 127.0.0.0/8 (systemd-resolved's stub routes back here)" });

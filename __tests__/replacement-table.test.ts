@@ -29,9 +29,10 @@ const EVERYTHING = {
   CLUSTER_ADMIN_CIDRS: "203.0.113.0/24",
   CLUSTER_AUTH: "on",
   CLUSTER_SWARM_TLS: "on",
-  CLUSTER_INTERNET_INGRESS: "ssh,mesos,marathon,swarm",
+  CLUSTER_INTERNET_INGRESS: "ssh,mesos,marathon,swarm,web",
   CLUSTER_READINESS_GATE: "on",
-  CLUSTER_EXAMPLE_APPS: "web",
+  CLUSTER_EXAMPLE_APPS: "web,redis",
+  CLUSTER_DISCOVERY: "dns+lb",
 };
 /** Options of one cloud only (refused on the other). */
 const CLOUD_OPTIONS = {

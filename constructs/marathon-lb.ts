@@ -6,6 +6,7 @@ import { ContainerImage, imageProp } from "./core/container-image";
 import { LB_GROUP_ALLOWED, LB_GROUP_PATTERN, MARATHON_LB_DEFAULTS } from "./core/marathon-app-definition";
 import { Cidr } from "./core/net";
 import { Peer, Port } from "./core/network-rules";
+import { EdgeExposure } from "./cloud/target";
 import { addContainerService, addScript, addUnit } from "./core/systemd";
 import { ROLE_NAMES } from "./core/role-header";
 import { checkInteger, fail, isUnresolved, pathOf } from "./core/validation";
@@ -20,6 +21,14 @@ import { IConnectable, INodeRole, SECRETS_DIR } from "./nodes";
  * d2iq-archive/marathon-lb) tag v1.15.0 Dockerfile.
  */
 export const MARATHON_LB_IMAGE = "mesosphere/marathon-lb:v1.15.0";
+
+/**
+ * HAProxy's health endpoint on the stats port: `monitor-uri
+ * /_haproxy_health_check` in `listen stats` (bind 0.0.0.0:9090), which
+ * HAProxy answers 200 itself (mesosphere/marathon-lb v1.15.0 config.py,
+ * the HEAD template). What a cloud load balancer in front of the edge probes.
+ */
+export const MARATHON_LB_HEALTH_PATH = "/_haproxy_health_check";
 
 /** The Mesos role of an edge pool, the name DC/OS gave its public agents. */
 export const EDGE_ROLE = "slave_public";
@@ -195,6 +204,26 @@ export class MarathonLb extends Construct implements INodeRole {
     for (const port of [this.httpPort, this.httpsPort]) {
       this.edgePool.nodes.connections.allowFrom(other, Port.tcp(port), description, idPrefix && `${idPrefix}-${port}`);
     }
+  }
+
+  /**
+   * The cloud's load balancer in front of the edge pool for 80 and 443
+   * (TCP passed through: 443's TLS ends at HAProxy), probing every edge
+   * agent's {@link MARATHON_LB_HEALTH_PATH} on 9090 (open inside the
+   * cluster, where the load balancer's addresses are; never to `from`).
+   * `from`: who may connect, the same peers {@link allowWebFrom} opened the
+   * edge to (clients reach the edge with their own addresses). For edge
+   * agents without public addresses (AWS: a Network Load Balancer, see
+   * AwsTarget.exposeEdge). Returns what clients connect to.
+   */
+  public exposeThroughLoadBalancer(from: Peer[]): EdgeExposure {
+    const target = this.edgePool.nodes.target;
+    if (!target.exposeEdge) fail(this, "edgePool", pathOf(this.edgePool), `an edge pool on a cloud target with a load balancer for pools (exposeEdge; ${target.node.path} has none)`);
+    return target.exposeEdge(this, this.edgePool.nodes.resources, {
+      ports: [this.httpPort, this.httpsPort],
+      healthCheck: { port: this.statsPort, path: MARATHON_LB_HEALTH_PATH },
+      from,
+    });
   }
 
   /** marathon-lb's arguments: the mode for `run`, then marathon_lb.py's (mesosphere/marathon-lb v1.15.0 marathon_lb.py `get_arg_parser`, common.py). */

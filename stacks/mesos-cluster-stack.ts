@@ -301,6 +301,12 @@ export class MesosClusterStack extends TerraformStack {
   public readonly edge?: MesosAgentPool;
   /** marathon-lb on the edge pool; only with discovery `dns+lb`. */
   public readonly marathonLb?: MarathonLb;
+  /**
+   * The address of the cloud load balancer in front of the edge (80 and
+   * 443): on AWS with discovery `dns+lb` and 80/443 opened (internetIngress
+   * `web` or adminCidrs), the Network Load Balancer's DNS name.
+   */
+  public readonly marathonLbAddress?: string;
 
   constructor(scope: Construct, id: string, props: MesosClusterStackProps = {}) {
     super(scope, id);
@@ -460,7 +466,7 @@ export class MesosClusterStack extends TerraformStack {
     // Its rules take a range of their own where the cloud numbers rules (Azure NSG priorities): turning it
     // on renumbers no existing rule, and adding admin networks later renumbers none of its rules.
     const build = () => this.buildDiscovery(props, internet, edgeAgentCount, images, sizes.agent);
-    ({ dns: this.dns, edge: this.edge, marathonLb: this.marathonLb } = this.target.withRuleBand ? this.target.withRuleBand("discovery", build) : build());
+    ({ dns: this.dns, edge: this.edge, marathonLb: this.marathonLb, marathonLbAddress: this.marathonLbAddress } = this.target.withRuleBand ? this.target.withRuleBand("discovery", build) : build());
     // --- end service discovery ---
 
     // --- operating the cluster (issue 7) ---
@@ -522,14 +528,16 @@ export class MesosClusterStack extends TerraformStack {
     }
     // What npm run endpoints and smoke read. The edge agents are a pool whose addresses Terraform does not
     // know: marathon_lb_hosts is empty, and the tools find them in Mesos (agents of role slave_public).
+    // marathon_lb_address, the AWS load balancer, serves 80 and 443 only (not the service ports the tools use).
     this.output(
       "discovery",
       {
         mode: this.discovery,
         ...(this.dns ? { domain: this.dns.domain, dns_servers: this.dns.serverIps } : {}),
         ...(this.marathonLb ? { marathon_lb_hosts: [], marathon_lb_group: this.marathonLb.group, marathon_lb_service_ports: this.marathonLb.servicePorts } : {}),
+        ...(this.marathonLbAddress ? { marathon_lb_address: this.marathonLbAddress } : {}),
       },
-      "Service discovery: Mesos-DNS's domain and servers (<app>.marathon.<domain> A, _<app>._tcp.marathon.<domain> SRV) and marathon-lb's group and service ports; npm run endpoints reads it",
+      "Service discovery: Mesos-DNS's domain and servers (<app>.marathon.<domain> A, _<app>._tcp.marathon.<domain> SRV), marathon-lb's group and service ports, and on AWS the load balancer in front of its 80 and 443 when opened; npm run endpoints reads it",
     );
     this.output("ssh_user", this.target.adminUsername, "SSH login user");
     registerClusterName(this, this.target.clusterName, this.target.cloud);
@@ -539,7 +547,9 @@ export class MesosClusterStack extends TerraformStack {
    * Mesos-DNS serving the agents, and with `dns+lb` the edge pool (served
    * too), marathon-lb on it and its web openings: admin networks, and the
    * internet when `internetIngress` names `web` (never 9090, marathon-lb's
-   * unauthenticated stats and signals).
+   * unauthenticated stats and signals). Azure gives the edge agents public
+   * IPs for them; on AWS they stay in the private agent subnets, behind a
+   * Network Load Balancer ({@link MarathonLb.exposeThroughLoadBalancer}).
    */
   private buildDiscovery(
     props: MesosClusterStackProps,
@@ -547,19 +557,11 @@ export class MesosClusterStack extends TerraformStack {
     edgeAgentCount: number,
     images: ClusterImages,
     defaultVmSize: string,
-  ): { dns?: MesosDns; edge?: MesosAgentPool; marathonLb?: MarathonLb } {
+  ): { dns?: MesosDns; edge?: MesosAgentPool; marathonLb?: MarathonLb; marathonLbAddress?: string } {
     if (this.discovery === "off") return {};
     const dns = new MesosDns(this, "dns", { masters: this.mesos, image: images.mesosDns });
     dns.serve(this.agents);
     if (this.discovery !== "dns+lb") return { dns };
-    if (internet.includes("web") && this.target.cloud === "aws") {
-      fail(
-        this,
-        "internetIngress",
-        internet,
-        'services AWS can serve: "web" needs public addresses on the edge agents, which share the agent subnets routed through the NAT gateway (answers to the internet would leave through it); reach marathon-lb from inside the VPC, or put a load balancer of your own in front',
-      );
-    }
     const web = internet.includes("web") || this.adminCidrs.length > 0;
     const edge = new MesosAgentPool(this, "edge", {
       target: this.target,
@@ -576,9 +578,15 @@ export class MesosClusterStack extends TerraformStack {
     });
     dns.serve(edge);
     const marathonLb = new MarathonLb(this, "marathon-lb", { marathon: this.marathon, edgePool: edge, image: images.marathonLb });
-    if (this.adminCidrs.length > 0) marathonLb.allowWebFrom(Peer.cidrs(this.adminCidrs), "marathon-lb HTTP(S) from admin networks", "admin-web");
-    if (internet.includes("web")) marathonLb.allowWebFrom(Peer.anyIpv4(), "marathon-lb HTTP(S) from the internet (internetIngress)", "internet-web");
-    return { dns, edge, marathonLb };
+    const from: Peer[] = [];
+    if (this.adminCidrs.length > 0) from.push(Peer.cidrs(this.adminCidrs));
+    if (internet.includes("web")) from.push(Peer.anyIpv4());
+    if (this.adminCidrs.length > 0) marathonLb.allowWebFrom(from[0], "marathon-lb HTTP(S) from admin networks", "admin-web");
+    if (internet.includes("web")) marathonLb.allowWebFrom(from[from.length - 1], "marathon-lb HTTP(S) from the internet (internetIngress)", "internet-web");
+    // AWS: the edge agents stay in the private agent subnets (answers would leave through the NAT gateway);
+    // a Network Load Balancer in the public subnets takes 80 and 443 to them.
+    const marathonLbAddress = web && this.target.cloud === "aws" ? marathonLb.exposeThroughLoadBalancer(from).address : undefined;
+    return { dns, edge, marathonLb, marathonLbAddress };
   }
 
   /** Every agent pool of the cluster: the agents, and the edge pool with discovery `dns+lb`. */

@@ -590,6 +590,9 @@ export class AwsTarget extends Construct implements CloudTarget {
       fail(scope, "drain.timeoutSeconds", t, `whole seconds from 30 to ${max} (the group waits the bound plus ${spec.marginSeconds} s, and a lifecycle hook's heartbeat timeout is at most ${AWS_MAX_HEARTBEAT_SECONDS} s)`);
     }
     const waitSeconds = t + spec.marginSeconds;
+    // Deleting the group terminates its agents through the hook, each waiting up to waitSeconds; the
+    // provider gives a delete 10 minutes by default (terraform-provider-aws internal/service/autoscaling/group.go).
+    group.putTimeouts({ delete: `${Math.ceil(waitSeconds / 60) + 10}m` });
     new AutoscalingLifecycleHook(access.scope, `${access.id}-drain-hook`, {
       name: POOL_DRAIN_HOOK,
       autoscalingGroupName: group.name,
@@ -819,7 +822,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     const subnets = zones.map((zone) => this.publicSubnetIn(zone));
     ports.forEach((port) => this.exposedPorts.add(port));
 
-    const group = new SecurityGroup(scope, "lb-group", {
+    const group = new SecurityGroup(scope, "nlb-group", {
       name: `${name}-lb`,
       description: `Mesos cluster ${this.clusterName}: ${name} network load balancer`,
       vpcId: this.vpcId,
@@ -827,7 +830,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     });
     for (const port of ports) {
       cidrs.forEach((cidr, i) => {
-        new VpcSecurityGroupIngressRule(scope, `lb-allow-${port}${i === 0 ? "" : `-${i + 1}`}`, {
+        new VpcSecurityGroupIngressRule(scope, `nlb-allow-${port}${i === 0 ? "" : `-${i + 1}`}`, {
           securityGroupId: group.id,
           ipProtocol: "tcp",
           fromPort: port,
@@ -839,7 +842,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     }
     // Health checks obey the load balancer's outbound rules (Network Load Balancers guide, "Update the security groups").
     for (const port of [...new Set([...ports, probe])]) {
-      new VpcSecurityGroupEgressRule(scope, `lb-to-${port}`, {
+      new VpcSecurityGroupEgressRule(scope, `nlb-to-${port}`, {
         securityGroupId: group.id,
         ipProtocol: "tcp",
         fromPort: port,
@@ -850,7 +853,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     }
     // internal, load_balancer_type and name are ForceNew; subnets only grow in place; security groups cannot
     // go from none to some or back in place (load_balancer.go).
-    const lb = new Lb(scope, "lb", {
+    const lb = new Lb(scope, "nlb", {
       name,
       loadBalancerType: "network",
       internal: false,
@@ -863,7 +866,7 @@ export class AwsTarget extends Construct implements CloudTarget {
     });
     for (const port of ports) {
       // port, protocol, target_type and vpc_id are ForceNew; the health check and attributes update in place (target_group.go).
-      const targets = new LbTargetGroup(scope, `lb-${port}`, {
+      const targets = new LbTargetGroup(scope, `nlb-${port}`, {
         name: `${this.clusterName}-${port}`,
         port,
         protocol: "TCP",
@@ -885,7 +888,7 @@ export class AwsTarget extends Construct implements CloudTarget {
         },
         tags: { Name: `${name}-${port}` },
       });
-      new LbListener(scope, `lb-${port}-listener`, {
+      new LbListener(scope, `nlb-${port}-listener`, {
         loadBalancerArn: lb.arn,
         port,
         protocol: "TCP",
@@ -893,7 +896,7 @@ export class AwsTarget extends Construct implements CloudTarget {
         tags: { Name: `${name}-${port}` },
       });
       // Both attributes are ForceNew: a new attachment, never a change to the group (autoscaling/attachment.go).
-      new AutoscalingAttachment(scope, `lb-${port}-attachment`, { autoscalingGroupName: (pool.pool as AutoscalingGroup).name, lbTargetGroupArn: targets.arn });
+      new AutoscalingAttachment(scope, `nlb-${port}-attachment`, { autoscalingGroupName: (pool.pool as AutoscalingGroup).name, lbTargetGroupArn: targets.arn });
     }
     return { address: lb.dnsName, loadBalancer: lb };
   }

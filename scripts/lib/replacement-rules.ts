@@ -671,6 +671,7 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
       update("vpc_zone_identifier", "updated in place: agents in removed subnets are terminated and launched in the others (availability zone rebalancing)", true),
       { path: "launch_template", effect: "update", note: "a launch_template change starts an instance refresh", consequence: true, decide: (_b, _a, group) => awsGroupRoll(group) },
       update("instance_refresh", "updated in place; applies to the next refresh"),
+      update("timeouts", "Terraform's own wait for the operation; no API call"),
       ...inPlace("health_check_type", "health_check_grace_period", "tag", "termination_policies", "capacity_rebalance", "default_cooldown", "enabled_metrics"),
     ],
   },
@@ -682,6 +683,48 @@ export const REPLACEMENT_TABLE: Readonly<Record<string, TypeEntry>> = {
       update("autoscaling_group_name", "updated in place: the hook is put on the named group; the group it leaves keeps its copy until that group is deleted"),
       ...inPlace("default_result", "heartbeat_timeout", "lifecycle_transition", "notification_metadata", "notification_target_arn", "role_arn"),
     ],
+  },
+  aws_lb: {
+    source: aws("internal/service/elbv2/load_balancer.go", "commit 00edc94be7a89c4c485415cdec27094875f61bfc"),
+    rules: [
+      ...forceNew("name", "name_prefix", "internal", "load_balancer_type"),
+      {
+        // customizeDiffLoadBalancerNLB: a network LB's subnets only grow in place; removing one (or changing one) is ForceNew.
+        path: "subnets",
+        effect: "update",
+        note: "subnets added in place; a removed or changed subnet is ForceNew for a network load balancer (customizeDiffLoadBalancerNLB)",
+        decide: (before, after) =>
+          Array.isArray(before) && Array.isArray(after) && after.length > before.length && before.every((s) => after.includes(s)) ? "update" : "replace",
+      },
+      {
+        // customizeDiffLoadBalancerNLB: security groups cannot be added to an NLB created without them, nor all removed.
+        path: "security_groups",
+        effect: "update",
+        note: "updated in place (SetSecurityGroups); none -> some or some -> none is ForceNew for a network load balancer (customizeDiffLoadBalancerNLB)",
+        // Unknown values (a referenced group replaced) count as a possible replacement.
+        decide: (before, after) => (Array.isArray(before) && Array.isArray(after) && (before.length === 0) === (after.length === 0) ? "update" : "replace"),
+      },
+      ...inPlace("enable_cross_zone_load_balancing", "ip_address_type", "enable_deletion_protection", "dns_record_client_routing_policy"),
+      ...TAGS,
+    ],
+  },
+  aws_lb_target_group: {
+    source: aws("internal/service/elbv2/target_group.go", "commit 013cfb4cddc9c44a28f34abad0c11768bcdb9b85"),
+    rules: [
+      ...forceNew("name", "name_prefix", "port", "protocol", "protocol_version", "target_type", "vpc_id", "ip_address_type"),
+      update("health_check", "updated in place (ModifyTargetGroup)"),
+      ...inPlace("deregistration_delay", "preserve_client_ip", "connection_termination", "proxy_protocol_v2", "load_balancing_cross_zone_enabled"),
+      ...TAGS,
+    ],
+  },
+  aws_lb_listener: {
+    source: aws("internal/service/elbv2/listener.go", "commit 01c08000ddb14181b5bd19201d8fca311dc570e4 (schema); load_balancer_arn is ForceNew in the newest stored copy too"),
+    rules: [...forceNew("load_balancer_arn"), ...inPlace("port", "protocol", "default_action", "ssl_policy", "certificate_arn", "alpn_policy"), ...TAGS],
+  },
+  aws_autoscaling_attachment: {
+    // No Update function: every attribute is ForceNew; replacing it detaches and attaches the target group, the group itself is not touched.
+    source: aws("internal/service/autoscaling/attachment.go", "commit 01f431114674c27cf790fafb67ac274bf8f765e1"),
+    rules: forceNew("autoscaling_group_name", "lb_target_group_arn", "elb"),
   },
   aws_ssm_parameter: {
     source: aws("internal/service/ssm/parameter.go", "commit 0073593e7d6993ba482409f4dc35438daaa79bb3"),
