@@ -15,8 +15,9 @@ module.exports = {
   setupFilesAfterEnv: ["<rootDir>/scripts/jest-setup.js"],
   // The longest files first, also without jest's timing cache (a fresh clone).
   testSequencer: "<rootDir>/scripts/jest-sequencer.js",
-  // Many suites wait on real tools, JVMs and npm rather than on the CPU. On the 2-core
-  // machine, `npm test` took 143 s with 2 workers, 130 s with 3 and 127 s with 4 (one
-  // quiet run each): three keep the cores busy without crowding the timing-bound tests.
-  maxWorkers: 3,
+  // Many suites wait on real tools, JVMs and npm rather than on the CPU (smoke.test waits
+  // out Marathon's and Mesos's timeouts for half a minute). On the 2-core machine, with the
+  // libraries loaded once per worker (scripts/jest-runtime.js), `npm test` took 100 s with
+  // 3 workers, 94 s with 4 and 97 s with 5 (one quiet run each).
+  maxWorkers: 4,
 };
