@@ -10,7 +10,7 @@ import { join } from "path";
 import { buildApp } from "../stacks/app";
 import { loadAppConfig } from "../stacks/config";
 import { copyProject, git, ROOT } from "./helpers/project-copy";
-import { TEST_SSH_KEY } from "./helpers/synth";
+import { synthApp, TEST_SSH_KEY } from "./helpers/synth";
 
 const HOME = mkdtempSync(join(tmpdir(), "plan-diff-cli-home-"));
 /** The environment of a CI runner: no ~/.ssh key, nothing configured. */
@@ -33,10 +33,11 @@ function synthTo(env: Record<string, string>): string {
 }
 
 test("exit codes 0, 2 and 3 for two synth output folders, and 1 for bad input", () => {
-  const base = synthTo({});
+  const base = synthApp({ CLUSTER_CLOUD: "azure" });
+  // A second synth of the same configuration: what plan-diff sees when nothing changed.
   const same = synthTo({});
-  const agents = synthTo({ CLUSTER_HA_AGENT_COUNT: "4" });
-  const masters = synthTo({ CLUSTER_HA_MASTER_COUNT: "5" });
+  const agents = synthApp({ CLUSTER_CLOUD: "azure", CLUSTER_HA_AGENT_COUNT: "4" });
+  const masters = synthApp({ CLUSTER_CLOUD: "azure", CLUSTER_HA_MASTER_COUNT: "5" });
 
   const none = planDiff(ROOT, ["--base", base, "--head", same]);
   expect(none).toMatchObject({ status: 0, stderr: "" });
@@ -99,8 +100,8 @@ function checkBaseRef(repo: string): void {
 }
 
 test("narrowing the AWS master subnets: exit 3 and the reason chain, in both formats", () => {
-  const base = synthTo({ CLUSTER_CLOUD: "aws" });
-  const narrow = synthTo({ CLUSTER_CLOUD: "aws", CLUSTER_MASTER_SUBNET_CIDRS: "10.20.0.0/25,10.20.1.0/25,10.20.2.0/25" });
+  const base = synthApp({ CLUSTER_CLOUD: "aws" });
+  const narrow = synthApp({ CLUSTER_CLOUD: "aws", CLUSTER_MASTER_SUBNET_CIDRS: "10.20.0.0/25,10.20.1.0/25,10.20.2.0/25" });
   const text = planDiff(ROOT, ["--base", base, "--head", narrow]);
   expect(text.stderr).toBe("");
   expect(text.status).toBe(3);

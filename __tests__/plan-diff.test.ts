@@ -12,23 +12,25 @@ import { diffHunks, unifiedDiff } from "../scripts/lib/text-diff";
 import { diffSynthOutputs, PlanDiff, ResourceChange, StackDiff } from "../scripts/lib/plan-diff";
 import { renderReport } from "../scripts/lib/plan-diff-report";
 import { decodeBase64UserData, readSynthOutput, TfJson } from "../scripts/lib/synth-output";
-import { Cloud, TEST_SSH_KEY } from "./helpers/synth";
+import { Cloud, synthApp, TEST_SSH_KEY } from "./helpers/synth";
 
 const HOME = mkdtempSync(join(tmpdir(), "plan-diff-home-"));
 
 const synthesized = new Map<string, Map<string, TfJson>>();
 /**
  * `npx cdktf synth` in-process: the app of main.ts with this environment, written to a folder and read
- * back. Several tests diff the same environment: it is synthesized once in this file (tests read a
- * synth output and never change it; a test that edits one clones it first). `fresh` synthesizes anew.
+ * back. Several tests diff the same environment: it is synthesized once in the run (synthApp: tests read
+ * a synth output and never change it; a test that edits one clones it first). `fresh` synthesizes anew.
  */
 function synthOutput(env: Record<string, string>, fresh = false): Map<string, TfJson> {
   const key = JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)));
   const known = synthesized.get(key);
   if (known && !fresh) return known;
-  const outdir = mkdtempSync(join(tmpdir(), "plan-diff-out-"));
-  const config = loadAppConfig({ env: { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env }, cwd: HOME, homeDir: HOME });
-  buildApp({ config, outdir }).app.synth();
+  let outdir = synthApp(env);
+  if (fresh) {
+    outdir = mkdtempSync(join(tmpdir(), "plan-diff-out-"));
+    buildApp({ config: loadAppConfig({ env: { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env }, cwd: HOME, homeDir: HOME }), outdir }).app.synth();
+  }
   const output = readSynthOutput(outdir);
   if (!known) synthesized.set(key, output);
   return output;

@@ -5,23 +5,16 @@
  * know (a possible replacement), so a gap would turn harmless changes into
  * exit 3; and every row cites the provider file at the pinned version.
  */
-import { mkdtempSync, readFileSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
-import { buildApp } from "../stacks/app";
-import { loadAppConfig } from "../stacks/config";
+import { readFileSync } from "fs";
 import { diffSynthOutputs } from "../scripts/lib/plan-diff";
 import { renderReport } from "../scripts/lib/plan-diff-report";
 import { META_ATTRIBUTES, normalizePath, REPLACEMENT_TABLE, ruleFor, verdictOf } from "../scripts/lib/replacement-rules";
 import { readSynthOutput, TfJson } from "../scripts/lib/synth-output";
-import { TEST_SSH_KEY } from "./helpers/synth";
+import { synthApp, TEST_SSH_KEY } from "./helpers/synth";
 
-const HOME = mkdtempSync(join(tmpdir(), "replacement-table-home-"));
 
 function synth(env: Record<string, string>): Map<string, TfJson> {
-  const outdir = mkdtempSync(join(tmpdir(), "replacement-table-out-"));
-  buildApp({ config: loadAppConfig({ env, cwd: HOME, homeDir: HOME }), outdir }).app.synth();
-  return readSynthOutput(outdir);
+  return readSynthOutput(synthApp(env));
 }
 
 /** Every option on (stacks/config.ts KNOBS, stacks/mesos-cluster-stack.ts props). */

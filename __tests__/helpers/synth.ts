@@ -4,11 +4,14 @@
  * construct objects, so the tests see exactly what Terraform would.
  */
 import { createHash } from "crypto";
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import { App, TerraformStack, Testing } from "cdktf";
 import { containerRuns, readUserData } from "../../scripts/lib/user-data-model";
 import { MesosClusterStack, MesosClusterStackProps } from "../../stacks/mesos-cluster-stack";
+import { buildApp } from "../../stacks/app";
+import { loadAppConfig } from "../../stacks/config";
 import { parseEnvFile } from "../../constructs/core/systemd";
 
 export type { Cloud, TfJson } from "../../scripts/lib/synth-output";
@@ -168,6 +171,44 @@ function cachedSynth<S>(id: string, props: MesosClusterStackProps, build: () => 
   writeFileSync(tmp, built.text);
   renameSync(tmp, file);
   return built;
+}
+
+/**
+ * `cdktf synth` of the app (both stacks) with this environment and nothing else
+ * configured (a test SSH key unless given, no config file, an empty home): the
+ * synth output folder. Shared between the test files of one jest run like
+ * {@link synthCluster}'s JSON (plan-diff, plan-diff-cli and replacement-table
+ * diff the same configurations); the folder is read, never changed. Without the
+ * run's cache folder, a fresh temporary folder.
+ */
+export function synthApp(env: Record<string, string>): string {
+  const full = { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env };
+  const synthTo = (outdir: string) => {
+    const home = mkdtempSync(join(tmpdir(), "synth-app-home-"));
+    try {
+      buildApp({ config: loadAppConfig({ env: full, cwd: home, homeDir: home }), outdir }).app.synth();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  };
+  const dir = process.env.MESOS_TEST_SYNTH_CACHE;
+  if (!dir || !existsSync(dir)) {
+    const outdir = mkdtempSync(join(tmpdir(), "synth-app-out-"));
+    synthTo(outdir);
+    return outdir;
+  }
+  const key = JSON.stringify(Object.entries(full).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const target = join(dir, `app-${createHash("sha256").update(sourcesFingerprint()).update("\0").update(key).digest("hex")}`);
+  if (existsSync(join(target, "manifest.json"))) return target;
+  const tmp = `${target}.${process.pid}.tmp`;
+  synthTo(tmp);
+  try {
+    renameSync(tmp, target);
+  } catch {
+    // Another worker wrote the same output first: its copy is the same.
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return target;
 }
 
 /** The synth warnings (annotations) of a stack's constructs, as cdktf prints them. */
