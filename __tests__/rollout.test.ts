@@ -5,21 +5,18 @@
  * against the fake cluster, whose masters go away when their step is
  * applied and come back as new masters (the leaders move). In-process for
  * speed; once as a subprocess for the exit status and what it loads. The
- * ZooKeeper member-rejoin gate runs against one real 3-member ensemble.
+ * ZooKeeper member-rejoin gate runs against a real 3-member ensemble in
+ * zookeeper-live.test.ts, which starts one anyway.
  */
 import { spawnSync } from "child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { gzipSync } from "zlib";
-import { ZOO_CFG_PATH } from "../constructs/zookeeper-ensemble";
-import { ClusterEndpoints, fourLetterWord } from "../constructs/cluster-client/checks";
-import { clusterGate, planRollout, resumeCommand, rolloutMain, waitUntilHealthy } from "../scripts/lib/rollout";
+import { planRollout, resumeCommand, rolloutMain } from "../scripts/lib/rollout";
 import { decodeBase64UserData } from "../scripts/lib/synth-output";
 import { FakeCluster } from "./helpers/fake-cluster";
-import { envOf, fileOf, machineDocs, parseCloudConfig, synthCluster, TfJson } from "./helpers/synth";
-import { describeWithTool } from "./helpers/tools";
-import { RunningEnsemble, startEnsemble, ZOOKEEPER_TOOL } from "./helpers/zookeeper";
+import { synthCluster, TfJson } from "./helpers/synth";
 
 const ROOT = join(__dirname, "..");
 const BASE = synthCluster({ cloud: "aws", profile: "ha" }).json;
@@ -289,56 +286,4 @@ test("as a command: misuse is exit status 2, and it loads no cdktf (it synthesiz
   expect(r.stderr).toMatch(/^rollout: unknown option --bogus\nusage: npm run rollout -- <stack>/);
   const loaded = JSON.parse(/\nLOADED (.*)$/.exec(r.stderr)![1]) as string[];
   expect(loaded.filter((p) => /^(cdktf|constructs|@cdktf\/)/.test(p))).toEqual([]);
-});
-
-describeWithTool(ZOOKEEPER_TOOL, "the member-rejoin gate against a real ZooKeeper ensemble (the ha masters' zoo.cfg)", () => {
-  let ensemble: RunningEnsemble;
-  let endpoints: ClusterEndpoints;
-  const myids: number[] = [];
-
-  beforeAll(async () => {
-    const ipMap: Record<string, string> = {};
-    const members = machineDocs(BASE, "aws").map((m) => {
-      const doc = parseCloudConfig(m.text);
-      const myid = Number(envOf(doc, "zookeeper").ZOO_MY_ID);
-      ipMap[m.privateIp] = `127.0.0.${myid}`;
-      return { myid, zooCfg: fileOf(doc, ZOO_CFG_PATH) };
-    });
-    ensemble = await startEnsemble(members, ipMap);
-    myids.push(...ensemble.members.map((m) => m.myid));
-    endpoints = { zookeeper: ensemble.members.map((m) => [`${m.host}:${m.clientPort}`]), mesos: [], marathon: [], expectedAgents: 0, requestTimeoutMs: 2000 };
-  }, 120000);
-
-  afterAll(async () => {
-    await ensemble?.stopAll();
-  });
-
-  test("a stopped follower fails the gate; started again, the gate waits until it is back as a follower the leader has synced", async () => {
-    const names = myids.map((id) => `member-${id}`);
-    const settled = await waitUntilHealthy(() => clusterGate(endpoints, names), Date.now() + 60000, 100);
-    expect(settled.items).toEqual([expect.objectContaining({ name: "zookeeper", ok: true, summary: expect.stringMatching(/has 2 of 2 followers synced \(mntr\)$/) })]);
-
-    // The fake's answers have the real members' lines (srvr) and keys (mntr).
-    const modes = await Promise.all(myids.map((id) => ensemble.mode(id)));
-    const follower = modes.indexOf("follower");
-    const leader = modes.indexOf("leader");
-    const keys = (text: string) => text.split("\n").filter(Boolean).map((l) => l.split(/:|\t/)[0]);
-    const real = await fourLetterWord(endpoints.zookeeper![follower][0], "srvr", 2000);
-    expect(keys(await fourLetterWord(zookeeper[1], "srvr", 2000))).toEqual(keys(real));
-    const realMntr = keys(await fourLetterWord(endpoints.zookeeper![leader][0], "mntr", 2000));
-    expect(realMntr).toEqual(expect.arrayContaining(keys(await fourLetterWord(zookeeper[0], "mntr", 2000))));
-
-    await ensemble.stop(myids[follower]);
-    const away = await clusterGate(endpoints, names, follower);
-    expect(away[0]).toMatchObject({ name: "zookeeper-member", ok: false, summary: expect.stringMatching(new RegExp(`^member-${myids[follower]} \\(127\\.0\\.0\\.\\d+:\\d+\\) does not answer .*ECONNREFUSED`)) });
-    expect(away[1]).toMatchObject({ name: "zookeeper", ok: false });
-    const bounded = await waitUntilHealthy(() => clusterGate(endpoints, names, follower), Date.now() + 300, 100);
-    expect(bounded.ok).toBe(false);
-
-    await ensemble.start(myids[follower]);
-    const back = await waitUntilHealthy(() => clusterGate(endpoints, names, follower), Date.now() + 60000, 100);
-    expect(back.items.map((i) => [i.name, i.ok])).toEqual([["zookeeper-member", true], ["zookeeper", true]]);
-    expect(back.items[0].summary).toMatch(new RegExp(`^member-${myids[follower]} \\(127\\.0\\.0\\.\\d+:\\d+\\) serves as follower$`));
-    expect(back.items[1].summary).toMatch(/; the leader member-\d has 2 of 2 followers synced \(mntr\)$/);
-  }, 120000);
 });

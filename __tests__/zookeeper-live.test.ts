@@ -9,7 +9,11 @@
  * `npm run smoke`'s ZooKeeper step is checked against the same servers at
  * each stage: one leader in a healthy ensemble; a stopped leader fails the
  * step naming the member and the leader elected in its place; no quorum fails
- * it as "no leader"; a single server must be standalone.
+ * it as "no leader"; a single server must be standalone. So is `npm run
+ * rollout`'s member-rejoin gate: the stopped member fails it; started again,
+ * the gate waits until it is back as a follower the leader has synced. (The
+ * fake cluster's four-letter-word answers are checked against these servers'
+ * lines and keys here too.)
  *
  * The ensembles run from the Azure masters' configuration. The AWS masters'
  * is the same once each member's address is mapped as the harness maps it
@@ -20,6 +24,9 @@
  */
 import { ZOO_CFG_PATH } from "../constructs/zookeeper-ensemble";
 import { smokeMain } from "../scripts/lib/smoke";
+import { ClusterEndpoints, fourLetterWord } from "../constructs/cluster-client/checks";
+import { clusterGate, waitUntilHealthy } from "../scripts/lib/rollout";
+import { FakeCluster } from "./helpers/fake-cluster";
 import { Cloud, envOf, fileOf, machineDocs, parseCloudConfig, synthCluster } from "./helpers/synth";
 import { describeWithTool } from "./helpers/tools";
 import { rewriteZooCfg, RunningEnsemble, sleep, startEnsemble, ZkMemberConfig, ZkMode, ZOOKEEPER_TOOL } from "./helpers/zookeeper";
@@ -142,6 +149,23 @@ describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run
         expect(healthy.line).toMatch(new RegExp(`zookeeper +ok +3 of 3 members serve; leader ${address(leader).replace(/\./g, "\\.")}, 2 followers`));
         clock.lap("smoke's step: ok, naming the leader");
 
+        // npm run rollout's gate, on these servers (no Mesos, Marathon or agents asked for).
+        const endpoints: ClusterEndpoints = { zookeeper: ids.map((id) => [address(id)]), mesos: [], marathon: [], expectedAgents: 0, requestTimeoutMs: 2000 };
+        const names = ids.map((id) => `member-${id}`);
+        const settled = await waitUntilHealthy(() => clusterGate(endpoints, names), Date.now() + 60000, 100);
+        expect(settled.items).toEqual([expect.objectContaining({ name: "zookeeper", ok: true, summary: expect.stringMatching(/has 2 of 2 followers synced \(mntr\)$/) })]);
+        // The fake cluster's members answer with these servers' lines (srvr) and keys (mntr).
+        const fake = await FakeCluster.start(3);
+        try {
+          const fakeMembers = await fake.startZookeeper();
+          const keys = (text: string) => text.split("\n").filter(Boolean).map((l) => l.split(/:|\t/)[0]);
+          expect(keys(await fourLetterWord(fakeMembers[1], "srvr", 2000))).toEqual(keys(await fourLetterWord(address(follower), "srvr", 2000)));
+          expect(keys(await fourLetterWord(address(leader), "mntr", 2000))).toEqual(expect.arrayContaining(keys(await fourLetterWord(fakeMembers[0], "mntr", 2000))));
+        } finally {
+          await fake.close();
+        }
+        clock.lap("rollout's gate: healthy; the fake's answers match");
+
         await ensemble.stop(leader);
         const rest = ids.filter((id) => id !== leader);
         const reelected = await waitForModes(ensemble, rest, (m) => count(m, "leader") === 1 && count(m, "follower") === 1, "a new leader among the other two");
@@ -158,7 +182,18 @@ describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run
         expect(degraded.last).toBe("smoke: FAILED at zookeeper");
         clock.lap("smoke's step: FAILED, naming the stopped member and the new leader");
 
+        const stepped = ids.indexOf(leader);
+        const away = await clusterGate(endpoints, names, stepped);
+        expect(away[0]).toMatchObject({ name: "zookeeper-member", ok: false, summary: expect.stringMatching(new RegExp(`^member-${leader} \\(127\\.0\\.0\\.\\d+:\\d+\\) does not answer .*ECONNREFUSED`)) });
+        expect(away[1]).toMatchObject({ name: "zookeeper", ok: false });
+        expect((await waitUntilHealthy(() => clusterGate(endpoints, names, stepped), Date.now() + 300, 100)).ok).toBe(false);
+        clock.lap("rollout's gate: the stopped member fails it, also within a bound");
+
         await ensemble.start(leader);
+        const back = await waitUntilHealthy(() => clusterGate(endpoints, names, stepped), Date.now() + 60000, 100);
+        expect(back.items.map((i) => [i.name, i.ok])).toEqual([["zookeeper-member", true], ["zookeeper", true]]);
+        expect(back.items[0].summary).toMatch(new RegExp(`^member-${leader} \\(127\\.0\\.0\\.\\d+:\\d+\\) serves as follower$`));
+        expect(back.items[1].summary).toMatch(/; the leader member-\d has 2 of 2 followers synced \(mntr\)$/);
         const rejoined = await waitForModes(ensemble, ids, (m) => m[leader] === "follower" && count(m, "leader") === 1 && count(m, "follower") === 2, `member ${leader} rejoining`);
         expect(leaderOf(rejoined)).toBe(leaderOf(reelected));
         expect(await ensemble.read(leader, path)).toBe(data);
