@@ -16,6 +16,7 @@ import { gzipSync } from "zlib";
 import { planRollout, resumeCommand, rolloutMain } from "../scripts/lib/rollout";
 import { decodeBase64UserData } from "../scripts/lib/synth-output";
 import { FakeCluster } from "./helpers/fake-cluster";
+import { cdktfLoaded, libraryReportPreload } from "./helpers/loaded-libraries";
 import { synthCluster, TfJson } from "./helpers/synth";
 
 const ROOT = join(__dirname, "..");
@@ -279,11 +280,8 @@ describe("the rollout", () => {
 });
 
 test("as a command: misuse is exit status 2, and it loads no cdktf (it synthesizes in a child process)", () => {
-  const hook = join(WORK, "report-packages.js");
-  writeFileSync(hook, `process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify([...new Set(Object.keys(require.cache).map((f) => (/node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(f) || [])[1]).filter(Boolean))])));`);
-  const r = spawnSync(process.execPath, ["--require", hook, join(ROOT, "scripts", "run-ts.js"), join(ROOT, "scripts", "rollout.ts"), "ha", "--base-ref", "HEAD", "--bogus"], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--require", libraryReportPreload(), join(ROOT, "scripts", "run-ts.js"), join(ROOT, "scripts", "rollout.ts"), "ha", "--base-ref", "HEAD", "--bogus"], { cwd: ROOT, encoding: "utf8" });
   expect(r.status).toBe(2);
   expect(r.stderr).toMatch(/^rollout: unknown option --bogus\nusage: npm run rollout -- <stack>/);
-  const loaded = JSON.parse(/\nLOADED (.*)$/.exec(r.stderr)![1]) as string[];
-  expect(loaded.filter((p) => /^(cdktf|constructs|@cdktf\/)/.test(p))).toEqual([]);
+  expect(cdktfLoaded(r.stderr).packages).toEqual([]);
 });
