@@ -7,10 +7,8 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { buildApp } from "../stacks/app";
-import { loadAppConfig } from "../stacks/config";
 import { copyProject, git, ROOT } from "./helpers/project-copy";
-import { synthApp, TEST_SSH_KEY } from "./helpers/synth";
+import { synthApp } from "./helpers/synth";
 
 const HOME = mkdtempSync(join(tmpdir(), "plan-diff-cli-home-"));
 /** The environment of a CI runner: no ~/.ssh key, nothing configured. */
@@ -26,16 +24,10 @@ function planDiff(cwd: string, args: string[]): { status: number | null; stdout:
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function synthTo(env: Record<string, string>): string {
-  const outdir = mkdtempSync(join(tmpdir(), "plan-diff-cli-out-"));
-  buildApp({ config: loadAppConfig({ env: { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env }, cwd: HOME, homeDir: HOME }), outdir }).app.synth();
-  return outdir;
-}
-
 test("exit codes 0, 2 and 3 for two synth output folders, and 1 for bad input", () => {
   const base = synthApp({ CLUSTER_CLOUD: "azure" });
   // A second synth of the same configuration: what plan-diff sees when nothing changed.
-  const same = synthTo({});
+  const same = synthApp({ CLUSTER_CLOUD: "azure" }, { fresh: true });
   const agents = synthApp({ CLUSTER_CLOUD: "azure", CLUSTER_HA_AGENT_COUNT: "4" });
   const masters = synthApp({ CLUSTER_CLOUD: "azure", CLUSTER_HA_MASTER_COUNT: "5" });
 

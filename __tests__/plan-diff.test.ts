@@ -3,18 +3,12 @@
  * concrete changes: what is reported as created, changed, replaced, and what
  * that does to the ZooKeeper quorum.
  */
-import { mkdtempSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
-import { buildApp } from "../stacks/app";
-import { loadAppConfig } from "../stacks/config";
 import { diffHunks, unifiedDiff } from "../scripts/lib/text-diff";
 import { diffSynthOutputs, PlanDiff, ResourceChange, StackDiff } from "../scripts/lib/plan-diff";
 import { renderReport } from "../scripts/lib/plan-diff-report";
 import { decodeBase64UserData, readSynthOutput, TfJson } from "../scripts/lib/synth-output";
-import { Cloud, synthApp, TEST_SSH_KEY } from "./helpers/synth";
+import { Cloud, synthApp } from "./helpers/synth";
 
-const HOME = mkdtempSync(join(tmpdir(), "plan-diff-home-"));
 
 const synthesized = new Map<string, Map<string, TfJson>>();
 /**
@@ -26,12 +20,7 @@ function synthOutput(env: Record<string, string>, fresh = false): Map<string, Tf
   const key = JSON.stringify(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)));
   const known = synthesized.get(key);
   if (known && !fresh) return known;
-  let outdir = synthApp(env);
-  if (fresh) {
-    outdir = mkdtempSync(join(tmpdir(), "plan-diff-out-"));
-    buildApp({ config: loadAppConfig({ env: { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env }, cwd: HOME, homeDir: HOME }), outdir }).app.synth();
-  }
-  const output = readSynthOutput(outdir);
+  const output = readSynthOutput(synthApp(env, { fresh }));
   if (!known) synthesized.set(key, output);
   return output;
 }

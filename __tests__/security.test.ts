@@ -211,7 +211,6 @@ describe.each(CLOUDS)("%s", (cloud) => {
       if (cloud === "aws") expect(Object.values(resourcesOf(dev, "aws_iam_role_policy")).map((p) => p.name)).toEqual(["session-manager"]);
       for (const d of machineDocs(dev, cloud)) {
         expect(d.resource.identity).toBeUndefined();
-        if (cloud === "azure") expect(d.resource.iam_instance_profile).toBeUndefined();
         expect(parseCloudConfig(d.text).files.has("/usr/local/sbin/fetch-cluster-secret")).toBe(false);
       }
     });

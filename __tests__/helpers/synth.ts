@@ -179,9 +179,10 @@ function cachedSynth<S>(id: string, props: MesosClusterStackProps, build: () => 
  * synth output folder. Shared between the test files of one jest run like
  * {@link synthCluster}'s JSON (plan-diff, plan-diff-cli and replacement-table
  * diff the same configurations); the folder is read, never changed. Without the
- * run's cache folder, a fresh temporary folder.
+ * run's cache folder, or with `fresh` (a second synth of one configuration, for
+ * determinism checks), a new temporary folder.
  */
-export function synthApp(env: Record<string, string>): string {
+export function synthApp(env: Record<string, string>, options: { fresh?: boolean } = {}): string {
   const full = { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, ...env };
   const synthTo = (outdir: string) => {
     const home = mkdtempSync(join(tmpdir(), "synth-app-home-"));
@@ -192,7 +193,7 @@ export function synthApp(env: Record<string, string>): string {
     }
   };
   const dir = process.env.MESOS_TEST_SYNTH_CACHE;
-  if (!dir || !existsSync(dir)) {
+  if (options.fresh || !dir || !existsSync(dir)) {
     const outdir = mkdtempSync(join(tmpdir(), "synth-app-out-"));
     synthTo(outdir);
     return outdir;
