@@ -107,11 +107,18 @@ function checkPublicSubnet(scope: IConstruct, space: Cidr, text: string, taken: 
 
 /** The highest /28 of the space that no master or agent subnet overlaps. */
 function freeBlock(scope: IConstruct, space: Cidr, taken: { cidr: Cidr }[]): string {
+  const found = highestFreeBlock(space, taken.map((c) => c.cidr));
+  if (found) return found.toString();
+  return fail(scope, "addressSpace", space.toString(), "an address space with a free /28 beside the master and agent subnets, for the public subnet of the NAT gateway (or give publicSubnetCidr)");
+}
+
+/** The highest /28 of `space` that overlaps none of `taken`, if any. */
+export function highestFreeBlock(space: Cidr, taken: Cidr[]): Cidr | undefined {
   for (let i = 2 ** (28 - space.prefixLength) - 1; i >= 0; i--) {
     const candidate = space.subnet(28, i);
-    if (!taken.some((c) => c.cidr.overlaps(candidate))) return candidate.toString();
+    if (!taken.some((c) => c.overlaps(candidate))) return candidate;
   }
-  return fail(scope, "addressSpace", space.toString(), "an address space with a free /28 beside the master and agent subnets, for the public subnet of the NAT gateway (or give publicSubnetCidr)");
+  return undefined;
 }
 
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c) => Cidr.parse(c));

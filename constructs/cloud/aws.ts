@@ -38,7 +38,7 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Cidr } from "../core/net";
 import { CidrPeer, GroupPeer, IngressRule, SecurityGroupRef } from "../core/network-rules";
 import { checkInteger, checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN } from "../core/validation";
-import { planAddresses } from "./address-plan";
+import { highestFreeBlock, planAddresses } from "./address-plan";
 import { AWS_REGIONS, didYouMean } from "./regions";
 import { awsInstanceType } from "./vm-sizes-aws";
 import { VmSizeInfo } from "./vm-sizes";
@@ -345,7 +345,7 @@ export class AwsTarget extends Construct implements CloudTarget {
       const known = publicByZone.get(zone);
       if (known) return known;
       const index = zones.indexOf(zone);
-      const cidr = freeBlocks(space, taken, 1)[0];
+      const cidr = highestFreeBlock(space, taken);
       if (!cidr) fail(this, "addressSpace", plan.addressSpace, `an address space with a free /28 for a public subnet in ${zone}, beside the master, agent and public subnets (the edge's load balancer has one in each zone of the edge pool)`);
       taken.push(cidr);
       const s = new Subnet(this, `subnet-public-${index + 1}`, {
@@ -929,21 +929,6 @@ export const SESSION_MANAGER_ACTIONS = [
 ];
 
 /**
- * A KMS key ARN of this region and partition: `arn:aws:kms:eu-west-1:111122223333:key/<key id>`,
- * the id a UUID or a multi-Region `mrk-` id. Not an alias: an IAM policy
- * grants kms:Decrypt on keys, not on their aliases. Tokens are taken as they are.
- */
-/** The highest `count` /28 blocks of `space` that overlap none of `taken`, highest first. */
-function freeBlocks(space: Cidr, taken: Cidr[], count: number): Cidr[] {
-  const found: Cidr[] = [];
-  for (let i = 2 ** (28 - space.prefixLength) - 1; i >= 0 && found.length < count; i--) {
-    const candidate = space.subnet(28, i);
-    if (!taken.some((c) => c.overlaps(candidate))) found.push(candidate);
-  }
-  return found;
-}
-
-/**
  * The public subnets of an existing network, checked (literal /28 or larger
  * blocks inside its address space, in its zones, one per zone), as the
  * lookup exposeEdge uses: a zone without one is refused there, naming
@@ -976,6 +961,11 @@ function vpcResolver(cidr: string): string {
   return Cidr.parse(cidr).host(2);
 }
 
+/**
+ * A KMS key ARN of this region and partition: `arn:aws:kms:eu-west-1:111122223333:key/<key id>`,
+ * the id a UUID or a multi-Region `mrk-` id. Not an alias: an IAM policy
+ * grants kms:Decrypt on keys, not on their aliases. Tokens are taken as they are.
+ */
 function checkKmsKeyArn(scope: IConstruct, arn: string, region: string, partition: string): string {
   if (isUnresolved(arn)) return arn;
   const allowed = `the ARN of a customer managed KMS key of ${region}, such as arn:${partition}:kms:${region}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab (a key ARN, not an alias: the roles are granted kms:Decrypt on the key; Parameter Store calls KMS in its own region)`;
