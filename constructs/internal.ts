@@ -14,3 +14,4 @@ export { parseRoleHeader, ROLE_NAMES, STATEFUL_ROLES, type RoleName } from "./co
 export { type MarathonAppSpec, renderAppDefinition } from "./core/marathon-app-definition";
 export { parseEnvFile } from "./core/systemd";
 export { parseVaultUriTemplate } from "./cloud/secret-fetchers/azure";
+export { appDnsNames, type AppDnsNames, marathonTaskName, mesosDnsLabel, type MesosDnsNaming } from "./core/mesos-dns-names";

@@ -4,6 +4,7 @@ import { CloudConfig } from "./core/cloud-config";
 import { ContainerImage, imageProp } from "./core/container-image";
 import { HttpCredentials } from "./core/credentials";
 import { parseIpv4 } from "./core/net";
+import { appDnsNames, AppDnsNames } from "./core/mesos-dns-names";
 import { ROLE_NAMES } from "./core/role-header";
 import { Port } from "./core/network-rules";
 import { ensureRandomProvider } from "./core/providers";
@@ -256,7 +257,7 @@ export class MesosDns extends Construct implements INodeRole {
    * Marathon's `--framework_name`, `marathon` by default.
    */
   public static appHostname(appId: string, domain = "mesos", framework = "marathon"): string {
-    return `${appLabel(appId)}.${frameworkLabel(framework)}.${domain}`;
+    return namesOf(appId, domain, framework).hostname;
   }
 
   /**
@@ -266,7 +267,7 @@ export class MesosDns extends Construct implements INodeRole {
    * `<name>-<hash>-<agent>.marathon.<domain>` and its host port.
    */
   public static appSrvName(appId: string, domain = "mesos", framework = "marathon"): string {
-    return `_${appLabel(appId)}._tcp.${frameworkLabel(framework)}.${domain}`;
+    return namesOf(appId, domain, framework).srv();
   }
 
   /** The configuration of the Mesos-DNS on the master at `ip`, without the credentials (those are added at boot). */
@@ -379,33 +380,9 @@ case $secret in *[!A-Za-z0-9._~-]*|'') echo "mesos-dns-credentials: the secret i
 /** Lower-case DNS labels (RFC 1123), dot-separated. */
 const DOMAIN_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
-/**
- * Mesos-DNS's RFC 1123 label (MD records/labels/labels.go `RFC1123` =
- * `label(name, 63, "-", "-")`): map every character (A-Z to lower case, a-z
- * and 0-9 kept, "-" "." "_" to "-", anything else dropped), trim "-" on the
- * left, cut at 63 and trim "-" on the right; when that trim shortened the
- * head, refill it from the rest (`trimCut`).
- */
-export function rfc1123Label(name: string): string {
-  // Go's bytes.Map works rune by rune: anything outside ASCII letters and digits, "-", "." and "_" is dropped.
-  const mapped = [...name].map((c) => (/[A-Za-z0-9]/.test(c) ? c.toLowerCase() : c === "-" || c === "." || c === "_" ? "-" : "")).join("");
-  const trim = mapped.replace(/^-+/, "");
-  const size = Math.min(trim.length, 63);
-  const head = trim.slice(0, size).replace(/-+$/, "");
-  if (head.length === size) return head;
-  const tail = trim.slice(size).replace(/^-+/, "");
-  return tail.length > 0 ? head + tail.slice(0, Math.min(tail.length, size - head.length)) : head;
-}
-
-/** A Marathon app id's task name as Mesos-DNS labels it: segments reversed, joined by ".", one label. */
-function appLabel(appId: string): string {
-  const segments = String(appId).split("/").filter((s) => s.length > 0);
-  const label = rfc1123Label(segments.reverse().join("."));
-  if (label === "") throw new Error(`${JSON.stringify(appId)} is not a Marathon app id with a name (such as /redis)`);
-  return label;
-}
-
-/** The framework part: each label of the framework name (MD records/labels/labels.go DomainFrag). */
-function frameworkLabel(framework: string): string {
-  return framework.split(".").map(rfc1123Label).filter(Boolean).join(".");
+/** An app's Mesos-DNS names (core/mesos-dns-names.ts); an id without a name is refused. */
+function namesOf(appId: string, domain: string, framework: string): AppDnsNames {
+  const names = appDnsNames(String(appId), { domain, framework });
+  if (names.label === "") throw new Error(`${JSON.stringify(appId)} is not a Marathon app id with a name (such as /redis)`);
+  return names;
 }
