@@ -159,15 +159,15 @@ const flatness: Record<string, number[]> = {};
     `  buildApp({ config: loadAppConfig({ env, cwd: c.out, homeDir: c.out }), outdir: c.out }).app.synth();`,
     `}`,
   ].join("\n");
-  const result = spawnSync(process.execPath, ["-e", program], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  if (result.status !== 0) throw new Error(`the flatness synths failed (${result.status}): ${result.stderr.toString().slice(-2000)}`);
-  for (const cloud of ["azure", "aws"]) {
-    flatness[cloud] = ["0", "3", "1000"].map((agents) => {
-      if (quick && agents === "3") return resourceCount(outDirs[cloud], "ha");
-      return resourceCount(configs.find((c) => c.cloud === cloud && c.agents === agents)!.out, "ha");
-    });
+  try {
+    const result = spawnSync(process.execPath, ["-e", program], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    if (result.status !== 0) throw new Error(`the flatness synths failed (${result.status}): ${result.stderr.toString().slice(-2000)}`);
+    for (const cloud of ["azure", "aws"]) {
+      flatness[cloud] = ["0", "3", "1000"].map((agents) => resourceCount(configs.find((c) => c.cloud === cloud && c.agents === agents)?.out ?? outDirs[cloud], "ha"));
+    }
+  } finally {
+    for (const c of configs) rmSync(c.out, { recursive: true, force: true });
   }
-  for (const c of configs) rmSync(c.out, { recursive: true, force: true });
 }
 
 // 4: user data shares, over every output synthesized above.

@@ -21,7 +21,7 @@ const path = require("path");
 
 const root = path.join(__dirname, "..");
 const config = path.join(__dirname, "tsconfig.typecheck.json");
-const info = path.join(root, "node_modules", ".cache", "tsc", "typecheck-build.tsbuildinfo");
+const info = path.resolve(__dirname, require(config).compilerOptions.tsBuildInfoFile);
 const installed = path.join(root, "node_modules", ".package-lock.json");
 
 const mtime = (file) => {
