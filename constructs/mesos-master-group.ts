@@ -354,17 +354,15 @@ export class MesosMasterGroup extends Construct implements INodeRole {
       flags.credentials = CREDENTIALS_IN_CONTAINER;
     }
     const viewers = this.viewerPrincipals;
-    const acls = withViewerDenials(
-      mesosAcls({
-        taskUsers: this.taskUsers,
-        agentOnlyPrincipals: [...(this.agentCredentials ? [this.agentCredentials.username] : []), ...viewers],
-        // A pool that drains its agents: their principal may put machines in maintenance (allowAgentMaintenance).
-        maintenancePrincipals: this.agentMaintenance && this.agentCredentials ? [this.agentCredentials.username] : [],
-        // Roles a framework reserved on these masters (MarathonService mesosRole: slave_public).
-        roleOwners: frameworkRoleOwners(this),
-      }),
-      viewers,
-    );
+    const acls = mesosAcls({
+      taskUsers: this.taskUsers,
+      agentOnlyPrincipals: [...(this.agentCredentials ? [this.agentCredentials.username] : []), ...viewers],
+      viewerPrincipals: viewers,
+      // A pool that drains its agents: their principal may put machines in maintenance (allowAgentMaintenance).
+      maintenancePrincipals: this.agentMaintenance && this.agentCredentials ? [this.agentCredentials.username] : [],
+      // Roles a framework reserved on these masters (MarathonService mesosRole: slave_public).
+      roleOwners: frameworkRoleOwners(this),
+    });
     if (acls) flags.acls = acls;
     return { ...flags, ...this.extraFlags };
   }
@@ -462,22 +460,4 @@ ${this.credentialsFileCommand(file)}`,
       requires: node.dataUnits,
     });
   }
-}
-
-/**
- * What the masters' ACL adds for read-only principals ({@link MesosMasterGroup.addViewer})
- * beyond the agent-only denials they share (every cluster-changing action,
- * every task): registering as an agent, the masters' log files, sandboxes and
- * flags. Each entry names the principal and `{type: NONE}` as the object, so it
- * matches every request of that principal and allows none (apache/mesos 1.7.1
- * src/authorizer/local/authorizer.cpp; include/mesos/authorizer/acls.proto);
- * placed first, it decides before any other entry of its action.
- */
-function withViewerDenials(acls: string | undefined, viewers: readonly string[]): string | undefined {
-  if (viewers.length === 0) return acls;
-  const parsed = (acls ? JSON.parse(acls) : {}) as Record<string, unknown[]>;
-  for (const [action, object] of [["register_agents", "agents"], ["access_mesos_logs", "logs"], ["access_sandboxes", "users"], ["view_flags", "flags"]] as const) {
-    parsed[action] = [{ principals: { values: [...viewers] }, [object]: { type: "NONE" } }, ...(parsed[action] ?? [])];
-  }
-  return JSON.stringify(parsed);
 }

@@ -109,6 +109,12 @@ export interface MesosAclOptions {
   /** Principals denied every cluster-changing action and every task (the agents' credential). */
   readonly agentOnlyPrincipals?: readonly string[];
   /**
+   * Read-only principals (MesosMasterGroup.addViewer), also among
+   * {@link agentOnlyPrincipals}: besides, they may not register agents or read
+   * the masters' logs, sandboxes or flags ({@link VIEWER_DENIED}).
+   */
+  readonly viewerPrincipals?: readonly string[];
+  /**
    * Of {@link agentOnlyPrincipals}, those that may still do the maintenance
    * actions an agent's drain needs ({@link AGENT_MAINTENANCE_ACTIONS}),
    * allowed by an entry of their own that comes first; every other denial
@@ -147,8 +153,27 @@ export function mesosAcls(options: MesosAclOptions): string | undefined {
       { principals: { type: "NONE" }, users: { type: "ANY" } },
     );
   }
+  // Each entry names the viewers and `{type: NONE}` as the object, so it matches every request of theirs
+  // and allows none (authorizer.cpp); placed first, it decides before any other entry of its action.
+  const viewers = options.viewerPrincipals ?? [];
+  if (viewers.length > 0) {
+    for (const [action, object] of VIEWER_DENIED) acls[action] = [{ principals: { values: [...viewers] }, [object]: { type: "NONE" } }, ...(acls[action] ?? [])];
+  }
   return Object.keys(acls).length > 0 ? JSON.stringify(acls) : undefined;
 }
+
+/**
+ * What the ACL adds for read-only principals beyond the agent-only denials
+ * they share (every cluster-changing action, every task): registering as an
+ * agent, the masters' log files, sandboxes and flags (apache/mesos 1.7.1
+ * include/mesos/authorizer/acls.proto).
+ */
+const VIEWER_DENIED: readonly [action: string, object: string][] = [
+  ["register_agents", "agents"],
+  ["access_mesos_logs", "logs"],
+  ["access_sandboxes", "users"],
+  ["view_flags", "flags"],
+];
 
 /** The `--acls` value: tasks of every framework may run as `users`, and as no one else. */
 export function runTasksAcl(users: readonly string[]): string {
