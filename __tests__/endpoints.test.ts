@@ -31,6 +31,7 @@ import { MesosDns } from "../constructs/mesos-dns";
 import { FakeCluster, marathonAppSchemaProblems } from "./helpers/fake-cluster";
 import { cdktfLoaded, libraryReportPreload } from "./helpers/loaded-libraries";
 import { DISCOVERY_STACKS, synthCluster } from "./helpers/synth";
+import { freePort } from "./helpers/ports";
 
 const ROOT = join(__dirname, "..");
 
@@ -335,11 +336,3 @@ describe("npm run endpoints against the fake cluster", () => {
   });
 });
 
-/** A loopback port free now (the fake marathon-lb binds it as the app's service port). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

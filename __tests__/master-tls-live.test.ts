@@ -11,7 +11,7 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { request as httpsRequest } from "https";
-import { createServer, Socket } from "net";
+import { Socket } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { App } from "cdktf";
@@ -26,6 +26,7 @@ import { FakeCluster } from "./helpers/fake-cluster";
 import { LocalExec, localExecs, nullResource, plannedInstance, runLocalExec } from "./helpers/local-exec";
 import { TEST_SSH_KEY } from "./helpers/synth";
 import { describeWithTool, ToolSpec } from "./helpers/tools";
+import { freePort } from "./helpers/ports";
 
 /** Debian/Ubuntu's stunnel (what the masters install). */
 const STUNNEL: ToolSpec = { name: "stunnel4", debianPackage: "stunnel4", probe: ["stunnel4", "-version"] };
@@ -74,14 +75,6 @@ function makePki(): Pki {
     revokedCert: read("revoked.pem"),
     revokedKey: read("revoked.key"),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function accepts(port: number): Promise<boolean> {

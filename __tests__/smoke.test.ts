@@ -8,7 +8,6 @@
 import { execFile } from "child_process";
 import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
-import { AddressInfo, createServer } from "net";
 import { join } from "path";
 import { App } from "cdktf";
 import { MesosClusterStack } from "../stacks/mesos-cluster-stack";
@@ -16,6 +15,7 @@ import { clusterChecks } from "../constructs/cluster-client/checks";
 import { loadOutputs, parseSmokeArgs, resolveEndpoints, smokeMain } from "../scripts/lib/smoke";
 import { FakeCluster, FakeScenario, SWARM_OFFER_HOLD_MS } from "./helpers/fake-cluster";
 import { TEST_SSH_KEY } from "./helpers/synth";
+import { freePort } from "./helpers/ports";
 
 const ROOT = join(__dirname, "..");
 
@@ -444,15 +444,6 @@ describe("the discovery walk: a Redis app through Marathon, Mesos-DNS and marath
     expect(fake.requestsTo("marathon", "PUT")).toHaveLength(0);
   });
 });
-
-/** A loopback port free now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("where the cluster is", () => {
   test("from `terraform output -json`: public and private addresses are both tried, credentials come from the outputs", async () => {

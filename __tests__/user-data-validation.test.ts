@@ -228,6 +228,14 @@ const BROKEN: BrokenCase[] = [
     where: "mesos-agent.service",
     message: /ExecStartPre= runs \/usr\/local\/sbin\/mesos-agent-prestrat, which neither the document/,
   },
+  {
+    name: "a file path with a '..' in it (it would be written outside the check's root)",
+    check: "systemd",
+    doc: "agent",
+    break: (t) => mutate(t, "- path: /usr/local/sbin/mesos-agent-prestart\n", "- path: /usr/local/../../../../sbin/mesos-agent-prestart\n"),
+    where: "/usr/local/../../../../sbin/mesos-agent-prestart",
+    message: /not absolute and normal/,
+  },
   { name: "enabling a unit nobody writes", check: "systemd", doc: "agent", break: (t) => mutate(t, "    - mesos-agent-health.service\n", "    - mesos-agent-health.service\n    - mesos-agnet.service\n"), where: "mesos-agnet.service", message: /neither the document/ },
   // The runtime check (effective argv, flags and engine: scripts/lib/effective-runtime.ts); every defect is in runtime-fidelity.test.ts.
   { name: "Swarm registered without checkpointing", check: "runtime", doc: "master", break: (t) => mutate(t, " --cluster-opt mesos.checkpointfailover=true", ""), where: "swarm-manager.service", message: /registers without checkpointing/ },
@@ -279,6 +287,48 @@ describe("each check reports a deliberately broken document", () => {
     if (tool) describeWithTool(tool, `${check} check`, body);
     else describe(`${check} check`, body);
   }
+});
+
+describeWithTool(SHELLCHECK, "a script several documents carry is checked once", () => {
+  test("its findings reach every document that carries it, at its own place", async () => {
+    const broken = BROKEN.find((c) => c.name === "an unquoted variable in a written script")!;
+    const original = stackDocuments("aws", "dev").find((d) => d.group === (broken.doc === "master" ? "masters" : "agents"))!;
+    const text = broken.break(original.text);
+    const docs = [asDocument(original, "first", text), original, asDocument(original, "second", text)];
+    const reports = await validateDocuments(docs, { skip: CHECKS.filter((c) => c !== "shellcheck") });
+    const findings = reports.map((r) => resultOf(r, "shellcheck").findings);
+    expect(findings[0]).toContainEqual(expect.objectContaining({ where: broken.where, message: expect.stringMatching(broken.message) }));
+    expect(findings[2]).toEqual(findings[0]);
+    expect(findings[1]).toEqual([]);
+  });
+});
+
+describeWithTool(SYSTEMD_ANALYZE, "the systemd check's roots are reused (scripts/lib/validate-user-data.ts UnitRoot)", () => {
+  test("nothing one document writes is left for the next, and a host unit a document replaced is back", async () => {
+    const agent = stackDocuments("aws", "dev").find((d) => d.group === "agents")!;
+    const withFile = (text: string, path: string, content: string) =>
+      mutate(text, "write_files:\n", `write_files:\n  - path: ${path}\n    content: ${JSON.stringify(content)}\n    permissions: "0644"\n`);
+    const probe = (requires: string) => `[Unit]\nDescription=probe\nRequires=${requires}\nAfter=${requires}\n[Service]\nExecStart=/bin/true\n`;
+    const cases = [
+      asDocument(agent, "replaces a host unit", withFile(agent.text, "/usr/lib/systemd/system/multi-user.target", "[Unit]\nDescription=replaced\nBogusKey=1\n")),
+      // Needs the host's multi-user.target back; leaves a unit of its own beside the host's.
+      asDocument(agent, "adds a unit", withFile(withFile(agent.text, "/usr/lib/systemd/system/probe.service", probe("multi-user.target")), "/etc/systemd/system/probe-host.service", probe("multi-user.target"))),
+      // The documents before wrote probe.service and the prestart script into the same root; this one writes neither.
+      asDocument(agent, "needs what the others wrote", withFile(mutate(agent.text, /(- path: \/usr\/local\/sbin\/mesos-agent-prestart)\n/, "$1-moved\n"), "/etc/systemd/system/probe-user.service", probe("probe.service"))),
+    ];
+    const results = [];
+    // One document at a time: each takes the root the one before gave back (the pool is last in, first out).
+    for (const doc of cases) {
+      const [report] = await validateDocuments([doc], { skip: CHECKS.filter((c) => c !== "systemd") });
+      results.push(resultOf(report, "systemd"));
+    }
+    expect(results[0].findings).toEqual([expect.objectContaining({ message: expect.stringContaining("multi-user.target:3: Unknown key 'BogusKey'") })]);
+    expect(results[1]).toEqual({ check: "systemd", status: "ok", findings: [] });
+    expect(results[2].findings.map((f) => f.message).sort()).toEqual([
+      expect.stringMatching(/^ExecStartPre= runs \/usr\/local\/sbin\/mesos-agent-prestart, which neither the document/),
+      expect.stringMatching(/^systemd-analyze verify: probe-user.service: Failed to create probe-user.service\/start: Unit probe.service not found/),
+    ]);
+  });
 });
 
 // ---------------------------------------------------------------------------

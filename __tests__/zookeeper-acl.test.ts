@@ -371,10 +371,19 @@ async function outcome(p: Promise<unknown>): Promise<string> {
   }
 }
 
-/** Command lines and environments of every process now running that contain `needle` (what `ps e` would show). */
-function processesShowing(needle: string): string[] {
+/** The processes running now. */
+function runningPids(): Set<string> {
+  return new Set(readdirSync("/proc").filter((d) => /^\d+$/.test(d)));
+}
+
+/**
+ * Command lines and environments of every process now running that contain `needle` (what `ps e`
+ * would show), but for the ones in `skip`.
+ */
+function processesShowing(needle: string, skip: ReadonlySet<string> = new Set()): string[] {
   const found: string[] = [];
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+  for (const pid of runningPids()) {
+    if (skip.has(pid)) continue;
     for (const what of ["cmdline", "environ"]) {
       try {
         const text = readFileSync(`/proc/${pid}/${what}`, "utf8").split("\0").join(" ");
@@ -420,21 +429,27 @@ describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper ACLs of /mesos and /marathon on a re
     /**
      * Runs a script as its unit runs it, with Debian's shell in place of the
      * image's (`ZKCLI`), its stdout collected in a file; meanwhile every
-     * process's command line and environment is watched for the password.
+     * process's command line and environment is watched for the password:
+     * all of them once before the start, then every 5 ms the ones started
+     * since (reading all of some 300 processes' files every 5 ms cost about
+     * 2 CPU-seconds in this file; a process started meanwhile could only be
+     * skipped if it took the pid of one that ended meanwhile, after the
+     * kernel's pid counter wrapped around).
      */
     const runScript = async (local: string, password: string): Promise<{ status: number | null; stdout: string; stderr: string; shownBy: string[] }> => {
       const capture = join(work, "zkcli-wrapper");
       writeFileSync(capture, `#!/bin/sh\nexec ${ZKCLI_COMMAND.join(" ")} "$@" >>${join(work, "zkcli-stdout")}\n`, { mode: 0o755 });
+      const shownBy = new Set<string>(processesShowing(password).filter((p) => !p.includes("jest")));
+      const before = runningPids();
       const child = spawn("bash", [local], { env: { ...process.env, ZKCLI: capture } });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      const shownBy = new Set<string>();
       let done = false;
       const status = new Promise<number | null>((resolve) => child.once("close", (code) => { done = true; resolve(code); }));
       while (!done) {
-        for (const p of processesShowing(password)) if (!p.includes("jest")) shownBy.add(p);
+        for (const p of processesShowing(password, before)) if (!p.includes("jest")) shownBy.add(p);
         await sleep(5);
       }
       shellStdout = existsSync(join(work, "zkcli-stdout")) ? readFileSync(join(work, "zkcli-stdout"), "utf8") : "";

@@ -1,11 +1,17 @@
-// Jest global teardown: removes the run's synth cache folder made by jest-global-setup.js.
+// Jest global teardown: removes the run's temporary folder made by
+// jest-global-setup.js (the synth cache is in it) and gives back the TMPDIR
+// the run started with.
 "use strict";
 const { rmSync } = require("fs");
 
 module.exports = async function globalTeardown() {
-  const dir = process.env.MESOS_TEST_SYNTH_CACHE_OWNED;
+  const dir = process.env.MESOS_TEST_RUN_TMPDIR_OWNED;
   if (!dir) return;
   rmSync(dir, { recursive: true, force: true });
-  delete process.env.MESOS_TEST_SYNTH_CACHE;
-  delete process.env.MESOS_TEST_SYNTH_CACHE_OWNED;
+  if (process.env.TMPDIR === dir) {
+    if (process.env.MESOS_TEST_MACHINE_TMPDIR) process.env.TMPDIR = process.env.MESOS_TEST_MACHINE_TMPDIR;
+    else delete process.env.TMPDIR;
+  }
+  if (process.env.MESOS_TEST_SYNTH_CACHE?.startsWith(dir + "/")) delete process.env.MESOS_TEST_SYNTH_CACHE;
+  for (const name of ["MESOS_TEST_RUN_TMPDIR", "MESOS_TEST_RUN_TMPDIR_OWNED", "MESOS_TEST_MACHINE_TMPDIR"]) delete process.env[name];
 };

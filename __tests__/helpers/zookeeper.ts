@@ -160,7 +160,8 @@ export function rewriteZooCfg(
 // ---------------------------------------------------------------------------
 // Cross-process guard: one ensemble per loopback address at a time.
 
-const LOCK_ROOT = join(tmpdir(), "mesos-cluster-zk-harness");
+// Machine-wide, so not in a jest run's own temporary folder (scripts/jest-global-setup.js).
+const LOCK_ROOT = join(process.env.MESOS_TEST_MACHINE_TMPDIR ?? tmpdir(), "mesos-cluster-zk-harness");
 
 function alive(pid: number): boolean {
   try {

@@ -7,9 +7,9 @@
  * users run.
  */
 import { spawn } from "child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, Stats, writeFileSync } from "fs";
 import { cpus, tmpdir } from "os";
-import { dirname, join } from "path";
+import { dirname, join, posix } from "path";
 import { DATA_DISK_UNIT, DATA_ROOT } from "../../constructs/internal";
 import { Cloud, TfJson, UserDataNode, userDataNodes } from "./synth-output";
 import { imageProcess, runtimeFindings } from "./effective-runtime";
@@ -175,12 +175,6 @@ function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promis
   return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
-function writeTree(path: string, content: string, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, content);
-  chmodSync(path, mode);
-}
-
 // ---------------------------------------------------------------------------
 // 1. cloud-init schema
 
@@ -333,30 +327,43 @@ interface ShellcheckComment {
   message: string;
 }
 
-/** One shellcheck run over every script of every document (`-S warning`). */
+/**
+ * One shellcheck run over every script of every document (`-S warning`).
+ * A script several documents carry (the masters of one stack share most of
+ * theirs: half the scripts of a dev+ha synth) is checked once and its
+ * findings go to each document.
+ */
 async function checkShell(models: (UserDataModel | Error)[]): Promise<Finding[][]> {
   const findings: Finding[][] = models.map(() => []);
   return withTempDir("user-data-shell-", async (dir) => {
-    const owners = new Map<string, { doc: number; where: string; headerLines: number; exclude: string[] }>();
+    type Owner = { doc: number; where: string; headerLines: number; exclude: string[] };
+    const files = new Map<string, string>();
+    const owners = new Map<string, Owner[]>();
     models.forEach((model, doc) => {
       if (model instanceof Error) return;
-      shellScripts(model).forEach((script, n) => {
-        const file = join(dir, `${doc}-${n}.sh`);
-        writeFileSync(file, script.text);
-        owners.set(file, { doc, where: script.where, headerLines: script.headerLines, exclude: script.exclude });
-      });
+      for (const script of shellScripts(model)) {
+        let file = files.get(script.text);
+        if (!file) {
+          file = join(dir, `${files.size}.sh`);
+          writeFileSync(file, script.text);
+          files.set(script.text, file);
+          owners.set(file, []);
+        }
+        owners.get(file)!.push({ doc, where: script.where, headerLines: script.headerLines, exclude: script.exclude });
+      }
     });
     if (owners.size === 0) return findings;
     const r = await run(["shellcheck", "-S", "warning", "-f", "json1", ...owners.keys()]);
     if (r.code !== 0 && r.code !== 1) throw new Error(`shellcheck failed (exit ${r.code}): ${r.stderr.trim()}`);
     for (const c of (JSON.parse(r.stdout) as { comments: ShellcheckComment[] }).comments) {
-      const owner = owners.get(c.file);
-      if (!owner || owner.exclude.includes(`SC${c.code}`)) continue;
-      findings[owner.doc].push({
-        check: "shellcheck",
-        where: owner.where,
-        message: `line ${c.line - owner.headerLines}: SC${c.code} (${c.level}): ${c.message}`,
-      });
+      for (const owner of owners.get(c.file) ?? []) {
+        if (owner.exclude.includes(`SC${c.code}`)) continue;
+        findings[owner.doc].push({
+          check: "shellcheck",
+          where: owner.where,
+          message: `line ${c.line - owner.headerLines}: SC${c.code} (${c.level}): ${c.message}`,
+        });
+      }
     }
     return findings;
   });
@@ -485,25 +492,96 @@ function systemUnitDir(): string {
   return ["/usr/lib/systemd/system", "/lib/systemd/system"].find((d) => existsSync(join(d, "multi-user.target"))) ?? "/usr/lib/systemd/system";
 }
 
+const BASE_UNITS = "usr/lib/systemd/system";
+
 /**
- * Builds a root with the document's files (as cloud-init writes them), the
- * installed packages' stubs and the base system's units, then runs
- * `systemd-analyze verify --root` on every unit the document writes or
- * extends. Any line it prints is a finding.
+ * A root for `systemd-analyze verify --root`: the host's units under
+ * usr/lib/systemd/system, plus one document's files at a time. Copying the
+ * host's unit tree (about 300 files and links) for every document was most
+ * of this check's cost (0.2 CPU-seconds a document, mostly the kernel's), so
+ * a root is made once per process and concurrent check and kept in a pool:
+ * `write` records what it adds, `reset` takes it away again and copies back
+ * any host unit a document replaced, so the next document sees the host's
+ * tree and nothing else. The roots are removed when the process exits.
+ */
+class UnitRoot {
+  private static readonly idle: UnitRoot[] = [];
+  private static readonly made: string[] = [];
+
+  /** An idle root, or a new one. */
+  static take(): UnitRoot {
+    const idle = UnitRoot.idle.pop();
+    if (idle) return idle;
+    const dir = mkdtempSync(join(tmpdir(), "user-data-units-"));
+    if (UnitRoot.made.length === 0) process.once("exit", () => UnitRoot.made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+    UnitRoot.made.push(dir);
+    cpSync(systemUnitDir(), join(dir, BASE_UNITS), { recursive: true, verbatimSymlinks: true });
+    return new UnitRoot(dir);
+  }
+
+  /** Files written, and the host units among them. (The directories made for them stay: empty, they change nothing.) */
+  private readonly written = new Set<string>();
+  private readonly replaced = new Set<string>();
+
+  private constructor(readonly dir: string) {}
+
+  /** Writes `path` (absolute on the machine) into the root. Whatever is there is removed first: a host unit may be a link to /dev/null or outside the root. */
+  write(path: string, content: string, mode = 0o644): void {
+    const full = join(this.dir, path);
+    if (!full.startsWith(this.dir + "/")) throw new Error(`${path}: a path that leaves the machine's root`);
+    mkdirSync(dirname(full), { recursive: true });
+    if (!this.written.has(full) && lstatOrUndefined(full)) this.replaced.add(full);
+    rmSync(full, { force: true, recursive: true });
+    writeFileSync(full, content);
+    chmodSync(full, mode);
+    this.written.add(full);
+  }
+
+  /** Back to the host's units alone, and into the pool. */
+  release(): void {
+    for (const f of this.written) rmSync(f, { force: true });
+    const base = join(this.dir, BASE_UNITS) + "/";
+    for (const f of this.replaced) {
+      if (!f.startsWith(base)) throw new Error(`internal: ${f} was replaced but is not one of the host's units`);
+      cpSync(join(systemUnitDir(), f.slice(base.length)), f, { recursive: true, verbatimSymlinks: true });
+    }
+    this.written.clear();
+    this.replaced.clear();
+    UnitRoot.idle.push(this);
+  }
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Adds to a root (UnitRoot) the document's files (as cloud-init writes them)
+ * and the installed packages' stubs, then runs `systemd-analyze verify
+ * --root` on every unit the document writes or extends. Any line it prints
+ * is a finding.
  */
 async function verifyUnits(model: UserDataModel): Promise<Finding[]> {
   const units = unitFiles(model);
   if (units.length === 0) return [];
-  return withTempDir("user-data-units-", async (root) => {
-    cpSync(systemUnitDir(), join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+  const unitRoot = UnitRoot.take();
+  const root = unitRoot.dir;
+  try {
     for (const pkg of model.packages) {
       const stub = PACKAGE_STUBS[pkg] ?? { executables: assumedExecutables(pkg), units: {} };
-      for (const exe of stub.executables) writeTree(join(root, exe), "#!/bin/sh\n", 0o755);
-      for (const [name, text] of Object.entries(stub.units)) writeTree(join(root, "usr/lib/systemd/system", name), text);
+      for (const exe of stub.executables) unitRoot.write(exe, "#!/bin/sh\n", 0o755);
+      for (const [name, text] of Object.entries(stub.units)) unitRoot.write(join("/", BASE_UNITS, name), text);
     }
-    for (const f of model.files) writeTree(join(root, f.path), f.content, parseInt(f.permissions, 8));
-    // systemd-analyze verify checks only the first command of each Exec kind (and none marked "-"), so every one is checked here.
     const findings: Finding[] = [];
+    for (const f of model.files) {
+      if (posix.normalize(f.path) === f.path && f.path.startsWith("/")) unitRoot.write(f.path, f.content, parseInt(f.permissions, 8));
+      else findings.push({ check: "systemd", where: f.path, message: "write_files path is not absolute and normal (no \"..\", \".\" or doubled \"/\"): not written into the check's root" });
+    }
+    // systemd-analyze verify checks only the first command of each Exec kind (and none marked "-"), so every one is checked here.
     for (const unit of units) {
       for (const [key, values] of unit.sections.get("Service") ?? []) {
         if (!key.startsWith("Exec")) continue;
@@ -511,7 +589,7 @@ async function verifyUnits(model: UserDataModel): Promise<Finding[]> {
           const exe = splitExecLine(value)[0];
           if (!exe?.startsWith("/") || existsSync(join(root, exe))) continue;
           // Executables of the base system (e.g. /bin/sh) exist on Ubuntu as on this host; packaged ones only when installed.
-          if (existsSync(exe) && !PACKAGED_EXECUTABLES.has(exe)) writeTree(join(root, exe), "#!/bin/sh\n", 0o755);
+          if (existsSync(exe) && !PACKAGED_EXECUTABLES.has(exe)) unitRoot.write(exe, "#!/bin/sh\n", 0o755);
           else findings.push({ check: "systemd", where: unit.unit, message: `${key}= runs ${exe}, which neither the document, an installed package nor the base system provides` });
         }
       }
@@ -522,7 +600,9 @@ async function verifyUnits(model: UserDataModel): Promise<Finding[]> {
     findings.push(...lines.map((line): Finding => ({ check: "systemd", where: names.find((n) => line.includes(n)) ?? "units", message: `systemd-analyze verify: ${line}` })));
     if (r.code !== 0 && findings.length === 0) findings.push({ check: "systemd", where: "units", message: `systemd-analyze verify exited ${r.code}` });
     return findings;
-  });
+  } finally {
+    unitRoot.release();
+  }
 }
 
 /**
