@@ -1,9 +1,12 @@
 /**
- * The package as another team gets it: `npm pack` (which builds), installed
- * into a clean project outside this checkout, type-checked against our .d.ts,
- * and used by a consumer stack with its own provider blocks and its own
- * VNet/VPC. The slow test of the suite (about 20 s: `npm pack`'s build and
- * the consumer's type check; the install takes well under a second): it runs once.
+ * The package as another team gets it: `npm pack` of this checkout (which
+ * builds: prepack, scripts/build.js), installed into a clean project outside
+ * this checkout, type-checked against our .d.ts, and used by a consumer
+ * stack with its own provider blocks and its own VNet/VPC. The slow test of
+ * the suite (about 12 s: the consumer's type check, and the build, 7 s more
+ * when no earlier build left its incremental state in dist/; the install
+ * takes well under a second): it runs once. The build's own rules (stale
+ * outputs deleted, missing ones rebuilt) are tested in build.test.ts.
  *
  * The install does not run `npm install`: that needs the registry's metadata
  * (packuments) for every pinned dependency, which `npm ci` never caches, so
@@ -35,7 +38,7 @@ import { builtinModules, createRequire } from "module";
 import { tmpdir } from "os";
 import { dirname, join, relative } from "path";
 import { readSynthOutput, resolveRef, TfJson, userDataNodes } from "../scripts/lib/synth-output";
-import { copyProject, ROOT } from "./helpers/project-copy";
+import { ROOT } from "./helpers/project-copy";
 import { TEST_SSH_KEY } from "./helpers/synth";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
@@ -225,6 +228,8 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+/** A file the build must delete (see beforeAll). */
+const STALE = join("dist", "constructs", "retired", "old-module.js");
 let tarball: string;
 /** Our declaration files the consumer's compile checked (under its node_modules). */
 let checkedDeclarations: string[];
@@ -239,13 +244,15 @@ afterAll(() => {
 });
 
 beforeAll(() => {
-  // A copy without dist/: the tarball is only complete if `npm pack` built it.
-  const copy = copyProject();
-  temporary.push(copy);
-  expect(existsSync(join(copy, "dist"))).toBe(false);
+  // Packed from this checkout, as a release is: npm runs prepack, the build (scripts/build.js). It
+  // builds incrementally into dist/ and deletes what no source makes; a file planted there from an
+  // "older build" must be gone from dist/ and the tarball, which also proves the build ran.
+  mkdirSync(join(ROOT, "dist", "constructs", "retired"), { recursive: true });
+  writeFileSync(join(ROOT, STALE), "// a module an earlier build made\n");
   const packDir = mkdtempSync(join(tmpdir(), "pack-"));
   temporary.push(packDir);
-  const packed = run("npm", ["pack", "--json", "--pack-destination", packDir], copy);
+  const packed = run("npm", ["pack", "--json", "--pack-destination", packDir], ROOT);
+  expect(existsSync(join(ROOT, STALE))).toBe(false);
   const info = JSON.parse(packed.slice(packed.indexOf("[")))[0] as { filename: string; files: { path: string }[] };
   tarball = join(packDir, info.filename);
   packedFiles = info.files.map((f) => f.path).sort();
@@ -281,6 +288,7 @@ test("the consumer's compile checked our declaration files, resolved through pac
 
 test("the tarball holds the compiled library and nothing else", () => {
   // The cluster client is plain JavaScript that MarathonApp and the readiness gate ship into cdktf.out.
+  expect(packedFiles).not.toContain(STALE);
   for (const file of packedFiles) expect(file).toMatch(/^(package\.json|README\.md|LICENSE|dist\/(constructs|stacks)\/.+\.(js|d\.ts)|dist\/constructs\/cluster-client\/[a-z-]+\.js)$/);
   expect(packedFiles).toEqual(
     expect.arrayContaining(["dist/constructs/index.js", "dist/constructs/index.d.ts", "dist/stacks/mesos-cluster-stack.js", "dist/stacks/backend.d.ts", "dist/constructs/cluster-client/cli.js"]),
