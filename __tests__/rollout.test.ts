@@ -249,7 +249,7 @@ describe("the rollout", () => {
     expect(wrong.map((l) => l.split(":")[0])).toEqual(
       ["zookeeper-member", "zookeeper", "mesos-health", "mesos-masters", "marathon-leader"].map((n) => `  NOT  ${n}`),
     );
-    expect(wrong[0]).toMatch(/^ {2}NOT {2}zookeeper-member: mesos-ha-masters-3 \(127\.0\.0\.1:\d+\) (does not serve \(no srvr answer\)|does not answer \(.*\)); expected it back in the ensemble as follower or leader$/);
+    expect(wrong[0]).toMatch(/^ {2}NOT {2}zookeeper-member: mesos-ha-masters-3 \(127\.0\.0\.1:\d+\) (answers ruok with "\(nothing\)"|does not answer \(.*\)); expected it back in the ensemble as follower or leader$/);
     expect(wrong[3]).toMatch(/^ {2}NOT {2}mesos-masters: mesos-ha-masters-3 does not answer .*; the leader mesos-ha-masters-1's replicated log sees 2 of 3 masters/);
     const resume = stopped.err[stopped.err.length - 1];
     expect(resume).toBe(`rollout: resume with: ${resumeCommand(argv, "mesos-ha-masters-3", ["mesos-ha-masters-2"])}`);

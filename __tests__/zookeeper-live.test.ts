@@ -243,16 +243,25 @@ describeWithTool(ZOOKEEPER_TOOL, "ZooKeeper from the rendered configuration, run
         expect(smoke.code).toBe(0);
         expect(smoke.line).toContain(`standalone member ${ensemble.connectString} serves`);
         clock.lap("smoke's step: ok, standalone");
+        // npm run rollout's gate on dev's single master: a standalone server has no followers to count.
+        const endpoints: ClusterEndpoints = { zookeeper: [[ensemble.connectString]], mesos: [], marathon: [], expectedAgents: 0, requestTimeoutMs: 2000 };
+        expect(await clusterGate(endpoints, ["member-1"])).toEqual([{ name: "zookeeper", ok: true, summary: `standalone member ${ensemble.connectString} serves` }]);
+        clock.lap("rollout's gate: healthy");
         const path = `/mesos-cluster-live-${cloud}-dev`;
         await ensemble.write(1, path, "standalone");
         expect(await ensemble.read(1, path)).toBe("standalone");
         clock.lap("write a znode and read it back");
         await ensemble.stop(1);
         expect(await ensemble.mode(1)).toBe("down");
+        expect((await clusterGate(endpoints, ["member-1"], 0)).map((i) => [i.name, i.ok])).toEqual([["zookeeper-member", false], ["zookeeper", false]]);
         await ensemble.start(1);
-        await waitForModes(ensemble, [1], (m) => m[1] === "standalone", "standalone mode after restart");
+        const back = await waitUntilHealthy(() => clusterGate(endpoints, ["member-1"], 0), Date.now() + 30000, 100);
+        expect(back.items).toEqual([
+          { name: "zookeeper-member", ok: true, summary: `member-1 (${ensemble.connectString}) serves as standalone` },
+          { name: "zookeeper", ok: true, summary: `standalone member ${ensemble.connectString} serves` },
+        ]);
         expect(await ensemble.read(1, path)).toBe("standalone");
-        clock.lap("restart; the znode is still there");
+        clock.lap("restart; the gate waits for it; the znode is still there");
       } finally {
         await ensemble.stopAll();
         clock.lap("stop");

@@ -9,7 +9,7 @@ import { Peer, Port } from "./core/network-rules";
 import { EdgeExposure } from "./cloud/target";
 import { addContainerService, addScript, addUnit } from "./core/systemd";
 import { ROLE_NAMES } from "./core/role-header";
-import { checkInteger, fail, isUnresolved, pathOf } from "./core/validation";
+import { checkPortRange, fail, isUnresolved, pathOf } from "./core/validation";
 import { MarathonService } from "./marathon-service";
 import { MesosAgentPool } from "./mesos-agent-pool";
 import { IConnectable, INodeRole, SECRETS_DIR } from "./nodes";
@@ -138,10 +138,7 @@ export class MarathonLb extends Construct implements INodeRole {
     this.image = imageProp(this, "image", props.image ?? MARATHON_LB_IMAGE);
     this.group = props.group ?? MARATHON_LB_DEFAULTS.group;
     if (typeof this.group !== "string" || !LB_GROUP_PATTERN.test(this.group)) fail(this, "group", this.group, LB_GROUP_ALLOWED);
-    const [from, to] = props.servicePorts ?? MARATHON_LB_DEFAULTS.servicePorts;
-    checkInteger(this, "servicePorts[0]", from, 1024, 65535);
-    checkInteger(this, "servicePorts[1]", to, 1024, 65535);
-    if (from > to) fail(this, "servicePorts", props.servicePorts, "[first, last] with first <= last");
+    const [from, to] = checkPortRange(this, "servicePorts", props.servicePorts ?? MARATHON_LB_DEFAULTS.servicePorts);
     this.servicePorts = [from, to];
 
     // One owner per port on the edge machines: a task range (or another role) overlapping these is refused.

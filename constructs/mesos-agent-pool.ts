@@ -18,7 +18,7 @@ import { checkExtraFlags, mesosEnvName } from "./core/flags";
 import { checkRole } from "./core/mesos-acls";
 import { Port } from "./core/network-rules";
 import { addContainerService, addScript, addUnit, RUNTIME_DIR } from "./core/systemd";
-import { checkInteger, checkPattern, fail } from "./core/validation";
+import { checkInteger, checkPattern, checkPortRange, fail } from "./core/validation";
 import { MesosMasterGroup } from "./mesos-master-group";
 import { Connections, INodeRole, NodeContext, NodePool, SECRETS_DIR } from "./nodes";
 
@@ -197,11 +197,7 @@ export class MesosAgentPool extends Construct implements INodeRole {
     this.masters = props.masters;
     this.image = imageProp(this, "image", props.image ?? DEFAULT_IMAGES.mesosAgent);
     this.port = checkInteger(this, "port", props.port ?? 5051, 1, 65535);
-    const [from, to] = props.taskPorts ?? [31000, 32000];
-    checkInteger(this, "taskPorts[0]", from, 1024, 65535);
-    checkInteger(this, "taskPorts[1]", to, 1024, 65535);
-    if (from > to) fail(this, "taskPorts", props.taskPorts, "[first, last] with first <= last");
-    this.taskPorts = Port.tcpRange(from, to);
+    this.taskPorts = Port.tcpRange(...checkPortRange(this, "taskPorts", props.taskPorts ?? [31000, 32000]));
     this.role = checkRole(this, "role", props.role ?? "*");
     if (props.attributes !== undefined) {
       this.attributes = checkPattern(

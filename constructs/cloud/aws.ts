@@ -56,6 +56,7 @@ import {
   MachineGroupSpec,
   PoolDrainNotice,
   PoolDrainSpec,
+  checkDrainTimeout,
   PoolResources,
   PoolSpec,
   SubnetRef,
@@ -584,11 +585,7 @@ export class AwsTarget extends Construct implements CloudTarget {
   public enablePoolDrain(scope: IConstruct, pool: PoolResources, spec: PoolDrainSpec): PoolDrainNotice {
     const access = this.accessOf(pool);
     const group = pool.pool as AutoscalingGroup;
-    const max = AWS_MAX_HEARTBEAT_SECONDS - spec.marginSeconds;
-    const t = spec.timeoutSeconds;
-    if (typeof t !== "number" || !Number.isInteger(t) || t < 30 || t > max) {
-      fail(scope, "drain.timeoutSeconds", t, `whole seconds from 30 to ${max} (the group waits the bound plus ${spec.marginSeconds} s, and a lifecycle hook's heartbeat timeout is at most ${AWS_MAX_HEARTBEAT_SECONDS} s)`);
-    }
+    const t = checkDrainTimeout(scope, spec, AWS_MAX_HEARTBEAT_SECONDS, "the group", `a lifecycle hook's heartbeat timeout is at most ${AWS_MAX_HEARTBEAT_SECONDS} s`);
     const waitSeconds = t + spec.marginSeconds;
     // Deleting the group terminates its agents through the hook, each waiting up to waitSeconds; the
     // provider gives a delete 10 minutes by default (terraform-provider-aws internal/service/autoscaling/group.go).

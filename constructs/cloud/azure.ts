@@ -51,6 +51,7 @@ import {
   MachineGroupSpec,
   PoolDrainNotice,
   PoolDrainSpec,
+  checkDrainTimeout,
   PoolResources,
   PoolSpec,
   EncodedUserDataValue,
@@ -841,11 +842,7 @@ export class AzureTarget extends Construct implements CloudTarget {
    * Nothing else: Scheduled Events need no identity.
    */
   public enablePoolDrain(scope: IConstruct, pool: PoolResources, spec: PoolDrainSpec): PoolDrainNotice {
-    const max = AZURE_MAX_TERMINATE_MINUTES * 60 - spec.marginSeconds;
-    const t = spec.timeoutSeconds;
-    if (typeof t !== "number" || !Number.isInteger(t) || t < 30 || t > max) {
-      fail(scope, "drain.timeoutSeconds", t, `whole seconds from 30 to ${max} (the scale set waits the bound plus ${spec.marginSeconds} s, and its terminate notification at most ${AZURE_MAX_TERMINATE_MINUTES} minutes)`);
-    }
+    const t = checkDrainTimeout(scope, spec, AZURE_MAX_TERMINATE_MINUTES * 60, "the scale set", `its terminate notification at most ${AZURE_MAX_TERMINATE_MINUTES} minutes`);
     const minutes = Math.max(AZURE_MIN_TERMINATE_MINUTES, Math.ceil((t + spec.marginSeconds) / 60));
     (pool.pool as LinuxVirtualMachineScaleSet).putTerminationNotification({ enabled: true, timeout: `PT${minutes}M` });
     return { kind: "azure-scheduled-events", settings: {}, waitSeconds: minutes * 60 };

@@ -1,6 +1,7 @@
 import { TerraformResource } from "cdktf";
 import { IConstruct } from "constructs";
 import { IngressRule, Peer, SecurityGroupRef } from "../core/network-rules";
+import { fail } from "../core/validation";
 import { VmSizeInfo } from "./vm-sizes";
 
 /** The clouds this project deploys to. */
@@ -150,6 +151,20 @@ export interface PoolDrainSpec {
   readonly timeoutSeconds: number;
   /** Seconds the cloud waits beyond the bound. */
   readonly marginSeconds: number;
+}
+
+/**
+ * The target's check of `drain.timeoutSeconds` (of `scope`): whole seconds
+ * from 30 to `maxWaitSeconds` less the margin: the most `waiter` (the
+ * group, the scale set) waits, which `limit` explains. Returns the bound.
+ */
+export function checkDrainTimeout(scope: IConstruct, spec: PoolDrainSpec, maxWaitSeconds: number, waiter: string, limit: string): number {
+  const max = maxWaitSeconds - spec.marginSeconds;
+  const t = spec.timeoutSeconds;
+  if (typeof t !== "number" || !Number.isInteger(t) || t < 30 || t > max) {
+    fail(scope, "drain.timeoutSeconds", t, `whole seconds from 30 to ${max} (${waiter} waits the bound plus ${spec.marginSeconds} s, and ${limit})`);
+  }
+  return t;
 }
 
 /** What a load balancer in front of a pool serves ({@link CloudTarget.exposeEdge}). */

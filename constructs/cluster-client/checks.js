@@ -82,11 +82,13 @@ function fourLetterWord(address, word, timeoutMs) {
   });
 }
 
+/** @typedef {{ address: string, mode?: string, problem?: string }} ZookeeperMemberState the address that answered (or the first tried), its `srvr` mode, or why it has none */
+
 /**
  * One member's state: `ruok` then `srvr` on the first alternative that answers.
  * @param {string[]} alternatives
  * @param {number} timeoutMs
- * @returns {Promise<{ address: string, mode?: string, problem?: string }>}
+ * @returns {Promise<ZookeeperMemberState>}
  */
 async function zookeeperMember(alternatives, timeoutMs) {
   try {
@@ -102,25 +104,29 @@ async function zookeeperMember(alternatives, timeoutMs) {
 }
 
 /**
+ * Every member answers ruok and srvr, and exactly one leads (a single member: standalone).
+ * `members` says what each member answered, for a caller that needs more (npm run rollout's gate).
  * @param {string[][]} members
  * @param {number} timeoutMs
- * @returns {Promise<CheckResult>}
+ * @returns {Promise<CheckResult & { members: ZookeeperMemberState[] }>}
  */
 async function checkZookeeper(members, timeoutMs) {
   const states = await Promise.all(members.map((m) => zookeeperMember(m, timeoutMs)));
   const serving = states.filter((s) => s.mode);
   const leaders = serving.filter((s) => s.mode === "leader");
   const problems = states.filter((s) => s.problem).map((s) => `${s.address} ${s.problem}`);
+  /** @param {boolean} ok @param {string} summary */
+  const result = (ok, summary) => ({ ok, summary, members: states });
   if (members.length === 1) {
     const [only] = states;
-    if (only.mode === "standalone") return { ok: true, summary: `standalone member ${only.address} serves` };
-    return { ok: false, summary: only.problem ? `${only.address} ${only.problem}` : `${only.address} runs in mode ${only.mode}, expected standalone` };
+    if (only.mode === "standalone") return result(true, `standalone member ${only.address} serves`);
+    return result(false, only.problem ? `${only.address} ${only.problem}` : `${only.address} runs in mode ${only.mode}, expected standalone`);
   }
   const leaderText = leaders.length === 1 ? `leader ${leaders[0].address}` : leaders.length === 0 ? "no leader" : `${leaders.length} leaders (${leaders.map((l) => l.address).join(", ")})`;
   if (problems.length === 0 && leaders.length === 1) {
-    return { ok: true, summary: `${serving.length} of ${members.length} members serve; ${leaderText}, ${serving.length - 1} followers` };
+    return result(true, `${serving.length} of ${members.length} members serve; ${leaderText}, ${serving.length - 1} followers`);
   }
-  return { ok: false, summary: `${[...problems, leaders.length !== 1 ? leaderText : ""].filter(Boolean).join("; ")}; ${serving.length} of ${members.length} members serve${leaders.length === 1 ? ` with ${leaderText}` : ""}` };
+  return result(false, `${[...problems, leaders.length !== 1 ? leaderText : ""].filter(Boolean).join("; ")}; ${serving.length} of ${members.length} members serve${leaders.length === 1 ? ` with ${leaderText}` : ""}`);
 }
 
 /**

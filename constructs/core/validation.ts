@@ -129,6 +129,15 @@ export function checkInteger(
   return value;
 }
 
+/** Checks a `[first, last]` port range: whole numbers from `min` to 65535, first <= last. Returns it. */
+export function checkPortRange(scope: IConstruct | string, property: string, range: readonly [number, number], min = 1024): [number, number] {
+  const [from, to] = range;
+  checkInteger(scope, `${property}[0]`, from, min, 65535);
+  checkInteger(scope, `${property}[1]`, to, min, 65535);
+  if (from > to) fail(scope, property, range, "[first, last] with first <= last");
+  return [from, to];
+}
+
 /** Checks a value is one of a fixed set; tokens are skipped. */
 export function checkOneOf<T>(scope: IConstruct | string, property: string, value: T, allowed: readonly T[]): T {
   if (isUnresolved(value)) return value;
