@@ -31,6 +31,7 @@ import { ClusterApiError, jsonOf, messageOf, refuseAuth, request } from "../../c
 import { appPath, marathonTimeoutMs, pickMarathon } from "../../constructs/cluster-client/marathon";
 import { appDnsNames, type AppDnsNames, type MesosDnsNaming } from "../../constructs/internal";
 import type { SmokeOptions, StackOutputs } from "./smoke";
+import { readCommandLine } from "./command-line";
 
 // ---------------------------------------------------------------------------------------------
 // Mesos-DNS naming
@@ -688,28 +689,19 @@ export interface EndpointsOptions {
 
 /** Reads the command line. */
 export function parseEndpointsArgs(argv: string[]): EndpointsOptions {
-  const values = new Map<string, string>();
-  const positional: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (flag === "--help") help = true;
-    else if (ENDPOINTS_VALUE_FLAGS.has(flag)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new EndpointsUsageError(`${flag} needs a value`);
-      values.set(flag, value);
-    } else if (flag.startsWith("-")) throw new EndpointsUsageError(`unknown option ${flag}`);
-    else positional.push(arg);
-  }
-  if (help) return { stack: "", values, requestTimeoutMs: 5000, help };
-  if (positional.length !== 1) throw new EndpointsUsageError(positional.length === 0 ? "name the stack, e.g. ha" : `one stack at a time, not ${positional.join(" ")}`);
+  const { values, switches, stack } = readCommandLine(argv, {
+    values: ENDPOINTS_VALUE_FLAGS,
+    switches: ["--help"],
+    alone: ["--help"],
+    example: "ha",
+    misuse: (m) => new EndpointsUsageError(m),
+  });
+  if (switches.has("--help")) return { stack: "", values, requestTimeoutMs: 5000, help: true };
   const timeout = Number(values.get("--request-timeout") ?? 5);
   if (!Number.isFinite(timeout) || timeout < 0.05) throw new EndpointsUsageError(`--request-timeout must be a number >= 0.05, not ${JSON.stringify(values.get("--request-timeout"))}`);
   const via = values.get("--via") ?? "both";
   if (!["both", "private", "public"].includes(via)) throw new EndpointsUsageError(`--via must be both, private or public, not ${JSON.stringify(via)}`);
-  return { stack: positional[0], values, app: values.get("--app"), requestTimeoutMs: timeout * 1000, help };
+  return { stack, values, app: values.get("--app"), requestTimeoutMs: timeout * 1000, help: false };
 }
 
 type Out = (line: string) => void;

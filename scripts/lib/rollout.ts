@@ -32,6 +32,7 @@ import { oneMasterAtATime } from "./plan-diff-report";
 import { loadOutputs, parseSmokeArgs, resolveEndpoints, SmokeUsageError } from "./smoke";
 import { synthesizeCheckout, synthesizeRef } from "./synth-checkout";
 import { readSynthOutput, TfJson, userDataNodes } from "./synth-output";
+import { readCommandLine } from "./command-line";
 
 /** Where `cdktf synth` writes (cdktf.json "output"); the head is synthesized there unless --head names a folder. */
 const SYNTH_DIR = "cdktf.out";
@@ -467,40 +468,28 @@ function seconds(flag: string, text: string, min: number): number {
 }
 
 export function parseRolloutArgs(argv: string[]): RolloutArgs {
-  const values = new Map<string, string>();
-  const positional: string[] = [];
-  const endpointFlags: string[] = [];
-  let dryRun = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new SmokeUsageError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--help" || flag === "-h") throw new HelpRequested();
-    else if (flag === "--dry-run") dryRun = true;
-    else if (OWN_FLAGS.includes(flag)) values.set(flag, value());
-    else if (ENDPOINT_FLAGS.includes(flag)) endpointFlags.push(flag, value());
-    else if (flag.startsWith("-")) throw new SmokeUsageError(`unknown option ${flag}`);
-    else positional.push(arg);
-  }
-  if (positional.length !== 1) throw new SmokeUsageError(positional.length === 0 ? "name the stack, e.g. ha" : `one stack at a time, not ${positional.join(" ")}`);
+  const { values, switches, stack } = readCommandLine(argv, {
+    values: [...OWN_FLAGS, ...ENDPOINT_FLAGS],
+    switches: ["--help", "-h", "--dry-run"],
+    alone: ["--help", "-h"],
+    example: "ha",
+    misuse: (m) => new SmokeUsageError(m),
+  });
+  if (switches.has("--help") || switches.has("-h")) throw new HelpRequested();
   if (values.has("--base") === values.has("--base-ref")) throw new SmokeUsageError("give exactly one of --base DIR or --base-ref REF: the configuration deployed now");
   if (values.has("--done") && !values.has("--resume-from")) throw new SmokeUsageError("--done names the steps before --resume-from: give both");
   return {
-    stack: positional[0],
+    stack,
     base: values.get("--base"),
     baseRef: values.get("--base-ref"),
     head: values.get("--head"),
-    dryRun,
+    dryRun: switches.has("--dry-run"),
     resumeFrom: values.get("--resume-from"),
     done: values.get("--done")?.split(",").filter((x) => x !== ""),
     stepTimeoutMs: seconds("--step-timeout", values.get("--step-timeout") ?? String(DEFAULT_STEP_TIMEOUT_S), 0.01),
     pollMs: seconds("--poll-interval", values.get("--poll-interval") ?? String(DEFAULT_POLL_S), 0.01),
-    endpointArgs: [positional[0], ...endpointFlags],
+    // Passed on to smoke's parser, which reads where the cluster is from them.
+    endpointArgs: [stack, ...ENDPOINT_FLAGS.filter((f) => values.has(f)).flatMap((f) => [f, values.get(f)!])],
   };
 }
 

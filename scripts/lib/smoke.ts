@@ -38,6 +38,7 @@ import {
   resolveSrv,
   SrvEndpoint,
 } from "./endpoints";
+import { readCommandLine } from "./command-line";
 
 /**
  * The pinned Redis of the discovery walk and the `redis` example app
@@ -160,22 +161,14 @@ function number(flag: string, text: string | undefined, fallback: number, min: n
 
 /** Reads the command line; secrets come from the environment only. */
 export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv): SmokeOptions {
-  const values = new Map<string, string>();
-  const switches = new Set<string>();
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    if (flag === "--deploy-test-app" || flag === "--help") switches.add(flag);
-    else if (VALUE_FLAGS.has(flag)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new SmokeUsageError(`${flag} needs a value`);
-      values.set(flag, value);
-    } else if (flag.startsWith("-")) throw new SmokeUsageError(`unknown option ${flag}`);
-    else positional.push(arg);
-  }
+  const { values, switches, stack } = readCommandLine(argv, {
+    values: VALUE_FLAGS,
+    switches: ["--deploy-test-app", "--help"],
+    alone: ["--help"],
+    example: "dev",
+    misuse: (m) => new SmokeUsageError(m),
+  });
   if (switches.has("--help")) throw new HelpRequested();
-  if (positional.length !== 1) throw new SmokeUsageError(positional.length === 0 ? "name the stack, e.g. dev" : `one stack at a time, not ${positional.join(" ")}`);
   const via = values.get("--via") ?? "both";
   if (via !== "both" && via !== "private" && via !== "public") throw new SmokeUsageError(`--via must be both, private or public, not ${JSON.stringify(via)}`);
   const skip = (values.get("--skip") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -187,7 +180,7 @@ export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv): SmokeOpt
   const lbServicePort = lbPortText === undefined ? undefined : number("--lb-service-port", lbPortText, 0, 1);
   if (lbServicePort !== undefined && (!Number.isInteger(lbServicePort) || lbServicePort > 65535)) throw new SmokeUsageError(`--lb-service-port must be a port (1-65535), not ${JSON.stringify(lbPortText)}`);
   return {
-    stack: positional[0],
+    stack,
     outputsFile: values.get("--outputs"),
     synthDir: values.get("--synth-dir") ?? "cdktf.out",
     terraform: values.get("--terraform") ?? "terraform",
