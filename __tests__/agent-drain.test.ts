@@ -17,8 +17,7 @@
  */
 import { ChildProcess, execFile, spawn, spawnSync } from "child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
-import { createServer, IncomingMessage, Server, ServerResponse } from "http";
-import { AddressInfo } from "net";
+import { IncomingMessage } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
 import { App, TerraformStack } from "cdktf";
@@ -30,6 +29,7 @@ import { PYTHON3 } from "../scripts/lib/tools";
 import { readUserData } from "../scripts/lib/user-data-model";
 import { AS_ROOT, deleteNamespaces, netnsTool, reaches, sh } from "./helpers/netns";
 import { Cloud, fileOf, machineDocs, parseCloudConfig, poolDoc, resolveRef, resourcesOf, synthCluster, synthStack, TEST_SSH_KEY, TfJson } from "./helpers/synth";
+import { closeFakes, reply, serveFake } from "./helpers/http-fake";
 import { describeWithTool } from "./helpers/tools";
 
 const BLOCK_SCRIPT = "/usr/local/sbin/mesos-imds-block";
@@ -188,25 +188,7 @@ describe("library: the pool's drain props", () => {
 // ---------------------------------------------------------------------------
 // The program as shipped, against local fakes.
 
-type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
-const servers: Server[] = [];
-afterAll(() => servers.forEach((s) => s.close()));
-
-async function serve(handler: Handler): Promise<string> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => handler(req, body, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-function reply(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { "content-type": typeof value === "string" ? "text/plain" : "application/json" });
-  res.end(typeof value === "string" ? value : JSON.stringify(value));
-}
+afterAll(closeFakes);
 
 type Machine = { hostname: string; ip: string };
 const ME: Machine = { hostname: "10.20.16.4", ip: "10.20.16.4" };
@@ -238,7 +220,7 @@ async function fakeMesos(options: { replacementAfter: number; refuseSchedule?: b
   let readsAfterDown = -1;
   const same = (a: Machine, b: Machine) => a.hostname === b.hostname && a.ip === b.ip;
   const scheduled = (m: Machine) => schedule.windows.some((w) => (w as { machine_ids: Machine[] }).machine_ids.some((x) => same(x, m)));
-  const leader = await serve((req, body, res) => {
+  const leader = await serveFake((req, body, res) => {
     calls.push(`${req.method} ${req.url}${body ? ` ${body}` : ""}`);
     if (req.headers.authorization !== AGENT_AUTH) return reply(res, 401, "");
     const machines = () => JSON.parse(body) as Machine[];
@@ -273,7 +255,7 @@ async function fakeMesos(options: { replacementAfter: number; refuseSchedule?: b
     }
     reply(res, 404, "");
   });
-  const follower = await serve((req, _body, res) => {
+  const follower = await serveFake((req, _body, res) => {
     calls.push(`follower ${req.method} ${req.url}`);
     res.writeHead(307, { location: `//${leader.slice("http://".length)}${req.url}` });
     res.end();
@@ -308,7 +290,7 @@ describeWithTool(PYTHON3, "the drain program as shipped, against fakes (AWS: IMD
 
   beforeAll(async () => {
     script = shippedDrain("aws");
-    imds = await serve((req, _body, res) => {
+    imds = await serveFake((req, _body, res) => {
       if (req.method === "PUT" && req.url === "/latest/api/token") return reply(res, req.headers["x-aws-ec2-metadata-token-ttl-seconds"] === "300" ? 200 : 400, "imds-token");
       if (req.headers["x-aws-ec2-metadata-token"] !== "imds-token") return reply(res, 401, "");
       const answers: Record<string, unknown> = {
@@ -319,7 +301,7 @@ describeWithTool(PYTHON3, "the drain program as shipped, against fakes (AWS: IMD
       };
       return req.url! in answers ? reply(res, 200, answers[req.url!]) : reply(res, 404, "");
     });
-    autoscaling = await serve((req, body, res) => {
+    autoscaling = await serveFake((req, body, res) => {
       completions.push({ headers: req.headers, body });
       reply(res, 200, "<CompleteLifecycleActionResponse/>");
     });
@@ -436,7 +418,7 @@ describeWithTool(PYTHON3, "the drain program as shipped, against fakes (Azure: S
 
   beforeAll(async () => {
     script = shippedDrain("azure");
-    imds = await serve((req, body, res) => {
+    imds = await serveFake((req, body, res) => {
       if (req.headers.metadata !== "true") return reply(res, 400, "");
       if (req.url === "/metadata/instance/compute/name?api-version=2020-09-01&format=text") return reply(res, 200, "mesos-ha-agents_3");
       if (req.url !== "/metadata/scheduledevents?api-version=2020-07-01") return reply(res, 404, "");

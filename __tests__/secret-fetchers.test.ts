@@ -7,31 +7,14 @@
 import { execFile } from "child_process";
 import { createHash, createHmac } from "crypto";
 import { mkdtempSync, writeFileSync } from "fs";
-import { createServer, IncomingMessage, Server, ServerResponse } from "http";
-import { AddressInfo } from "net";
+import { IncomingMessage } from "http";
 import { tmpdir } from "os";
 import { join } from "path";
 import { KEY_VAULT_URI_PLACEHOLDER, parseVaultUriTemplate } from "../constructs/cloud/secret-fetchers/azure";
 import { PYTHON3 } from "../scripts/lib/tools";
 import { fileOf, machineDocs, parseCloudConfig, resolveRef, synthCluster } from "./helpers/synth";
+import { closeFakes, reply, serveFake } from "./helpers/http-fake";
 import { describeWithTool } from "./helpers/tools";
-
-type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
-
-async function serve(handler: Handler): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => handler(req, body, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-function json(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(value));
-}
 
 function run(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -63,8 +46,7 @@ function fetcherOf(cloud: "azure" | "aws", vaultUri?: string): string {
   return path;
 }
 
-const servers: Server[] = [];
-afterAll(() => servers.forEach((s) => s.close()));
+afterAll(closeFakes);
 
 describeWithTool(PYTHON3, "Azure: Key Vault through the managed identity", () => {
   let script: string;
@@ -72,26 +54,25 @@ describeWithTool(PYTHON3, "Azure: Key Vault through the managed identity", () =>
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    const imds = await serve((req, _body, res) => {
+    const imds = await serveFake((req, _body, res) => {
       seen.push(`imds ${req.url}`);
-      if (req.headers.metadata !== "true") return json(res, 400, { error: "Metadata header required" });
+      if (req.headers.metadata !== "true") return reply(res, 400, { error: "Metadata header required" });
       // Whoever may write the VM's tags names another vault here: the fetcher must not ask.
-      if (req.url?.startsWith("/metadata/instance/compute/tagsList")) return json(res, 200, [{ name: "mesos-cluster-key-vault", value: "attacker-vault" }]);
+      if (req.url?.startsWith("/metadata/instance/compute/tagsList")) return reply(res, 200, [{ name: "mesos-cluster-key-vault", value: "attacker-vault" }]);
       if (req.url === "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net") {
-        return json(res, 200, { access_token: "vault-token" });
+        return reply(res, 200, { access_token: "vault-token" });
       }
-      json(res, 404, {});
+      reply(res, 404, {});
     });
-    const vault = await serve((req, _body, res) => {
+    const vault = await serveFake((req, _body, res) => {
       seen.push(`vault ${req.url} ${req.headers.authorization}`);
-      if (req.headers.authorization !== "Bearer vault-token") return json(res, 401, {});
-      if (req.url === "/secrets/marathon-password?api-version=7.4") return json(res, 200, { value: "s3cretFromVault" });
-      json(res, 403, { error: { code: "Forbidden" } });
+      if (req.headers.authorization !== "Bearer vault-token") return reply(res, 401, {});
+      if (req.url === "/secrets/marathon-password?api-version=7.4") return reply(res, 200, { value: "s3cretFromVault" });
+      reply(res, 403, { error: { code: "Forbidden" } });
     });
-    servers.push(imds.server, vault.server);
     // vault_uri as azurerm_key_vault exports it, with its trailing slash.
-    script = fetcherOf("azure", `${vault.url}/`);
-    env = { MESOS_CLUSTER_IMDS: imds.url, MESOS_CLUSTER_SECRET_TIMEOUT: "3" };
+    script = fetcherOf("azure", `${vault}/`);
+    env = { MESOS_CLUSTER_IMDS: imds, MESOS_CLUSTER_SECRET_TIMEOUT: "3" };
   });
 
   test("prints the secret from the vault whose URI Terraform wrote into it; the VM's tags are never read", async () => {
@@ -127,26 +108,25 @@ describeWithTool(PYTHON3, "AWS: SSM Parameter Store through the instance profile
 
   beforeAll(async () => {
     script = fetcherOf("aws");
-    const imds = await serve((req, _body, res) => {
+    const imds = await serveFake((req, _body, res) => {
       if (req.method === "PUT" && req.url === "/latest/api/token") {
-        if (req.headers["x-aws-ec2-metadata-token-ttl-seconds"] !== "300") return json(res, 400, {});
+        if (req.headers["x-aws-ec2-metadata-token-ttl-seconds"] !== "300") return reply(res, 400, {});
         res.end("imds-v2-token");
         return;
       }
       // IMDSv2: every read needs the session token.
-      if (req.headers["x-aws-ec2-metadata-token"] !== "imds-v2-token") return json(res, 401, {});
+      if (req.headers["x-aws-ec2-metadata-token"] !== "imds-v2-token") return reply(res, 401, {});
       if (req.url === "/latest/meta-data/iam/security-credentials/") return void res.end("mesos-ha-machines");
-      if (req.url === "/latest/meta-data/iam/security-credentials/mesos-ha-machines") return json(res, 200, creds);
-      json(res, 404, {});
+      if (req.url === "/latest/meta-data/iam/security-credentials/mesos-ha-machines") return reply(res, 200, creds);
+      reply(res, 404, {});
     });
-    const ssm = await serve((req, body, res) => {
+    const ssm = await serveFake((req, body, res) => {
       requests.push({ headers: req.headers, body });
       const name = JSON.parse(body).Name;
-      if (name === "/mesos-cluster/mesos-ha/marathon-password") return json(res, 200, { Parameter: { Name: name, Value: "s3cretFromSsm" } });
-      json(res, 400, { __type: "ParameterNotFound" });
+      if (name === "/mesos-cluster/mesos-ha/marathon-password") return reply(res, 200, { Parameter: { Name: name, Value: "s3cretFromSsm" } });
+      reply(res, 400, { __type: "ParameterNotFound" });
     });
-    servers.push(imds.server, ssm.server);
-    env = { MESOS_CLUSTER_IMDS: imds.url, MESOS_CLUSTER_SECRET_ENDPOINT: ssm.url, MESOS_CLUSTER_SECRET_TIMEOUT: "3" };
+    env = { MESOS_CLUSTER_IMDS: imds, MESOS_CLUSTER_SECRET_ENDPOINT: ssm, MESOS_CLUSTER_SECRET_TIMEOUT: "3" };
   });
 
   test("prints the parameter, asked for with a valid SigV4 signature", async () => {
