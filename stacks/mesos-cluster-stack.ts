@@ -487,7 +487,7 @@ export class MesosClusterStack extends TerraformStack {
     if (this.masters.publicIps.length > 0) {
       this.output("master_public_ips", this.masters.publicIps, "Public IPs of the masters (closed unless adminCidrs open them)");
     }
-    const sessions = sessionCommandsOf(this.target, this.masters);
+    const sessions = this.target.sessionCommands?.(this.masters.resources) ?? [];
     if (sessions.length > 0) {
       this.output(
         "master_session_commands",
@@ -682,12 +682,6 @@ function loadAzureTarget(): typeof AzureTargetClass {
 function loadAwsTarget(): typeof AwsTargetClass {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require("../constructs/cloud/aws") as typeof import("../constructs/cloud/aws")).AwsTarget;
-}
-
-/** Session Manager commands per master, when the target offers them (an AwsTarget with sessionManager on). */
-function sessionCommandsOf(target: CloudTarget, masters: NodeGroup): string[] {
-  const commands = (target as Partial<Pick<AwsTargetClass, "sessionCommands">>).sessionCommands;
-  return typeof commands === "function" ? commands.call(target, masters.resources) : [];
 }
 
 function checkAdminCidrs(scope: Construct, cidrs: string[]): string[] {

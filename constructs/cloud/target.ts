@@ -291,6 +291,12 @@ export interface CloudTarget extends IConstruct {
    */
   enablePoolDrain?(scope: IConstruct, pool: PoolResources, spec: PoolDrainSpec): PoolDrainNotice;
   /**
+   * Shell commands that open a session on each machine of a fixed group
+   * without SSH (AWS: `aws ssm start-session`, when Session Manager is on),
+   * for the stack's outputs. Optional: a target without it offers none.
+   */
+  sessionCommands?(resources: MachineGroupResources): string[];
+  /**
    * An internet-facing load balancer of the cloud in front of a pool whose
    * members have no public address (AWS: a Network Load Balancer in public
    * subnets, one per zone of the pool, the pool's group attached to one
