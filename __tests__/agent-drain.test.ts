@@ -31,6 +31,8 @@ import { AS_ROOT, deleteNamespaces, netnsTool, reaches, sh } from "./helpers/net
 import { Cloud, fileOf, machineDocs, parseCloudConfig, poolDoc, resolveRef, resourcesOf, synthCluster, synthStack, TEST_SSH_KEY, TfJson } from "./helpers/synth";
 import { closeFakes, reply, serveFake } from "./helpers/http-fake";
 import { describeWithTool } from "./helpers/tools";
+import { loadAppConfig } from "../stacks/config";
+import { userDataNodes } from "../scripts/lib/synth-output";
 
 const BLOCK_SCRIPT = "/usr/local/sbin/mesos-imds-block";
 const MAINTENANCE = ["get_maintenance_schedules", "update_maintenance_schedules", "start_maintenances", "stop_maintenances"];
@@ -134,6 +136,45 @@ describe.each(["aws", "azure"] as Cloud[])("%s", (cloud) => {
     expect(devDoc.files.has(AGENT_DRAIN_SCRIPT)).toBe(false);
     expect(devDoc.files.has(`/etc/systemd/system/${AGENT_DRAIN_UNIT}`)).toBe(false);
     for (const acls of mastersAcls(dev, cloud)) for (const action of MAINTENANCE) expect(acls[action]).toBeUndefined();
+  });
+});
+
+describe("the stack's knob agentDrainSeconds (CLUSTER_AGENT_DRAIN_SECONDS, stacks.<stack>.agentDrainSeconds)", () => {
+  test("a bound of its own on every pool, the edge pool included: AWS hooks and the group's delete timeout follow it", () => {
+    const { json } = synthCluster({ cloud: "aws", profile: "ha", discovery: "dns+lb", agentDrainSeconds: 900 });
+    const hooks = Object.values(resourcesOf(json, "aws_autoscaling_lifecycle_hook"));
+    expect(hooks.map((h) => [h.autoscaling_group_name, h.heartbeat_timeout])).toEqual([
+      [expect.stringMatching(/^\$\{aws_autoscaling_group\.agents_machines_\w+\.name\}$/), 960],
+      [expect.stringMatching(/^\$\{aws_autoscaling_group\.edge_machines_\w+\.name\}$/), 960],
+    ]);
+    for (const group of Object.values(resourcesOf(json, "aws_autoscaling_group"))) expect(group.timeouts).toEqual({ delete: "26m" });
+    for (const pool of ["mesos-ha-agents", "mesos-ha-edge"]) {
+      const program = fileOf(parseCloudConfig(userDataNodes(json).find((n) => n.name === pool)!.text), AGENT_DRAIN_SCRIPT);
+      expect(program).toContain('TIMEOUT = float(E("MESOS_DRAIN_TIMEOUT", "900"))');
+    }
+  });
+
+  test("0 turns the drain off where the pools would drain (ha): no hook, no notification, no unit; the masters deny the agents maintenance", () => {
+    for (const cloud of ["aws", "azure"] as Cloud[]) {
+      const { json } = synthCluster({ cloud, profile: "ha", agentDrainSeconds: 0 });
+      expect(resourcesOf(json, "aws_autoscaling_lifecycle_hook")).toEqual({});
+      for (const vmss of Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"))) expect(vmss.termination_notification).toBeUndefined();
+      expect(parseCloudConfig(poolDoc(json, cloud)).files.has(AGENT_DRAIN_SCRIPT)).toBe(false);
+      for (const acls of mastersAcls(json, cloud)) for (const action of MAINTENANCE.slice(1)) expect(acls[action]).toEqual([{ principals: { values: ["mesos-agent", "mesos-dns"] }, machines: { type: "NONE" } }]);
+    }
+  });
+
+  test("a bound turns it on where the pools would not (dev: masters without auth take maintenance calls from anyone inside)", () => {
+    const { json } = synthCluster({ cloud: "azure", profile: "dev", agentDrainSeconds: 300 });
+    const vmss = Object.values(resourcesOf(json, "azurerm_linux_virtual_machine_scale_set"))[0];
+    expect(vmss.termination_notification).toEqual({ enabled: true, timeout: "PT6M" });
+    const doc = parseCloudConfig(poolDoc(json, "azure"));
+    expect(doc.files.has(`/etc/systemd/system/${AGENT_DRAIN_UNIT}`)).toBe(true);
+  });
+
+  test("read from the environment and the file, per stack", () => {
+    const config = loadAppConfig({ env: { CLUSTER_AGENT_DRAIN_SECONDS: "120", CLUSTER_HA_AGENT_DRAIN_SECONDS: "0", CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, CLUSTER_CONFIG: "" }, cwd: tmpdir(), homeDir: tmpdir() });
+    expect([config.stacks.dev.agentDrainSeconds, config.stacks.ha.agentDrainSeconds]).toEqual([120, 0]);
   });
 });
 

@@ -52,6 +52,8 @@ export interface KnobValues {
   discovery?: DiscoveryMode;
   edgeAgentCount?: number;
   edgeVmSize?: string;
+  // issue 15: day-2 changes
+  agentDrainSeconds?: number;
 }
 
 /** The config file (cluster.config.json, or the file CLUSTER_CONFIG names). */
@@ -132,6 +134,8 @@ export const KNOBS: readonly Knob[] = [
   { key: "discovery", env: "DISCOVERY", kind: "string" },
   { key: "edgeAgentCount", env: "EDGE_AGENT_COUNT", kind: "int" },
   { key: "edgeVmSize", env: "EDGE_VM_SIZE", kind: "string" },
+  // issue 15: day-2 changes
+  { key: "agentDrainSeconds", env: "AGENT_DRAIN_SECONDS", kind: "int" },
 ];
 
 const TRUE = ["true", "on", "yes", "1"];
@@ -303,7 +307,7 @@ function envNameOf(prefix: string, key: string): string {
  * relative to the stack (`agents/machines`) and the property (`vmSize`).
  */
 const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][] = [
-  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|secretsKmsKeyArn|swarmClientNames|swarm|discovery|edgeAgentCount|edgeVmSize)$/, (p) => p],
+  [/^$/, /^(masterCount|agentCount|adminCidrs|internetIngress|authPasswords|authUsername|masterSubnetCidrs|agentSubnetCidrs|readinessGate|exampleApps|insecure|auth|swarmTls|apiTls|agentAuthentication|trustedLaunch|secretsKmsKeyArn|swarmClientNames|swarm|discovery|edgeAgentCount|edgeVmSize|agentDrainSeconds)$/, (p) => p],
   [/^$/, /^clusterName$/, "name"],
   [/^$/, /^backend\.(\w+)$/, (p) => p],
   [/^(azure|aws)$/, /^(location|region)$/, "region"],
@@ -331,6 +335,8 @@ const PROPERTY_KNOBS: [RegExp, RegExp, string | ((property: string) => string)][
   [/^edge$/, /^image$/, "images.mesosAgent"],
   [/^dns$/, /^image$/, "images.mesosDns"],
   [/^marathon-lb$/, /^image$/, "images.marathonLb"],
+  // issue 15: the pools' drain
+  [/^(agents|edge)$/, /^drain\.(enabled|timeoutSeconds)$/, "agentDrainSeconds"],
 ];
 
 /**

@@ -16,7 +16,7 @@ import { MarathonApp } from "../constructs/marathon-app";
 import { checkInteger, checkOneOf, checkPattern, fail, isUnresolved, NAME_ALLOWED, NAME_PATTERN, warn } from "../constructs/core/validation";
 import { EDGE_ROLE, MARATHON_LB_IMAGE, MarathonLb } from "../constructs/marathon-lb";
 import { MarathonService } from "../constructs/marathon-service";
-import { MesosAgentPool } from "../constructs/mesos-agent-pool";
+import { AgentDrainOptions, MesosAgentPool } from "../constructs/mesos-agent-pool";
 import { MESOS_DNS_IMAGE, MesosDns } from "../constructs/mesos-dns";
 import { MesosMasterGroup } from "../constructs/mesos-master-group";
 import { NodeGroup } from "../constructs/nodes";
@@ -258,6 +258,16 @@ export interface MesosClusterStackProps {
   /** VM size / instance type of the edge agents (x86-64). @default Standard_D2s_v5 (Azure), t3.large (AWS) */
   readonly edgeVmSize?: string;
   /**
+   * The agents' drain ({@link MesosAgentPool} `drain`, README "Agents leave
+   * gracefully"), for every agent pool of the stack: before the cloud removes
+   * an agent, it waits up to this many seconds for the tasks it ran to run
+   * elsewhere. 0 turns the drain off; from 30 up to the cloud's most (AWS
+   * 7140, Azure 840). Without it the pools decide: on where the agents
+   * authenticate to the masters (ha), off elsewhere.
+   * @default the pools' own: 600 s where the agents authenticate, else off
+   */
+  readonly agentDrainSeconds?: number;
+  /**
    * Build the cloud target yourself (e.g. to bring your own network). The
    * cloud, region, zones and address props are then ignored.
    * @default an AzureTarget or AwsTarget from the props above
@@ -334,6 +344,7 @@ export class MesosClusterStack extends TerraformStack {
     const withEdge = this.discovery === "dns+lb";
     if (!withEdge) warnEdgeSettingsUnused(this, props);
     const edgeAgentCount = withEdge ? checkInteger(this, "edgeAgentCount", props.edgeAgentCount ?? 1, 1, 1000) : 0;
+    const drain = agentDrainOf(this, props.agentDrainSeconds);
     if (internet.includes("web") && !withEdge) fail(this, "internetIngress", internet, `services this stack runs: "web" is marathon-lb on the edge pool (discovery "dns+lb"; it is "${this.discovery}")`);
 
     if (props.trustedLaunch !== undefined && (props.target !== undefined || cloud !== "azure")) {
@@ -426,6 +437,7 @@ export class MesosClusterStack extends TerraformStack {
       image: images.mesosAgent,
       dockerEngineVersion: props.agentDockerEngineVersion,
       httpAuthentication: this.auth,
+      drain,
     });
     if (withSwarm) {
       this.swarm = new SwarmManager(this, "swarm", {
@@ -465,7 +477,7 @@ export class MesosClusterStack extends TerraformStack {
     // --- service discovery (issue 14) ---
     // Its rules take a range of their own where the cloud numbers rules (Azure NSG priorities): turning it
     // on renumbers no existing rule, and adding admin networks later renumbers none of its rules.
-    const build = () => this.buildDiscovery(props, internet, edgeAgentCount, images, sizes.agent);
+    const build = () => this.buildDiscovery(props, internet, edgeAgentCount, images, sizes.agent, drain);
     ({ dns: this.dns, edge: this.edge, marathonLb: this.marathonLb, marathonLbAddress: this.marathonLbAddress } = this.target.withRuleBand ? this.target.withRuleBand("discovery", build) : build());
     // --- end service discovery ---
 
@@ -557,6 +569,7 @@ export class MesosClusterStack extends TerraformStack {
     edgeAgentCount: number,
     images: ClusterImages,
     defaultVmSize: string,
+    drain: AgentDrainOptions | undefined,
   ): { dns?: MesosDns; edge?: MesosAgentPool; marathonLb?: MarathonLb; marathonLbAddress?: string } {
     if (this.discovery === "off") return {};
     const dns = new MesosDns(this, "dns", { masters: this.mesos, image: images.mesosDns });
@@ -575,6 +588,7 @@ export class MesosClusterStack extends TerraformStack {
       httpAuthentication: this.auth,
       // Azure: a public IP per edge agent only when 80/443 open beyond the cluster (the NAT gateway keeps outbound).
       publicIp: web && this.target.cloud === "azure",
+      drain,
     });
     dns.serve(edge);
     const marathonLb = new MarathonLb(this, "marathon-lb", { marathon: this.marathon, edgePool: edge, image: images.marathonLb });
@@ -682,6 +696,13 @@ function loadAzureTarget(): typeof AzureTargetClass {
 function loadAwsTarget(): typeof AwsTargetClass {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require("../constructs/cloud/aws") as typeof import("../constructs/cloud/aws")).AwsTarget;
+}
+
+/** The pools' drain from `agentDrainSeconds` (0: off); undefined leaves it to the pools. The cloud's most is checked by its target. */
+function agentDrainOf(scope: Construct, seconds: number | undefined): AgentDrainOptions | undefined {
+  if (seconds === undefined) return undefined;
+  checkInteger(scope, "agentDrainSeconds", seconds, 0);
+  return seconds === 0 ? { enabled: false } : { enabled: true, timeoutSeconds: seconds };
 }
 
 function checkAdminCidrs(scope: Construct, cidrs: string[]): string[] {
