@@ -175,6 +175,11 @@ describe("the stack's knob agentDrainSeconds (CLUSTER_AGENT_DRAIN_SECONDS, stack
   test("read from the environment and the file, per stack", () => {
     const config = loadAppConfig({ env: { CLUSTER_AGENT_DRAIN_SECONDS: "120", CLUSTER_HA_AGENT_DRAIN_SECONDS: "0", CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY, CLUSTER_CONFIG: "" }, cwd: tmpdir(), homeDir: tmpdir() });
     expect([config.stacks.dev.agentDrainSeconds, config.stacks.ha.agentDrainSeconds]).toEqual([120, 0]);
+    const cwd = mkdtempSync(join(tmpdir(), "drain-config-"));
+    writeFileSync(join(cwd, "cluster.config.json"), JSON.stringify({ agentDrainSeconds: 300, stacks: { ha: { agentDrainSeconds: 700 } } }));
+    const fromFile = loadAppConfig({ env: { CLUSTER_SSH_PUBLIC_KEY: TEST_SSH_KEY }, cwd, homeDir: cwd });
+    expect([fromFile.stacks.dev.agentDrainSeconds, fromFile.stacks.ha.agentDrainSeconds]).toEqual([300, 700]);
+    rmSync(cwd, { recursive: true, force: true });
   });
 });
 

@@ -83,6 +83,20 @@ test("a changed source is compiled again; a source removed takes its outputs wit
   expect([existsSync(out("c.js")), existsSync(out("c.d.ts"))]).toEqual([false, false]);
 });
 
+test("a file of ours outside the include that a source imports is compiled and kept", () => {
+  write("tsconfig.json", readFileSync(join(dir, "tsconfig.json"), "utf8").replace('"rootDir":"src"', '"rootDir":"."'));
+  write("shared/util.ts", "export const one = 1;\n");
+  write("src/uses-shared.ts", 'import { one } from "../shared/util";\nexport const two = one + 1;\n');
+  expect(run({ clean: true })).toBe(0);
+  expect([existsSync(out("shared/util.js")), existsSync(out("shared/util.d.ts")), existsSync(out("src/uses-shared.js"))]).toEqual([true, true, true]);
+  expect(run()).toBe(0);
+  expect(existsSync(out("shared/util.js"))).toBe(true);
+  rmSync(join(dir, "src/uses-shared.ts"));
+  rmSync(join(dir, "shared"), { recursive: true });
+  write("tsconfig.json", readFileSync(join(dir, "tsconfig.json"), "utf8").replace('"rootDir":"."', '"rootDir":"src"'));
+  expect(run({ clean: true })).toBe(0);
+});
+
 test("packages installed since the last build make it start over", () => {
   utimesSync(join(dir, "node_modules/.package-lock.json"), new Date(), new Date(Date.now() + 60000));
   expect(run()).toBe(0);

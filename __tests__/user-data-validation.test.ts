@@ -28,6 +28,7 @@ import {
   FlagReference,
   loadFlagReference,
   summaryLines,
+  unitRootsMade,
   UserDataDocument,
   validateDocuments,
   VENDORED_FLAGS_PATH,
@@ -312,18 +313,26 @@ describeWithTool(SYSTEMD_ANALYZE, "the systemd check's roots are reused (scripts
     const cases = [
       asDocument(agent, "replaces a host unit", withFile(agent.text, "/usr/lib/systemd/system/multi-user.target", "[Unit]\nDescription=replaced\nBogusKey=1\n")),
       // Needs the host's multi-user.target back; leaves a unit of its own beside the host's.
-      asDocument(agent, "adds a unit", withFile(withFile(agent.text, "/usr/lib/systemd/system/probe.service", probe("multi-user.target")), "/etc/systemd/system/probe-host.service", probe("multi-user.target"))),
+      asDocument(agent, "adds a unit", withFile(withFile(withFile(agent.text, "/usr/lib/systemd/system/probe.service", probe("multi-user.target")), "/etc/systemd/system/probe-host.service", probe("multi-user.target")), "/opt/probe/file", "x\n")),
       // The documents before wrote probe.service and the prestart script into the same root; this one writes neither.
       asDocument(agent, "needs what the others wrote", withFile(mutate(agent.text, /(- path: \/usr\/local\/sbin\/mesos-agent-prestart)\n/, "$1-moved\n"), "/etc/systemd/system/probe-user.service", probe("probe.service"))),
+      // A file where a document before left a folder (/opt/probe, made for its file).
+      asDocument(agent, "a file where a folder was", withFile(agent.text, "/opt/probe", "not a folder\n")),
+      agent,
     ];
     const results = [];
     // One document at a time: each takes the root the one before gave back (the pool is last in, first out).
+    let made = 0;
     for (const doc of cases) {
       const [report] = await validateDocuments([doc], { skip: CHECKS.filter((c) => c !== "systemd") });
       results.push(resultOf(report, "systemd"));
+      made = made || unitRootsMade();
     }
+    // No document after the first made a root of its own.
+    expect(unitRootsMade()).toBe(made);
     expect(results[0].findings).toEqual([expect.objectContaining({ message: expect.stringContaining("multi-user.target:3: Unknown key 'BogusKey'") })]);
     expect(results[1]).toEqual({ check: "systemd", status: "ok", findings: [] });
+    expect(results[4]).toEqual({ check: "systemd", status: "ok", findings: [] });
     expect(results[2].findings.map((f) => f.message).sort()).toEqual([
       expect.stringMatching(/^ExecStartPre= runs \/usr\/local\/sbin\/mesos-agent-prestart, which neither the document/),
       expect.stringMatching(/^systemd-analyze verify: probe-user.service: Failed to create probe-user.service\/start: Unit probe.service not found/),

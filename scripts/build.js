@@ -48,6 +48,9 @@ function build(root, { config, copies = {}, clean = false, log = (line) => proce
   const host = ts.createSolutionBuilderHost(ts.sys, undefined, ts.createDiagnosticReporter(ts.sys, true));
   const status = ts.createSolutionBuilder(host, [configPath], { force }).build();
   if (status !== ts.ExitStatus.Success) return 1;
+  // What tsc compiled: the included files and every file of ours they import (the build information lists them).
+  const compiled = { ...parsed, fileNames: compiledSources(buildInfo) };
+  for (const file of compiled.fileNames) for (const out of ts.getOutputFileNames(compiled, file, !ts.sys.useCaseSensitiveFileNames)) outputs.add(path.resolve(out));
 
   for (const [from, to] of Object.entries(copies)) {
     const source = path.resolve(root, from);
@@ -64,6 +67,14 @@ function build(root, { config, copies = {}, clean = false, log = (line) => proce
   }
   removeEmptyFolders(outDir);
   return 0;
+}
+
+/** The sources of ours (not declarations, not installed packages) the build information says the program had. */
+function compiledSources(buildInfo) {
+  const info = JSON.parse(fs.readFileSync(buildInfo, "utf8"));
+  return (info.fileNames ?? [])
+    .map((f) => path.resolve(path.dirname(buildInfo), f))
+    .filter((f) => !f.split(path.sep).includes("node_modules") && /\.(ts|tsx|mts|cts|js|jsx)$/.test(f) && !/\.d\.[cm]?ts$/.test(f));
 }
 
 function mtime(file) {

@@ -19,6 +19,8 @@ module.exports = async function globalSetup() {
   if (!process.env.MESOS_TEST_RUN_TMPDIR) {
     const machine = tmpdir();
     const run = mkdtempSync(join(machine, "mesos-test-run-"));
+    // What TMPDIR was, for the teardown ("-" when unset).
+    process.env.MESOS_TEST_TMPDIR_BEFORE = process.env.TMPDIR ?? "-";
     process.env.MESOS_TEST_MACHINE_TMPDIR = machine;
     process.env.MESOS_TEST_RUN_TMPDIR = run;
     process.env.MESOS_TEST_RUN_TMPDIR_OWNED = run;

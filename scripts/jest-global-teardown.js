@@ -9,9 +9,10 @@ module.exports = async function globalTeardown() {
   if (!dir) return;
   rmSync(dir, { recursive: true, force: true });
   if (process.env.TMPDIR === dir) {
-    if (process.env.MESOS_TEST_MACHINE_TMPDIR) process.env.TMPDIR = process.env.MESOS_TEST_MACHINE_TMPDIR;
-    else delete process.env.TMPDIR;
+    const before = process.env.MESOS_TEST_TMPDIR_BEFORE;
+    if (before === undefined || before === "-") delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
   }
   if (process.env.MESOS_TEST_SYNTH_CACHE?.startsWith(dir + "/")) delete process.env.MESOS_TEST_SYNTH_CACHE;
-  for (const name of ["MESOS_TEST_RUN_TMPDIR", "MESOS_TEST_RUN_TMPDIR_OWNED", "MESOS_TEST_MACHINE_TMPDIR"]) delete process.env[name];
+  for (const name of ["MESOS_TEST_RUN_TMPDIR", "MESOS_TEST_RUN_TMPDIR_OWNED", "MESOS_TEST_MACHINE_TMPDIR", "MESOS_TEST_TMPDIR_BEFORE"]) delete process.env[name];
 };

@@ -9,7 +9,7 @@ export interface CommandLine {
   /** Each value flag given, by flag (the last one given counts). */
   readonly values: Map<string, string>;
   readonly switches: Set<string>;
-  /** The stack named; undefined only when a switch in `spec.alone` was given (e.g. --help). */
+  /** The stack named; "" when a switch in `spec.alone` was given (e.g. --help). */
   readonly stack: string;
 }
 
@@ -29,19 +29,23 @@ export function readCommandLine(argv: readonly string[], spec: CommandLineSpec):
   const values = new Map<string, string>();
   const switches = new Set<string>();
   const positional: string[] = [];
+  // `--help` wins over whatever else the line holds, as it did in each command.
+  const alone = (spec.alone ?? []).filter((s) => argv.includes(s));
+  if (alone.length > 0) return { values, switches: new Set(alone), stack: "" };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const [flag, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    if (spec.switches.includes(flag) && inline === undefined) switches.add(flag);
-    else if (valueFlags.has(flag)) {
+    if (spec.switches.includes(flag)) {
+      if (inline !== undefined) throw spec.misuse(`${flag} takes no value`);
+      switches.add(flag);
+    } else if (valueFlags.has(flag)) {
       const value = inline ?? argv[++i];
       if (value === undefined) throw spec.misuse(`${flag} needs a value`);
       values.set(flag, value);
     } else if (flag.startsWith("-")) throw spec.misuse(`unknown option ${flag}`);
     else positional.push(arg);
   }
-  if ((spec.alone ?? []).some((s) => switches.has(s))) return { values, switches, stack: positional[0] ?? "" };
   if (positional.length !== 1) throw spec.misuse(positional.length === 0 ? `name the stack, e.g. ${spec.example}` : `one stack at a time, not ${positional.join(" ")}`);
   return { values, switches, stack: positional[0] };
 }

@@ -500,7 +500,7 @@ const BASE_UNITS = "usr/lib/systemd/system";
  * host's unit tree (about 300 files and links) for every document was most
  * of this check's cost (0.2 CPU-seconds a document, mostly the kernel's), so
  * a root is made once per process and concurrent check and kept in a pool:
- * `write` records what it adds, `reset` takes it away again and copies back
+ * `write` records what it adds, `release` takes it away again and copies back
  * any host unit a document replaced, so the next document sees the host's
  * tree and nothing else. The roots are removed when the process exits.
  */
@@ -508,10 +508,15 @@ class UnitRoot {
   private static readonly idle: UnitRoot[] = [];
   private static readonly made: string[] = [];
 
-  /** An idle root, or a new one. */
+  static get madeCount(): number {
+    return UnitRoot.made.length;
+  }
+
+  /** An idle root, or a new one. (A root whose folder is gone, e.g. with the temporary folder of an earlier jest run, is dropped.) */
   static take(): UnitRoot {
-    const idle = UnitRoot.idle.pop();
-    if (idle) return idle;
+    for (let idle = UnitRoot.idle.pop(); idle; idle = UnitRoot.idle.pop()) {
+      if (existsSync(join(idle.dir, BASE_UNITS))) return idle;
+    }
     const dir = mkdtempSync(join(tmpdir(), "user-data-units-"));
     if (UnitRoot.made.length === 0) process.once("exit", () => UnitRoot.made.forEach((d) => rmSync(d, { recursive: true, force: true })));
     UnitRoot.made.push(dir);
@@ -525,12 +530,19 @@ class UnitRoot {
 
   private constructor(readonly dir: string) {}
 
+  /** The host's own file behind a path of the root's unit folder; undefined elsewhere in the root. */
+  private hostPathOf(full: string): string | undefined {
+    const base = join(this.dir, BASE_UNITS) + "/";
+    return full.startsWith(base) ? join(systemUnitDir(), full.slice(base.length)) : undefined;
+  }
+
   /** Writes `path` (absolute on the machine) into the root. Whatever is there is removed first: a host unit may be a link to /dev/null or outside the root. */
   write(path: string, content: string, mode = 0o644): void {
     const full = join(this.dir, path);
     if (!full.startsWith(this.dir + "/")) throw new Error(`${path}: a path that leaves the machine's root`);
     mkdirSync(dirname(full), { recursive: true });
-    if (!this.written.has(full) && lstatOrUndefined(full)) this.replaced.add(full);
+    // A host unit is copied back by release(); anything else there is a folder an earlier document's files left (empty).
+    if (!this.written.has(full) && lstatOrUndefined(full) && lstatOrUndefined(this.hostPathOf(full))) this.replaced.add(full);
     rmSync(full, { force: true, recursive: true });
     writeFileSync(full, content);
     chmodSync(full, mode);
@@ -540,18 +552,20 @@ class UnitRoot {
   /** Back to the host's units alone, and into the pool. */
   release(): void {
     for (const f of this.written) rmSync(f, { force: true });
-    const base = join(this.dir, BASE_UNITS) + "/";
-    for (const f of this.replaced) {
-      if (!f.startsWith(base)) throw new Error(`internal: ${f} was replaced but is not one of the host's units`);
-      cpSync(join(systemUnitDir(), f.slice(base.length)), f, { recursive: true, verbatimSymlinks: true });
-    }
+    for (const f of this.replaced) cpSync(this.hostPathOf(f)!, f, { recursive: true, verbatimSymlinks: true });
     this.written.clear();
     this.replaced.clear();
     UnitRoot.idle.push(this);
   }
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
+/** How many systemd check roots this process has made (the tests check that documents share them). */
+export function unitRootsMade(): number {
+  return UnitRoot.madeCount;
+}
+
+function lstatOrUndefined(path: string | undefined): Stats | undefined {
+  if (path === undefined) return undefined;
   try {
     return lstatSync(path);
   } catch {
