@@ -39,10 +39,9 @@ function build(root, { config, copies = {}, clean = false, log = (line) => proce
   if (clean) fs.rmSync(outDir, { recursive: true, force: true });
 
   const outputs = new Set(parsed.fileNames.flatMap((file) => ts.getOutputFileNames(parsed, file, !ts.sys.useCaseSensitiveFileNames)).map((f) => path.resolve(f)));
-  const installed = mtime(path.join(root, "node_modules", ".package-lock.json"));
-  const built = mtime(buildInfo);
+  const built = mtime(buildInfo) !== undefined;
   const missing = [...outputs].filter((f) => !fs.existsSync(f));
-  const force = built !== undefined && (missing.length > 0 || (installed !== undefined && installed > built));
+  const force = built && (missing.length > 0 || installedSince(root, buildInfo));
   if (force) log(`build: starting over (${missing.length > 0 ? `${missing.length} output(s) missing, e.g. ${path.relative(root, missing[0])}` : "packages installed since the last build"})`);
 
   const host = ts.createSolutionBuilderHost(ts.sys, undefined, ts.createDiagnosticReporter(ts.sys, true));
@@ -77,6 +76,19 @@ function compiledSources(buildInfo) {
     .filter((f) => !f.split(path.sep).includes("node_modules") && /\.(ts|tsx|mts|cts|js|jsx)$/.test(f) && !/\.d\.[cm]?ts$/.test(f));
 }
 
+/**
+ * True when `buildInfo` exists and packages may have been installed after it
+ * was written: npm rewrites node_modules/.package-lock.json on every install,
+ * and without that file nothing tells. tsc's build mode compares only our own
+ * files, so its state is then stale. (`npm run typecheck` uses it too.)
+ */
+function installedSince(root, buildInfo) {
+  const built = mtime(buildInfo);
+  if (built === undefined) return false;
+  const installed = mtime(path.join(root, "node_modules", ".package-lock.json"));
+  return installed === undefined || installed > built;
+}
+
 function mtime(file) {
   try {
     return fs.statSync(file).mtimeMs;
@@ -102,7 +114,7 @@ function removeEmptyFolders(dir) {
   }
 }
 
-module.exports = { build };
+module.exports = { build, installedSince };
 
 if (require.main === module) {
   const root = path.join(__dirname, "..");

@@ -18,22 +18,12 @@
 const { spawnSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
+const { installedSince } = require("./build");
 
 const root = path.join(__dirname, "..");
 const config = path.join(__dirname, "tsconfig.typecheck.json");
 const info = path.resolve(__dirname, require(config).compilerOptions.tsBuildInfoFile);
-const installed = path.join(root, "node_modules", ".package-lock.json");
-
-const mtime = (file) => {
-  try {
-    return fs.statSync(file).mtimeMs;
-  } catch {
-    return undefined;
-  }
-};
-const infoTime = mtime(info);
-const installTime = mtime(installed);
-if (infoTime !== undefined && (installTime === undefined || installTime > infoTime)) fs.rmSync(info, { force: true });
+if (installedSince(root, info)) fs.rmSync(info, { force: true });
 
 const tsc = require.resolve("typescript/bin/tsc", { paths: [root] });
 const result = spawnSync(process.execPath, [tsc, "-b", config, ...process.argv.slice(2)], { cwd: root, stdio: "inherit" });
