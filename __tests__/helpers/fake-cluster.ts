@@ -222,6 +222,13 @@ export class FakeCluster {
   public readonly tasks = new Map<string, FakeTask[]>();
   /** Sockets of task servers and of marathon-lb, closed with the cluster. */
   private readonly sockets = new Set<Socket>();
+
+  /** Kept until it closes (close() ends the ones left); a client's reset is no error of the fake. */
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("error", () => undefined);
+  }
   private dns?: UdpSocket;
   /** Masters that went away (`takeMasterDown`): their Mesos master, Marathon and ZooKeeper member drop every connection. */
   public readonly downMasters = new Set<number>();
@@ -350,9 +357,7 @@ export class FakeCluster {
           socket.destroy();
           return;
         }
-        this.sockets.add(socket);
-        socket.on("close", () => this.sockets.delete(socket));
-        socket.on("error", () => undefined);
+        this.track(socket);
         let word = "";
         socket.on("data", (chunk: Buffer) => {
           word += chunk.toString("latin1");
@@ -958,9 +963,7 @@ export class FakeCluster {
   /** A task's Redis: answers each PING (a RESP array `*1 $4 PING`, or the inline `PING`) with `redisReply`. */
   private async redisServer(): Promise<TcpServer> {
     const server = createTcpServer((socket) => {
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-      socket.on("error", () => undefined);
+      this.track(socket);
       let buffer = "";
       socket.on("data", (chunk: Buffer) => {
         buffer += chunk.toString("latin1");
@@ -1013,9 +1016,7 @@ export class FakeCluster {
   }
 
   private lbConnection(client: Socket, port: number, served: Map<number, string>): void {
-    this.sockets.add(client);
-    client.on("close", () => this.sockets.delete(client));
-    client.on("error", () => undefined);
+    this.track(client);
     const appId = served.get(port);
     const backends = appId && this.tasksRunning(appId) ? (this.tasks.get(appId) ?? []) : [];
     if (!this.scenario.lbServes || backends.length === 0) {
