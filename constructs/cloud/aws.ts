@@ -200,10 +200,8 @@ export class AwsTarget extends Construct implements CloudTarget {
   private readonly secretNames = new Set<string>();
   /** The SSM parameter of each stored secret, by name (pools are granted exactly these ARNs). */
   private readonly parameters = new Map<string, SsmParameter>();
-  /** Per pool: where its identity goes, and the parameters it may read (no identity until it reads one or drains). */
+  /** Per pool: where its identity goes, the parameters it may read (no identity until it reads one or drains), and where it is. */
   private readonly poolAccess = new Map<TerraformResource, PoolAccess>();
-  /** Per pool: its name, subnets and security group (what a load balancer in front of it needs). */
-  private readonly poolPlacement = new Map<TerraformResource, { name: string; subnets: SubnetRef[]; securityGroup: SecurityGroupRef }>();
   /** Ports a load balancer of this target serves (its target groups are named `<cluster>-<port>`). */
   private readonly exposedPorts = new Set<number>();
   /** The public subnet of `zone` for an internet-facing load balancer (exposeEdge). */
@@ -712,7 +710,7 @@ export class AwsTarget extends Construct implements CloudTarget {
   public createPool(scope: IConstruct, id: string, spec: PoolSpec): PoolResources {
     checkAwsInstanceType(scope, spec.vmSize);
     const name = `${this.clusterName}-${spec.name}`;
-    const access: PoolAccess = { scope, id, name: spec.name, parameters: [] };
+    const access: PoolAccess = { scope, id, name: spec.name, subnets: spec.subnets, securityGroup: spec.securityGroup, parameters: [] };
     const template = new LaunchTemplate(scope, `${id}-template`, {
       namePrefix: `${name}-`,
       imageId: this.imageId,
@@ -763,7 +761,6 @@ export class AwsTarget extends Construct implements CloudTarget {
       tag: [{ key: "Name", value: name, propagateAtLaunch: true }],
     });
     this.poolAccess.set(pool, access);
-    this.poolPlacement.set(pool, { name: spec.name, subnets: spec.subnets, securityGroup: spec.securityGroup });
     return { pool, template };
   }
 
@@ -798,8 +795,7 @@ export class AwsTarget extends Construct implements CloudTarget {
    * other zones are new.
    */
   public exposeEdge(scope: IConstruct, pool: PoolResources, spec: EdgeExposureSpec): EdgeExposure {
-    const placed = this.poolPlacement.get(pool.pool);
-    if (!placed) throw new Error(`${pool.pool.node.path} is not a pool of ${this.node.path}`);
+    const placed = this.accessOf(pool);
     const cidrs = [
       ...new Set(
         spec.from.flatMap((peer) => (peer instanceof CidrPeer ? peer.cidrs : fail(scope, "from", peer.label, "address blocks (admin networks, Peer.anyIpv4()): clients reach the load balancer from outside the VPC"))),
@@ -911,6 +907,9 @@ interface PoolAccess {
   readonly scope: IConstruct;
   readonly id: string;
   readonly name: string;
+  /** Where the pool is (what a load balancer in front of it needs: exposeEdge). */
+  readonly subnets: SubnetRef[];
+  readonly securityGroup: SecurityGroupRef;
   readonly parameters: SsmParameter[];
   role?: IamRole;
   profile?: IamInstanceProfile;
